@@ -1,0 +1,24 @@
+//! # stages — what each pipeline stage computes
+//!
+//! Plain functions from inputs to outputs. Nothing here knows about caching, artifact folders or
+//! the stage graph: that is the `pipeline` crate's job, and every function here can be called
+//! and tested without it.
+//!
+//! ## What's here
+//! - [`onnx`]: finding the ONNX Runtime shared library ([`onnx::runtime`]) and running a model
+//!   whose input/output signature is checked at load ([`onnx::model`]).
+//! - [`image`]: decoding (alpha composited over white), the exact PIL/torchvision bilinear
+//!   resize ([`image::resize`]) and ImageNet normalisation into NCHW tensors ([`image::tensor`]).
+//! - [`text`]: tokenisation with the pipeline's truncation and pad-to-longest batching.
+//! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
+//! - [`paths`]: where the project's `.venv`, models and datasets live.
+//! - [`error`]: the crate's error type; every variant names the file or record involved.
+
+pub mod error;
+pub mod image;
+pub mod onnx;
+pub mod paths;
+pub mod pooling;
+pub mod text;
+
+pub use error::{Error, Result};

@@ -1,0 +1,172 @@
+//! One ONNX model file opened in an ONNX Runtime session, with its signature checked at load.
+//!
+//! A model that does not have the inputs and outputs its spec names is rejected when it is
+//! opened, with a message listing what the file actually has, rather than failing mid-run.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn};
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::{DynValue, Tensor, TensorElementType};
+
+use crate::error::{Error, Result};
+use crate::onnx::runtime;
+
+/// An input tensor for [`OnnxModel::run`].
+pub enum Input {
+    F32(ArrayD<f32>),
+    I64(ArrayD<i64>),
+}
+
+/// What a model must look like: input and output names, and for each output its rank.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub inputs: Vec<String>,
+    pub outputs: Vec<(String, usize)>,
+}
+
+pub struct OnnxModel {
+    path: PathBuf,
+    session: Session,
+}
+
+impl OnnxModel {
+    /// Opens `path` with `threads` intra-op threads (0 = ONNX Runtime's default, one per core).
+    pub fn open(path: &Path, threads: usize) -> Result<Self> {
+        if !path.is_file() {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "model file not found (run `make setup` for the embedded models)",
+                ),
+            ));
+        }
+        let env = runtime::environment()?;
+        let onnx_err = |e: &dyn std::fmt::Display| Error::Onnx {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let mut builder = Session::builder(env)
+            .map_err(|e| onnx_err(&e))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| onnx_err(&e))?;
+        if threads > 0 {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| onnx_err(&e))?;
+        }
+        let session = builder.commit_from_file(path).map_err(|e| onnx_err(&e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            session,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn input_names(&self) -> Vec<String> {
+        self.session
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect()
+    }
+
+    pub fn output_names(&self) -> Vec<String> {
+        self.session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect()
+    }
+
+    /// The declared shape of output `name` (-1 for dynamic dimensions).
+    pub fn output_shape(&self, name: &str) -> Option<Vec<i64>> {
+        let outlet = self.session.outputs().iter().find(|o| o.name() == name)?;
+        outlet
+            .dtype()
+            .tensor_shape()
+            .map(|s| s.iter().copied().collect())
+    }
+
+    /// Checks that the model has exactly the named inputs and at least the named outputs, with
+    /// the expected ranks; the error lists what the file has instead.
+    pub fn check_signature(&self, expected: &Signature) -> Result<()> {
+        let inputs = self.input_names();
+        let mut problems = Vec::new();
+        for name in &expected.inputs {
+            if !inputs.contains(name) {
+                problems.push(format!("missing input `{name}`"));
+            }
+        }
+        for name in &inputs {
+            if !expected.inputs.contains(name) {
+                problems.push(format!(
+                    "unexpected input `{name}` (the spec does not feed it)"
+                ));
+            }
+        }
+        for (name, rank) in &expected.outputs {
+            match self.output_shape(name) {
+                None => problems.push(format!("missing output `{name}`")),
+                Some(shape) if shape.len() != *rank => problems.push(format!(
+                    "output `{name}` has rank {} ({shape:?}), expected rank {rank}",
+                    shape.len()
+                )),
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Signature {
+            path: self.path.clone(),
+            message: format!(
+                "{}; the file has inputs {:?} and outputs {:?}",
+                problems.join(", "),
+                inputs,
+                self.output_names()
+            ),
+        })
+    }
+
+    /// Runs the model on named inputs and returns the requested float outputs.
+    pub fn run(
+        &mut self,
+        inputs: Vec<(&str, Input)>,
+        outputs: &[&str],
+    ) -> Result<HashMap<String, ArrayD<f32>>> {
+        let path = self.path.clone();
+        let onnx_err = move |e: &dyn std::fmt::Display| Error::Onnx {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let mut values: Vec<(String, DynValue)> = Vec::with_capacity(inputs.len());
+        for (name, input) in inputs {
+            let value: DynValue = match input {
+                Input::F32(a) => Tensor::from_array(a).map_err(|e| onnx_err(&e))?.into_dyn(),
+                Input::I64(a) => Tensor::from_array(a).map_err(|e| onnx_err(&e))?.into_dyn(),
+            };
+            values.push((name.to_string(), value));
+        }
+        let result = self.session.run(values).map_err(|e| onnx_err(&e))?;
+        let mut out = HashMap::new();
+        for name in outputs {
+            let value = result
+                .get(name)
+                .ok_or_else(|| onnx_err(&format!("the model produced no output named `{name}`")))?;
+            if value.dtype().tensor_type() != Some(TensorElementType::Float32) {
+                return Err(onnx_err(&format!("output `{name}` is not float32")));
+            }
+            let view = value.try_extract_array::<f32>().map_err(|e| onnx_err(&e))?;
+            let owned = view.to_owned().into_shape_with_order(IxDyn(view.shape()));
+            out.insert(name.to_string(), owned.map_err(|e| onnx_err(&e))?);
+        }
+        Ok(out)
+    }
+}
