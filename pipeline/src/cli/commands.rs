@@ -1,0 +1,250 @@
+//! The subcommands.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::Instant;
+
+use crate::cli::{Cli, CliResult, Command};
+use crate::config::{self, Config};
+use crate::engine::error::EngineError;
+use crate::engine::graph::Graph;
+use crate::engine::hash_index::HashIndex;
+use crate::engine::key;
+use crate::engine::lock::KeyLock;
+use crate::engine::runner;
+use crate::engine::stage::Registry;
+use crate::engine::status::{self, State};
+use crate::engine::store::{self, Store};
+
+struct Session {
+    graph: Graph,
+    store: Store,
+    index: HashIndex,
+}
+
+fn open(cli: &Cli, registry: Registry) -> Result<Session, EngineError> {
+    let file = config::find_file(cli.config.as_deref())?;
+    let config = Config::load(&file, &cli.sets)?;
+    let graph = Graph::build(registry(&config)?, &config)?;
+    let store = Store::new(config.root.join("artifacts"));
+    let index = HashIndex::load(store.root());
+    Ok(Session {
+        graph,
+        store,
+        index,
+    })
+}
+
+pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
+    let mut s = open(&cli, registry)?;
+    let code = match &cli.command {
+        Command::Run {
+            stage,
+            adapter,
+            force,
+        } => run(&mut s, stage.as_deref(), adapter.as_deref(), *force),
+        Command::Status { json } => status(&mut s, *json),
+        Command::Show { stage, adapter } => show(&mut s, stage, adapter.as_deref()),
+        Command::Verify { repair } => verify(&s, *repair),
+        Command::Gc { dry_run } => gc(&mut s, *dry_run),
+    };
+    // The hash index is only a cache: failing to save it costs time later, nothing else.
+    if let Err(e) = s.index.save() {
+        tracing::warn!("could not save the hash index: {e}");
+    }
+    code
+}
+
+fn run(s: &mut Session, stage: Option<&str>, adapter: Option<&str>, force: bool) -> CliResult {
+    let clock = Instant::now();
+    let targets = match stage {
+        Some(name) => s.graph.resolve(name, adapter)?,
+        None if adapter.is_some() => {
+            return Err(EngineError::Config("--adapter needs --stage train".into()));
+        }
+        None => s.graph.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let order = s.graph.closure(&targets);
+    let keys = s.graph.keys_for(&mut s.index, &order)?;
+    let forced: BTreeSet<String> = if force {
+        targets.iter().cloned().collect()
+    } else {
+        BTreeSet::new()
+    };
+    let mut out = std::io::stdout();
+    let summary = runner::run(&s.graph, &keys, &order, &s.store, &forced, &mut out)?;
+    let secs = clock.elapsed().as_secs_f64();
+    if summary.ran.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing to do: {} stage{} fresh ({secs:.2} s)",
+            summary.reused.len(),
+            if summary.reused.len() == 1 { "" } else { "s" }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "done: {} ran, {} reused ({secs:.2} s)",
+            summary.ran.len(),
+            summary.reused.len()
+        );
+    }
+    Ok(0)
+}
+
+fn status(s: &mut Session, json: bool) -> CliResult {
+    let keys = s.graph.keys(&mut s.index)?;
+    let rows = status::status(&s.graph, &keys, &s.store);
+    let mut out = std::io::stdout();
+    if json {
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| EngineError::Other(e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+        return Ok(0);
+    }
+    let width = rows.iter().map(|r| r.stage.len()).max().unwrap_or(0);
+    for r in &rows {
+        let state = match r.state {
+            State::Fresh => "fresh",
+            State::Stale => "stale",
+            State::Missing => "missing",
+        };
+        let why = if r.reasons.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", r.reasons.join("; "))
+        };
+        let _ = writeln!(
+            out,
+            "{state:<7} {:<width$}  {}{why}",
+            r.stage,
+            key::short(&r.key)
+        );
+    }
+    Ok(0)
+}
+
+fn show(s: &mut Session, stage: &str, adapter: Option<&str>) -> CliResult {
+    let names = s.graph.resolve(stage, adapter)?;
+    let [name] = names.as_slice() else {
+        return Err(EngineError::Config(format!(
+            "`{stage}` names several stages ({}); name one",
+            names.join(", ")
+        )));
+    };
+    let i = s.graph.index_of(name).expect("resolved names exist");
+    let order = s.graph.closure(std::slice::from_ref(name));
+    let keys = s.graph.keys_for(&mut s.index, &order)?;
+    let k = &keys[&i];
+    if s.store.lookup(name, &k.key).is_none() {
+        return Err(EngineError::Other(format!(
+            "{name} is not built for this configuration (key {}); run `pipeline run --stage {name}`",
+            key::short(&k.key)
+        )));
+    }
+    println!("{}", s.store.artifact_dir(name, &k.key).display());
+    Ok(0)
+}
+
+fn verify(s: &Session, repair: bool) -> CliResult {
+    let (found, temps) = s.store.scan()?;
+    let mut broken = 0usize;
+    let mut checked = 0usize;
+    for f in &found {
+        let problems = match &f.manifest {
+            None => vec![format!("{}: no valid manifest.json", f.dir.display())],
+            Some(m) => store::verify_artifact(&f.dir, m),
+        };
+        checked += 1;
+        if problems.is_empty() {
+            continue;
+        }
+        broken += 1;
+        println!("broken   {}/{}", f.stage_dir, f.key);
+        for p in &problems {
+            println!("         {p}");
+        }
+        if repair {
+            std::fs::remove_dir_all(&f.dir).map_err(|e| EngineError::io(&f.dir, e))?;
+            println!("removed  {}", f.dir.display());
+        }
+    }
+    for t in &temps {
+        if is_abandoned(s, t) {
+            println!(
+                "leftover {} (an interrupted build; never trusted)",
+                t.display()
+            );
+            if repair {
+                std::fs::remove_dir_all(t).map_err(|e| EngineError::io(t, e))?;
+            }
+        }
+    }
+    println!(
+        "verified {checked} artifacts: {} ok, {broken} broken",
+        checked - broken
+    );
+    Ok(if broken > 0 && !repair { 1 } else { 0 })
+}
+
+fn gc(s: &mut Session, dry_run: bool) -> CliResult {
+    let keys = s.graph.keys(&mut s.index)?;
+    let reachable: BTreeSet<(String, String)> = keys
+        .iter()
+        .map(|(&i, k)| (Store::stage_dir_name(&s.graph.nodes[i].name), k.key.clone()))
+        .collect();
+    let (found, temps) = s.store.scan()?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let (mut kept, mut removed) = (0usize, 0usize);
+    for f in found {
+        if reachable.contains(&(f.stage_dir.clone(), f.key.clone())) && f.manifest.is_some() {
+            kept += 1;
+            continue;
+        }
+        removed += 1;
+        println!("{verb} {}", f.dir.display());
+        if !dry_run {
+            std::fs::remove_dir_all(&f.dir).map_err(|e| EngineError::io(&f.dir, e))?;
+            let lock = s
+                .store
+                .root()
+                .join(".locks")
+                .join(format!("{}.{}.lock", f.stage_dir, f.key));
+            let _ = std::fs::remove_file(lock);
+        }
+    }
+    for t in temps {
+        if is_abandoned(s, &t) {
+            removed += 1;
+            println!("{verb} {}", t.display());
+            if !dry_run {
+                std::fs::remove_dir_all(&t).map_err(|e| EngineError::io(&t, e))?;
+            }
+        }
+    }
+    println!("kept {kept}, {verb} {removed}");
+    Ok(0)
+}
+
+/// A temporary folder whose key is not locked belongs to a run that is gone.
+fn is_abandoned(s: &Session, tmp: &std::path::Path) -> bool {
+    let name = tmp
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let stage_dir = tmp
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let Some(rest) = name.strip_prefix(store::TMP_PREFIX) else {
+        return false;
+    };
+    let key: String = rest.chars().take(key::KEY_HEX_LEN).collect();
+    let lock = s
+        .store
+        .root()
+        .join(".locks")
+        .join(format!("{stage_dir}.{key}.lock"));
+    !lock.exists() || matches!(KeyLock::try_acquire(&lock), Ok(Some(_)))
+}

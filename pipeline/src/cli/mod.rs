@@ -1,0 +1,105 @@
+//! The `pipeline` command, generic over the set of stages (the real binary passes the
+//! experiment's stages; tests pass toy ones).
+//!
+//! Exit codes: 0 success, 1 a stage or the store failed, 2 usage or configuration error.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::engine::EngineError;
+use crate::engine::stage::Registry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pipeline",
+    version,
+    about = "Content-addressed stages for testing the Platonic Representation Hypothesis",
+    long_about = "Runs frozen encoders once, caches their features, trains adapters and measures \
+                  alignment; every stage is keyed by a hash of its code version, parameters and \
+                  inputs, and only what a change invalidated reruns."
+)]
+pub struct Cli {
+    /// The experiment file (default: ./pipeline.toml, or the nearest one above).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override a parameter for this invocation, e.g. --set train.linear.lr=2e-4 (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a stage and whatever stale thing it needs (all stages when --stage is omitted).
+    Run {
+        /// A stage (`ingest`, `features:image`) or a family (`features`, `train`).
+        #[arg(long)]
+        stage: Option<String>,
+        /// With --stage train: which adapter (`linear`, `mlp`).
+        #[arg(long)]
+        adapter: Option<String>,
+        /// Rebuild the selected stage(s) even when fresh (what they read is still reused).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Each stage's state (fresh, stale, missing) and why.
+    Status {
+        /// One JSON array, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the artifact folder of STAGE for the current configuration.
+    Show {
+        stage: String,
+        #[arg(long)]
+        adapter: Option<String>,
+    },
+    /// Rehash every artifact against its manifest and name what was tampered with.
+    Verify {
+        /// Remove broken artifacts so that the next run rebuilds them.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Remove artifacts that no stage of the current configuration reaches.
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Parses the command line, runs it and returns the process exit code.
+pub fn main(registry: Registry) -> i32 {
+    init_tracing();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match commands::dispatch(cli, registry) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PIPELINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub(crate) type CliResult = Result<i32, EngineError>;

@@ -1,0 +1,296 @@
+//! `pipeline.toml` and `--set key=value` overrides.
+//!
+//! Each stage owns one section (`[dataset]`, `[train.linear]`, …) and reads it as a typed struct
+//! whose missing fields take their defaults. A key that no stage reads is an error that lists the
+//! valid keys, so a typo (`--set train.linear.lrr=…`) never silently does nothing.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::engine::error::{EngineError, Result};
+
+pub const DEFAULT_FILE: &str = "pipeline.toml";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The folder holding the config file: relative paths in it resolve against this folder.
+    pub root: PathBuf,
+    pub file: PathBuf,
+    table: toml::Table,
+    /// Keys set on the command line, for error messages.
+    set_keys: Vec<String>,
+}
+
+impl Config {
+    /// Reads `file` and applies `sets` (each `dotted.key=value`, the value in TOML syntax, or a
+    /// bare string).
+    pub fn load(file: &Path, sets: &[String]) -> Result<Config> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            EngineError::Config(format!("{}: cannot read config: {e}", file.display()))
+        })?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            EngineError::Config(format!("{}: invalid TOML: {e}", file.display()))
+        })?;
+        let file = std::path::absolute(file).map_err(|e| EngineError::io(file, e))?;
+        let root = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut config = Config {
+            root,
+            file,
+            table,
+            set_keys: Vec::new(),
+        };
+        for set in sets {
+            config.apply_set(set)?;
+        }
+        Ok(config)
+    }
+
+    /// A config from TOML text (tests).
+    pub fn from_str(text: &str, root: &Path) -> Result<Config> {
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| EngineError::Config(format!("invalid TOML: {e}")))?;
+        Ok(Config {
+            root: root.to_path_buf(),
+            file: root.join(DEFAULT_FILE),
+            table,
+            set_keys: Vec::new(),
+        })
+    }
+
+    fn apply_set(&mut self, set: &str) -> Result<()> {
+        let (key, raw) = set.split_once('=').ok_or_else(|| {
+            EngineError::Config(format!(
+                "--set {set}: expected key=value, e.g. train.linear.lr=2e-4"
+            ))
+        })?;
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(EngineError::Config(format!(
+                "--set {set}: invalid key `{key}`"
+            )));
+        }
+        // Parse the value as TOML (numbers, booleans, arrays, quoted strings); anything else is
+        // taken as a bare string, so `--set dataset.kind=flickr30k` works without quotes.
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let leaf = parts.pop().expect("key has at least one part");
+        let mut table = &mut self.table;
+        for part in parts {
+            let entry = table
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            table = entry.as_table_mut().ok_or_else(|| {
+                EngineError::Config(format!("--set {set}: `{part}` is not a section"))
+            })?;
+        }
+        table.insert(leaf.to_string(), value);
+        self.set_keys.push(key.to_string());
+        Ok(())
+    }
+
+    /// The same config with nothing set: every stage's parameters at their defaults.
+    pub fn with_empty_table(&self) -> Config {
+        Config {
+            table: toml::Table::new(),
+            set_keys: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The section at dotted path `section` ("" = the whole file), or an empty table.
+    pub fn section(&self, section: &str) -> toml::Table {
+        let mut table = &self.table;
+        if section.is_empty() {
+            return table.clone();
+        }
+        for part in section.split('.') {
+            match table.get(part).and_then(toml::Value::as_table) {
+                Some(t) => table = t,
+                None => return toml::Table::new(),
+            }
+        }
+        table.clone()
+    }
+
+    /// Reads section `section` as `T` (defaults filled in) and returns its canonical JSON form.
+    pub fn typed<T: DeserializeOwned + Serialize>(&self, section: &str) -> Result<(T, Value)> {
+        let table = self.section(section);
+        let typed: T = T::deserialize(toml::Value::Table(table)).map_err(|e| {
+            EngineError::Config(format!(
+                "{}: section [{section}]: {}",
+                self.file.display(),
+                e.message()
+            ))
+        })?;
+        let json = serde_json::to_value(&typed)
+            .map_err(|e| EngineError::Other(format!("section [{section}]: {e}")))?;
+        Ok((typed, json))
+    }
+
+    /// Resolves a path from the config against the config's folder.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    /// Every leaf key in the file (after overrides), dotted.
+    pub fn leaf_keys(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        flatten_toml("", &self.table, &mut out);
+        out
+    }
+
+    /// Errors on any key no stage reads; `known` are the dotted keys the stages accept.
+    pub fn check_known(
+        &self,
+        known: &BTreeSet<String>,
+        known_sections: &BTreeSet<String>,
+    ) -> Result<()> {
+        let unknown: Vec<String> = self
+            .leaf_keys()
+            .into_iter()
+            .filter(|k| !known.contains(k) && !known_sections.iter().any(|s| is_opaque_under(k, s)))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let valid = known.iter().cloned().collect::<Vec<_>>().join("\n  ");
+        let from_set: Vec<&String> = unknown
+            .iter()
+            .filter(|k| self.set_keys.contains(k))
+            .collect();
+        let msg = if !from_set.is_empty() {
+            format!(
+                "unknown --set key {}; valid keys:\n  {valid}",
+                from_set
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!(
+                "{}: unknown key {}; valid keys:\n  {valid}",
+                self.file.display(),
+                unknown
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Err(EngineError::Config(msg))
+    }
+}
+
+/// Keys under a section whose params are free-form (a map of user-chosen names) are accepted.
+fn is_opaque_under(key: &str, section: &str) -> bool {
+    key.strip_prefix(section)
+        .is_some_and(|rest| rest.starts_with('.'))
+}
+
+fn flatten_toml(prefix: &str, table: &toml::Table, out: &mut BTreeSet<String>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) if !t.is_empty() => flatten_toml(&key, t, out),
+            _ => {
+                out.insert(key);
+            }
+        }
+    }
+}
+
+/// Dotted leaf keys of a JSON object (a stage's default-filled params), under `prefix`.
+pub fn flatten_json(prefix: &str, value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten_json(&key, v, out);
+            }
+        }
+        _ => {
+            if !prefix.is_empty() {
+                out.insert(prefix.to_string());
+            }
+        }
+    }
+}
+
+/// Finds the config file: `explicit` if given, else ./pipeline.toml, else the nearest one above.
+pub fn find_file(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| EngineError::io(".", e))?;
+    cwd.ancestors()
+        .map(|d| d.join(DEFAULT_FILE))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            EngineError::Config(format!(
+                "no {DEFAULT_FILE} in {} or above; pass --config FILE",
+                cwd.display()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_parses_toml_values_and_bare_strings() {
+        let dir = std::env::temp_dir();
+        let mut c = Config::from_str("[a]\nx = 1\n", &dir).unwrap();
+        c.apply_set("a.x=2e-4").unwrap();
+        c.apply_set("a.name=flickr30k").unwrap();
+        c.apply_set("a.list=[1, 2]").unwrap();
+        c.apply_set("b.c.d=true").unwrap();
+        let a = c.section("a");
+        assert_eq!(a["x"].as_float(), Some(2e-4));
+        assert_eq!(a["name"].as_str(), Some("flickr30k"));
+        assert_eq!(a["list"].as_array().unwrap().len(), 2);
+        assert_eq!(c.section("b.c")["d"].as_bool(), Some(true));
+        assert!(c.apply_set("novalue").is_err());
+        assert!(c.apply_set("a..b=1").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_listed_with_the_valid_ones() {
+        let dir = std::env::temp_dir();
+        let mut c = Config::from_str("[a]\nx = 1\n", &dir).unwrap();
+        c.apply_set("a.y=3").unwrap();
+        let known: BTreeSet<String> = ["a.x".to_string()].into();
+        let err = c
+            .check_known(&known, &BTreeSet::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown --set key `a.y`"), "{err}");
+        assert!(err.contains("a.x"), "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! The stage graph and the artifact store (see ../shared/DESIGN.md, "Cache contract").
+
+pub mod error;
+pub mod graph;
+pub mod hash_index;
+pub mod key;
+pub mod lock;
+pub mod manifest;
+pub mod runner;
+pub mod stage;
+pub mod status;
+pub mod store;
+
+pub use error::EngineError;

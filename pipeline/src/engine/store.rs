@@ -1,0 +1,282 @@
+//! The artifact store: `artifacts/<stage>/<key>/`, each with its `manifest.json`.
+//!
+//! An artifact is built in `artifacts/<stage>/.tmp-<key>-<pid>/` (same filesystem), every file is
+//! fsynced, the manifest is written last, and the folder is renamed into place: readers see a
+//! whole artifact or none. A folder without a valid manifest is not an artifact; it is removed
+//! when next met. Builds of one key are serialised by a [`KeyLock`] under `artifacts/.locks/`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use crate::engine::error::{EngineError, Result};
+use crate::engine::hash_index::hash_file_contents;
+use crate::engine::lock::KeyLock;
+use crate::engine::manifest::{self, Manifest, OutputFile};
+
+pub const TMP_PREFIX: &str = ".tmp-";
+
+pub struct Store {
+    root: PathBuf,
+}
+
+/// One artifact folder found on disk.
+pub struct Found {
+    pub stage_dir: String,
+    pub key: String,
+    pub dir: PathBuf,
+    pub manifest: Option<Manifest>,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Stage names may hold `:` (`features:image`); folders use `.` instead.
+    pub fn stage_dir_name(stage: &str) -> String {
+        stage.replace(':', ".")
+    }
+
+    pub fn artifact_dir(&self, stage: &str, key: &str) -> PathBuf {
+        self.root.join(Self::stage_dir_name(stage)).join(key)
+    }
+
+    pub fn lock_path(&self, stage: &str, key: &str) -> PathBuf {
+        self.root
+            .join(".locks")
+            .join(format!("{}.{key}.lock", Self::stage_dir_name(stage)))
+    }
+
+    /// The artifact for (stage, key) if it exists and its manifest is valid.
+    pub fn lookup(&self, stage: &str, key: &str) -> Option<Manifest> {
+        Manifest::read_valid(&self.artifact_dir(stage, key), stage, key)
+    }
+
+    /// Takes the key's lock (waiting for another process building it).
+    pub fn lock(
+        &self,
+        stage: &str,
+        key: &str,
+        on_wait: impl FnOnce(Option<u32>),
+    ) -> Result<KeyLock> {
+        KeyLock::acquire(&self.lock_path(stage, key), on_wait)
+    }
+
+    /// Builds an artifact while holding its lock: `fill` writes outputs into the temporary folder
+    /// and returns the manifest fields it knows; outputs are hashed and the manifest written here.
+    /// Replaces an existing artifact of the same key (used by `--force`).
+    pub fn build(
+        &self,
+        _lock: &KeyLock,
+        stage: &str,
+        key: &str,
+        fill: impl FnOnce(&Path) -> Result<Manifest>,
+    ) -> Result<Manifest> {
+        let stage_dir = self.root.join(Self::stage_dir_name(stage));
+        std::fs::create_dir_all(&stage_dir).map_err(|e| EngineError::io(&stage_dir, e))?;
+        // We hold the key's lock, so any temp folder of this key is a dead run's leftover.
+        self.remove_temp_dirs(&stage_dir, key)?;
+        let tmp = stage_dir.join(format!("{TMP_PREFIX}{key}-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let mut m = match fill(&tmp) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        m.outputs = hash_outputs(&tmp)?;
+        m.started = manifest::rfc3339(started);
+        m.finished = manifest::rfc3339(SystemTime::now());
+        m.wall_s = clock.elapsed().as_secs_f64();
+        let bytes = serde_json::to_vec_pretty(&m).map_err(|e| EngineError::Other(e.to_string()))?;
+        let mpath = tmp.join(manifest::FILE_NAME);
+        write_synced(&mpath, &bytes)?;
+        sync_dir(&tmp)?;
+        let dest = self.artifact_dir(stage, key);
+        if dest.exists() {
+            // Move the old one aside first: rename cannot replace a non-empty folder.
+            let old = stage_dir.join(format!("{TMP_PREFIX}{key}-{}-old", std::process::id()));
+            std::fs::rename(&dest, &old).map_err(|e| EngineError::io(&dest, e))?;
+            std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io(&dest, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io(&dest, e))?;
+        }
+        sync_dir(&stage_dir)?;
+        Ok(m)
+    }
+
+    fn remove_temp_dirs(&self, stage_dir: &Path, key: &str) -> Result<()> {
+        let prefix = format!("{TMP_PREFIX}{key}-");
+        for entry in std::fs::read_dir(stage_dir).map_err(|e| EngineError::io(stage_dir, e))? {
+            let entry = entry.map_err(|e| EngineError::io(stage_dir, e))?;
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let p = entry.path();
+                std::fs::remove_dir_all(&p).map_err(|e| EngineError::io(&p, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a folder that claims to be (stage, key) but has no valid manifest.
+    pub fn discard_invalid(&self, lock: &KeyLock, stage: &str, key: &str) -> Result<()> {
+        let _ = lock;
+        let dir = self.artifact_dir(stage, key);
+        if dir.exists() && self.lookup(stage, key).is_none() {
+            tracing::warn!(dir = %dir.display(), "removing a folder without a valid manifest");
+            std::fs::remove_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Every artifact-like folder in the store (manifest `None` when missing or invalid), and
+    /// every temporary folder, as (stage folder, name, path).
+    pub fn scan(&self) -> Result<(Vec<Found>, Vec<PathBuf>)> {
+        let mut found = Vec::new();
+        let mut temps = Vec::new();
+        let Ok(stages) = std::fs::read_dir(&self.root) else {
+            return Ok((found, temps));
+        };
+        for stage in stages.flatten() {
+            let name = stage.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || !stage.path().is_dir() {
+                continue;
+            }
+            let entries =
+                std::fs::read_dir(stage.path()).map_err(|e| EngineError::io(stage.path(), e))?;
+            for entry in entries.flatten() {
+                let key = entry.file_name().to_string_lossy().to_string();
+                let dir = entry.path();
+                if key.starts_with(TMP_PREFIX) {
+                    temps.push(dir);
+                    continue;
+                }
+                if !dir.is_dir() {
+                    continue;
+                }
+                let manifest = Manifest::read(&dir)
+                    .filter(|m| m.key == key && Self::stage_dir_name(&m.stage) == name);
+                found.push(Found {
+                    stage_dir: name.clone(),
+                    key,
+                    dir,
+                    manifest,
+                });
+            }
+        }
+        found.sort_by(|a, b| (&a.stage_dir, &a.key).cmp(&(&b.stage_dir, &b.key)));
+        Ok((found, temps))
+    }
+
+    /// Previous artifacts of `stage`, newest first (for explaining staleness).
+    pub fn history(&self, stage: &str) -> Vec<Manifest> {
+        let dir = self.root.join(Self::stage_dir_name(stage));
+        let mut out: Vec<Manifest> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|e| Manifest::read(&e.path()))
+            .filter(|m| m.stage == stage)
+            .collect();
+        out.sort_by(|a, b| b.finished.cmp(&a.finished));
+        out
+    }
+}
+
+/// Rehashes an artifact's outputs against its manifest; returns the problems found.
+pub fn verify_artifact(dir: &Path, m: &Manifest) -> Vec<String> {
+    let mut problems = Vec::new();
+    for out in &m.outputs {
+        let p = dir.join(&out.path);
+        match std::fs::metadata(&p) {
+            Err(_) => problems.push(format!("{}: missing", p.display())),
+            Ok(meta) if meta.len() != out.size => problems.push(format!(
+                "{}: size {} != recorded {}",
+                p.display(),
+                meta.len(),
+                out.size
+            )),
+            Ok(_) => match hash_file_contents(&p) {
+                Ok(h) if h == out.blake3 => {}
+                Ok(h) => problems.push(format!(
+                    "{}: blake3 {} != recorded {}",
+                    p.display(),
+                    &h[..12],
+                    &out.blake3[..12]
+                )),
+                Err(e) => problems.push(e.to_string()),
+            },
+        }
+    }
+    let mut on_disk = Vec::new();
+    let _ = list_files(dir, dir, &mut on_disk);
+    for rel in on_disk {
+        if rel != manifest::FILE_NAME && !m.outputs.iter().any(|o| o.path == rel) {
+            problems.push(format!("{}: not in the manifest", dir.join(rel).display()));
+        }
+    }
+    problems
+}
+
+fn hash_outputs(dir: &Path) -> Result<Vec<OutputFile>> {
+    let mut files = Vec::new();
+    list_files(dir, dir, &mut files)?;
+    files.sort();
+    let mut out = Vec::new();
+    for rel in files {
+        if rel == manifest::FILE_NAME {
+            continue;
+        }
+        let p = dir.join(&rel);
+        // fsync before the rename makes the artifact durable, not just visible.
+        let f = File::open(&p).map_err(|e| EngineError::io(&p, e))?;
+        f.sync_all().map_err(|e| EngineError::io(&p, e))?;
+        let size = f.metadata().map_err(|e| EngineError::io(&p, e))?.len();
+        out.push(OutputFile {
+            blake3: hash_file_contents(&p)?,
+            path: rel,
+            size,
+        });
+    }
+    Ok(out)
+}
+
+fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
+        let entry = entry.map_err(|e| EngineError::io(dir, e))?;
+        let p = entry.path();
+        if p.is_dir() {
+            list_files(base, &p, out)?;
+        } else {
+            let rel = p
+                .strip_prefix(base)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .to_string();
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = File::create(path).map_err(|e| EngineError::io(path, e))?;
+    f.write_all(bytes).map_err(|e| EngineError::io(path, e))?;
+    f.sync_all().map_err(|e| EngineError::io(path, e))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| EngineError::io(dir, e))
+}

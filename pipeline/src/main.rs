@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(pipeline::cli::main(pipeline::nodes::registry));
+}

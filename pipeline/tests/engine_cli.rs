@@ -1,0 +1,392 @@
+//! The stage engine end to end: the real `pipeline` CLI over toy stages (examples/toy_pipeline.rs)
+//! in a temporary project folder. Each stage that runs appends its name to a log, so every test
+//! asserts exactly which stages ran.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+struct Toy {
+    dir: tempfile::TempDir,
+}
+
+fn toy_binary() -> PathBuf {
+    // target/debug/deps/engine_cli-… → target/debug/examples/toy_pipeline
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().unwrap().parent().unwrap();
+    let bin = debug.join("examples").join("toy_pipeline");
+    assert!(
+        bin.is_file(),
+        "{} not built (cargo test builds examples)",
+        bin.display()
+    );
+    bin
+}
+
+impl Toy {
+    fn new(config: &str) -> Toy {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pipeline.toml"), config).unwrap();
+        std::fs::write(dir.path().join("input.txt"), "hello").unwrap();
+        Toy { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn log(&self) -> PathBuf {
+        self.path().join("runs.log")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(toy_binary());
+        c.args(args)
+            .current_dir(self.path())
+            .env("TOY_RUN_LOG", self.log())
+            .env_remove("TOY_UPPER_VERSION");
+        c
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.command(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run_with(args, &[]);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The stages that ran since the last call (and clears the log).
+    fn ran(&self) -> BTreeSet<String> {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let _ = std::fs::remove_file(self.log());
+        text.lines().map(str::to_string).collect()
+    }
+
+    /// Runs count per stage since the last call, without deduplication.
+    fn ran_list(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let _ = std::fs::remove_file(self.log());
+        let mut v: Vec<String> = text.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+const ALL: &[&str] = &["source", "upper", "side", "slow", "report"];
+
+#[test]
+fn invalidation_matrix() {
+    let t = Toy::new("[upper]\nsuffix = \"!\"\n");
+    t.ok(&["run"]);
+    assert_eq!(t.ran(), set(ALL));
+
+    // Nothing changed: nothing runs, and the CLI says so.
+    let out = t.ok(&["run"]);
+    assert!(out.contains("nothing to do: 5 stages fresh"), "{out}");
+    assert_eq!(t.ran(), set(&[]));
+
+    // A parameter: that stage and what is downstream of it.
+    std::fs::write(t.path().join("pipeline.toml"), "[upper]\nsuffix = \"?\"\n").unwrap();
+    t.ok(&["run"]);
+    assert_eq!(t.ran(), set(&["upper", "slow", "report"]));
+
+    // A parameter of a stage on the other branch.
+    t.ok(&["run", "--set", "side.repeat=3"]);
+    assert_eq!(t.ran(), set(&["side", "report"]));
+    t.ok(&["run", "--set", "side.repeat=3"]);
+    assert_eq!(t.ran(), set(&[]));
+
+    // An upstream parameter: everything below it.
+    t.ok(&["run", "--set", "side.repeat=3", "--set", "source.trim=true"]);
+    assert_eq!(t.ran(), set(ALL));
+
+    // External file touched without change: nothing.
+    let input = t.path().join("input.txt");
+    let f = std::fs::File::options().write(true).open(&input).unwrap();
+    f.set_modified(SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    t.ok(&["run", "--set", "side.repeat=3", "--set", "source.trim=true"]);
+    assert_eq!(t.ran(), set(&[]));
+
+    // External file bytes: everything that reads it, directly or not.
+    std::fs::write(&input, "world").unwrap();
+    t.ok(&["run", "--set", "side.repeat=3", "--set", "source.trim=true"]);
+    assert_eq!(t.ran(), set(ALL));
+
+    // A stage version: that stage and what is downstream.
+    let out = t.run_with(
+        &["run", "--set", "side.repeat=3", "--set", "source.trim=true"],
+        &[("TOY_UPPER_VERSION", "2")],
+    );
+    assert!(out.status.success());
+    assert_eq!(t.ran(), set(&["upper", "slow", "report"]));
+
+    // Going back to an earlier configuration reuses its artifacts.
+    std::fs::write(&input, "hello").unwrap();
+    std::fs::write(t.path().join("pipeline.toml"), "[upper]\nsuffix = \"!\"\n").unwrap();
+    let out = t.ok(&["run"]);
+    assert!(out.contains("nothing to do"), "{out}");
+}
+
+#[test]
+fn stage_selection_runs_only_what_is_needed() {
+    let t = Toy::new("");
+    t.ok(&["run", "--stage", "upper"]);
+    assert_eq!(t.ran(), set(&["source", "upper"]));
+    t.ok(&["run", "--stage", "upper", "--force"]);
+    assert_eq!(
+        t.ran(),
+        set(&["upper"]),
+        "--force rebuilds the target, reuses its inputs"
+    );
+    let out = t.ok(&["show", "upper"]);
+    let dir = PathBuf::from(out.trim());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("upper.txt")).unwrap(),
+        "HELLO!"
+    );
+    assert!(dir.join("manifest.json").is_file());
+    let not_built = t.run_with(&["show", "report"], &[]);
+    assert_eq!(not_built.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&not_built.stderr).contains("report is not built"));
+}
+
+#[test]
+fn status_explains_staleness() {
+    let t = Toy::new("[upper]\nsuffix = \"!\"\n");
+    let out = t.ok(&["status"]);
+    assert!(out.lines().all(|l| l.starts_with("missing")), "{out}");
+    t.ok(&["run"]);
+    let out = t.ok(&["status"]);
+    assert!(out.lines().all(|l| l.starts_with("fresh")), "{out}");
+    std::fs::write(t.path().join("pipeline.toml"), "[upper]\nsuffix = \"?\"\n").unwrap();
+    std::fs::write(t.path().join("input.txt"), "changed").unwrap();
+    let out = t.ok(&["status"]);
+    let line = |stage: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(stage))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        line("source").starts_with("stale") && line("source").contains("input.txt changed"),
+        "{out}"
+    );
+    assert!(
+        line("upper").contains("param suffix \"!\" -> \"?\""),
+        "{out}"
+    );
+    assert!(line("report").contains("input slow changed"), "{out}");
+    let out = t.run_with(&["status", "--json"], &[("TOY_UPPER_VERSION", "7")]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let upper = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stage"] == "upper")
+        .unwrap();
+    assert_eq!(upper["state"], "stale");
+    let reasons: Vec<&str> = upper["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(reasons.contains(&"stage version 1 -> 7"), "{reasons:?}");
+}
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn temp_dirs(stage_dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(stage_dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(".tmp-")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn kill_9_mid_write_leaves_nothing_trusted() {
+    let t = Toy::new("[slow]\nsleep_ms = 50\nchunks = 40\n");
+    let mut child = t
+        .command(&["run"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let slow_dir = t.path().join("artifacts").join("slow");
+    wait_for("slow to start writing", Duration::from_secs(30), || {
+        temp_dirs(&slow_dir)
+            .iter()
+            .any(|d| d.join("started").exists())
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The half-written output exists only as a temp folder; no artifact claims it.
+    let artifacts: Vec<PathBuf> = std::fs::read_dir(&slow_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(artifacts.is_empty(), "{artifacts:?}");
+    let status = t.ok(&["status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("missing") && l.contains("slow")),
+        "{status}"
+    );
+    assert!(
+        t.ok(&["verify"]).contains("leftover"),
+        "the dead run's temp folder is named"
+    );
+    t.ran();
+    // The next run is not blocked by the dead run's lock, completes, and verifies.
+    let out = t.ok(&["run"]);
+    assert!(out.contains("ran     slow"), "{out}");
+    assert_eq!(t.ran(), set(&["slow", "report"]));
+    assert!(
+        temp_dirs(&slow_dir).is_empty(),
+        "leftovers are cleaned when the key is rebuilt"
+    );
+    let verify = t.run_with(&["verify"], &[]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
+fn concurrent_runs_build_each_artifact_once() {
+    let t = Toy::new("[slow]\nsleep_ms = 100\nchunks = 5\n");
+    let a = t.command(&["run"]).stdout(Stdio::piped()).spawn().unwrap();
+    let b = t.command(&["run"]).stdout(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(t.ran_list(), {
+        let mut v: Vec<String> = ALL.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    });
+    let both = String::from_utf8_lossy(&a.stdout).to_string() + &String::from_utf8_lossy(&b.stdout);
+    assert!(
+        both.contains("reused"),
+        "the second run reused what the first built:\n{both}"
+    );
+    assert!(t.run_with(&["verify"], &[]).status.success());
+}
+
+#[test]
+fn verify_finds_tampering_and_repair_rebuilds_only_that() {
+    let t = Toy::new("");
+    t.ok(&["run"]);
+    t.ran();
+    let dir = PathBuf::from(t.ok(&["show", "side"]).trim());
+    std::fs::write(dir.join("side.txt"), "tampered!!").unwrap();
+    let out = t.run_with(&["verify"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("side.txt"), "{text}");
+    assert!(text.contains("1 broken"), "{text}");
+    t.ok(&["verify", "--repair"]);
+    t.ok(&["run"]);
+    assert_eq!(
+        t.ran(),
+        set(&["side"]),
+        "report's key does not change: it is reused"
+    );
+    assert!(t.ok(&["verify"]).contains("0 broken"));
+}
+
+#[test]
+fn gc_keeps_what_the_config_reaches() {
+    let t = Toy::new("");
+    t.ok(&["run"]);
+    t.ok(&["run", "--set", "upper.suffix=x"]);
+    let dry = t.ok(&["gc", "--dry-run"]);
+    assert!(dry.contains("would remove 3"), "{dry}");
+    let out = t.ok(&["gc"]);
+    assert!(out.contains("kept 5, removed 3"), "{out}");
+    t.ran();
+    assert!(t.ok(&["run"]).contains("nothing to do"));
+    t.ok(&["run", "--set", "upper.suffix=x"]);
+    assert_eq!(
+        t.ran(),
+        set(&["upper", "slow", "report"]),
+        "collected artifacts are rebuilt"
+    );
+}
+
+#[test]
+fn configuration_errors_exit_2_and_say_what_to_fix() {
+    let t = Toy::new("[upper\nsuffix = 1\n");
+    let out = t.run_with(&["run"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pipeline.toml") && err.contains("invalid TOML"),
+        "{err}"
+    );
+
+    let t = Toy::new("");
+    let out = t.run_with(&["run", "--stage", "nope"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown stage `nope`") && err.contains("source, upper"),
+        "{err}"
+    );
+
+    let out = t.run_with(&["run", "--set", "upper.sufix=1"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown --set key `upper.sufix`") && err.contains("upper.suffix"),
+        "{err}"
+    );
+
+    let out = t.run_with(&["run", "--set", "upper.suffix=3"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[upper]"));
+
+    let out = t.run_with(&["frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+
+    std::fs::remove_file(t.path().join("input.txt")).unwrap();
+    let out = t.run_with(&["run"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("input.txt does not exist"));
+}
