@@ -27,5 +27,5 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-bench: build
-	$(CARGO) run --example bench_engine
+bench: setup
+	$(CARGO) run -q -p pipeline --example bench_engine
