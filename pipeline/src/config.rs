@@ -139,6 +139,36 @@ impl Config {
         Ok((typed, json))
     }
 
+    /// Like [`Config::typed`], but missing fields take their values from `defaults` (for
+    /// sections whose defaults depend on the role, e.g. each encoder).
+    pub fn typed_over<T: DeserializeOwned + Serialize>(
+        &self,
+        section: &str,
+        defaults: &T,
+    ) -> Result<(T, Value)> {
+        let mut merged = match toml::Value::try_from(defaults) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => {
+                return Err(EngineError::Other(format!(
+                    "section [{section}]: defaults are not a table"
+                )));
+            }
+        };
+        for (k, v) in self.section(section) {
+            merged.insert(k, v);
+        }
+        let typed: T = T::deserialize(toml::Value::Table(merged)).map_err(|e| {
+            EngineError::Config(format!(
+                "{}: section [{section}]: {}",
+                self.file.display(),
+                e.message()
+            ))
+        })?;
+        let json = serde_json::to_value(&typed)
+            .map_err(|e| EngineError::Other(format!("section [{section}]: {e}")))?;
+        Ok((typed, json))
+    }
+
     /// Resolves a path from the config against the config's folder.
     pub fn resolve(&self, path: &str) -> PathBuf {
         let p = Path::new(path);

@@ -10,15 +10,23 @@
 //! - [`image`]: decoding (alpha composited over white), the exact PIL/torchvision bilinear
 //!   resize ([`image::resize`]) and ImageNet normalisation into NCHW tensors ([`image::tensor`]).
 //! - [`text`]: tokenisation with the pipeline's truncation and pad-to-longest batching.
+//! - [`dataset`]: image–caption datasets (Tux Paint, Flickr30k, a CSV/Parquet manifest):
+//!   reading, validating every record, the seeded split by image; the `ingest` computation.
+//! - [`features`]: encoders over images and captions into `.npy` shards (resumable) and
+//!   `features.parquet`; memory-mapped reading downstream.
+//! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors).
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
 //! - [`error`]: the crate's error type; every variant names the file or record involved.
 
+pub mod dataset;
 pub mod error;
+pub mod features;
 pub mod image;
 pub mod onnx;
 pub mod paths;
 pub mod pooling;
+pub mod table;
 pub mod text;
 
 pub use error::{Error, Result};

@@ -95,7 +95,10 @@ pub fn main(registry: Registry) -> i32 {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PIPELINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // The SVG renderer warns about every unsupported filter; those are not the user's to fix.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,usvg=error,resvg=error,tiny_skia=error")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -82,12 +82,21 @@ pub fn run(
                 inputs,
                 root: &graph.root,
             };
-            node.stage
-                .run(&ctx)
-                .map_err(|source| EngineError::StageFailed {
-                    stage: node.name.clone(),
-                    source,
-                })?;
+            // A panic in a stage is that stage failing, not the whole tool crashing.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| node.stage.run(&ctx)))
+                    .unwrap_or_else(|panic| {
+                        let msg = panic
+                            .downcast_ref::<String>()
+                            .map(String::as_str)
+                            .or_else(|| panic.downcast_ref::<&str>().copied())
+                            .unwrap_or("unknown panic");
+                        Err(anyhow::anyhow!("panicked: {msg}"))
+                    });
+            result.map_err(|source| EngineError::StageFailed {
+                stage: node.name.clone(),
+                source,
+            })?;
             Ok(Manifest {
                 format: manifest::FORMAT,
                 stage: node.name.clone(),

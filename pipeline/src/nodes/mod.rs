@@ -1,10 +1,29 @@
-//! The experiment's real stages, wired to the `stages` crate.
+//! The experiment's real stages, wired to the `stages` crate. Each node says what it reads
+//! (other nodes, external files) and which pipeline.toml section holds its parameters; the
+//! computation itself is a call into `stages`.
+//!
+//! ```text
+//! ingest ─► features:image ─┐
+//!        ─► features:text  ─┼─► (train, align, probe, report: later issues)
+//!        ─► features:reference
+//! ```
+
+mod features;
+mod ingest;
 
 use crate::config::Config;
 use crate::engine::error::Result;
 use crate::engine::stage::Stage;
 
+pub use features::{FeaturesNode, Role};
+pub use ingest::IngestNode;
+
 /// The stages of the experiment described by `config`.
 pub fn registry(_config: &Config) -> Result<Vec<Box<dyn Stage>>> {
-    Ok(Vec::new())
+    Ok(vec![
+        Box::new(IngestNode),
+        Box::new(FeaturesNode(Role::Image)),
+        Box::new(FeaturesNode(Role::Text)),
+        Box::new(FeaturesNode(Role::Reference)),
+    ])
 }

@@ -10,14 +10,22 @@ use image::{DynamicImage, RgbImage};
 
 use crate::error::{Error, Result};
 
-/// Decodes `path` to RGB, compositing any alpha channel over white.
+/// SVGs are rendered so that their shorter side has at least this many pixels: the encoders
+/// resize to 224, and rendering smaller would mean upsampling a raster.
+pub const SVG_MIN_SHORT_SIDE: f32 = 224.0;
+
+/// Decodes `path` to RGB, compositing any alpha channel over white (SVGs are rendered).
 pub fn load_rgb(path: &Path) -> Result<RgbImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode_rgb(&bytes, path)
 }
 
-/// Decodes in-memory bytes (`path` only names them in errors).
+/// Decodes in-memory bytes (`path` names them in errors, and its `.svg` extension selects
+/// the SVG renderer).
 pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<RgbImage> {
+    if path.extension().and_then(|e| e.to_str()) == Some("svg") {
+        return render_svg(bytes, path);
+    }
     let img = image::load_from_memory(bytes).map_err(|e| Error::Image {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -46,4 +54,44 @@ pub fn to_rgb_over_white(img: DynamicImage) -> RgbImage {
         }
     }
     out
+}
+
+/// Renders an SVG with resvg at a scale that gives the shorter side ≥ [`SVG_MIN_SHORT_SIDE`]
+/// pixels, over white. Embedded raster images are drawn; text is not rendered (no fonts are loaded, so output never depends on the
+/// machine's fonts).
+pub fn render_svg(bytes: &[u8], path: &Path) -> Result<RgbImage> {
+    use resvg::{tiny_skia, usvg};
+    let bad = |message: String| Error::Image {
+        path: path.to_path_buf(),
+        message,
+    };
+    let tree = usvg::Tree::from_data(bytes, &usvg::Options::default())
+        .map_err(|e| bad(format!("invalid SVG: {e}")))?;
+    let size = tree.size();
+    let short = size.width().min(size.height());
+    if short <= 0.0 {
+        return Err(bad("zero-size image".into()));
+    }
+    let scale = (SVG_MIN_SHORT_SIDE / short).max(1.0);
+    let w = (size.width() * scale).ceil() as u32;
+    let h = (size.height() * scale).ceil() as u32;
+    let mut pixmap =
+        tiny_skia::Pixmap::new(w, h).ok_or_else(|| bad(format!("cannot allocate {w}x{h}")))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    // tiny-skia stores premultiplied RGBA: over white, c' = c_premultiplied + (255 − a).
+    let mut out = RgbImage::new(w, h);
+    for (dst, src) in out.pixels_mut().zip(pixmap.pixels()) {
+        let inv = 255 - src.alpha();
+        // Saturating: rounding in the rasteriser can leave a channel a hair above alpha.
+        dst.0 = [
+            src.red().saturating_add(inv),
+            src.green().saturating_add(inv),
+            src.blue().saturating_add(inv),
+        ];
+    }
+    Ok(out)
 }

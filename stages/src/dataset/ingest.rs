@@ -1,0 +1,260 @@
+//! The `ingest` stage's computation: read the configured dataset, validate every record, cap,
+//! split by image, and write `manifest.parquet` (+ `rejected.parquet`, `summary.json`).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::dataset::record::{BadRecord, Candidate, Record};
+use crate::dataset::spec::{DatasetKind, DatasetSpec, OnBadRecord};
+use crate::dataset::{flickr30k, manifest_file, split, tuxpaint, validate};
+use crate::error::{Error, Result};
+use crate::table::{self, Column, Table};
+
+/// Bump when the same dataset and spec would give a different manifest.
+pub const VERSION: u32 = 1;
+
+pub const MANIFEST: &str = "manifest.parquet";
+pub const REJECTED: &str = "rejected.parquet";
+pub const SUMMARY: &str = "summary.json";
+
+/// The files a dataset spec reads (hashed into the ingest key).
+pub fn inputs(spec: &DatasetSpec, root: &Path) -> Vec<std::path::PathBuf> {
+    let path = resolve(root, &spec.path);
+    match spec.kind {
+        DatasetKind::Flickr30k => {
+            let mut v = vec![path.clone()];
+            if let Some(c) = captions_path(spec, root)
+                && !c.starts_with(&path)
+            {
+                v.push(c);
+            }
+            v
+        }
+        // A manifest names images anywhere; its folder holds them in the usual layout.
+        DatasetKind::Manifest => vec![path.parent().map(Path::to_path_buf).unwrap_or(path)],
+        DatasetKind::Tuxpaint => vec![path],
+    }
+}
+
+fn resolve(root: &Path, p: &str) -> std::path::PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        root.join(p)
+    }
+}
+
+fn captions_path(spec: &DatasetSpec, root: &Path) -> Option<std::path::PathBuf> {
+    if spec.captions.is_empty() {
+        flickr30k::find_captions(&resolve(root, &spec.path))
+    } else {
+        Some(resolve(root, &spec.captions))
+    }
+}
+
+pub fn candidates(spec: &DatasetSpec, root: &Path) -> Result<Vec<Candidate>> {
+    let path = resolve(root, &spec.path);
+    match spec.kind {
+        DatasetKind::Tuxpaint => tuxpaint::read(&path, &spec.language, &spec.exclude_categories),
+        DatasetKind::Flickr30k => {
+            let captions = captions_path(spec, root).ok_or_else(|| Error::Invalid {
+                what: path.display().to_string(),
+                message: "no dataset_flickr30k.json or results.csv found; set [dataset] captions"
+                    .into(),
+            })?;
+            flickr30k::read(
+                &path,
+                &captions,
+                spec.caption_choice,
+                spec.captions_per_image,
+            )
+        }
+        DatasetKind::Manifest => {
+            manifest_file::read(&path, &spec.image_column, &spec.caption_column)
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub candidates: usize,
+    pub rejected: usize,
+    pub capped_from: usize,
+    pub records: usize,
+    pub images: usize,
+    pub train_records: usize,
+    pub val_records: usize,
+}
+
+pub struct Ingested {
+    pub records: Vec<Record>,
+    pub rejected: Vec<BadRecord>,
+    pub summary: Summary,
+}
+
+/// Reads, validates, caps and splits. Bad records fail the stage (listing all of them) unless
+/// `on_bad_record = "skip"`.
+pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
+    if !(0.0..1.0).contains(&spec.val_fraction) {
+        return Err(Error::Invalid {
+            what: "[dataset] val_fraction".into(),
+            message: format!("{} is not in [0, 1)", spec.val_fraction),
+        });
+    }
+    let cands = candidates(spec, root)?;
+    let n_candidates = cands.len();
+    let (valid, rejected) = validate::validate(cands);
+    if !rejected.is_empty() && spec.on_bad_record == OnBadRecord::Fail {
+        let listing: Vec<String> = rejected
+            .iter()
+            .map(|b| format!("  {}: {}", b.path, b.reason))
+            .collect();
+        return Err(Error::Invalid {
+            what: format!("dataset {}", spec.path),
+            message: format!(
+                "{} bad record(s):\n{}\n(set [dataset] on_bad_record = \"skip\" to leave them out)",
+                rejected.len(),
+                listing.join("\n")
+            ),
+        });
+    }
+    // Cap after validation, so num_samples counts usable pairs.
+    let as_candidates: Vec<Candidate> = valid
+        .iter()
+        .map(|v| Candidate {
+            id: v.id.clone(),
+            image_id: v.image_id.clone(),
+            image_path: v.image_path.clone(),
+            caption: Ok(String::new()),
+        })
+        .collect();
+    let before_cap = as_candidates.len();
+    let kept: std::collections::HashSet<String> =
+        split::cap(as_candidates, spec.num_samples, spec.seed)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+    let valid: Vec<_> = valid.into_iter().filter(|v| kept.contains(&v.id)).collect();
+    let splits = split::assign(
+        valid.iter().map(|v| v.image_id.as_str()),
+        spec.val_fraction,
+        spec.seed,
+    );
+    let records: Vec<Record> = valid
+        .into_iter()
+        .map(|v| Record {
+            split: splits[&v.image_id],
+            image_path: v
+                .image_path
+                .strip_prefix(root)
+                .unwrap_or(&v.image_path)
+                .to_string_lossy()
+                .to_string(),
+            id: v.id,
+            image_id: v.image_id,
+            image_blake3: v.image_blake3,
+            caption: v.caption,
+        })
+        .collect();
+    let summary = Summary {
+        candidates: n_candidates,
+        rejected: rejected.len(),
+        capped_from: before_cap,
+        records: records.len(),
+        images: splits.len(),
+        train_records: records
+            .iter()
+            .filter(|r| r.split == crate::dataset::Split::Train)
+            .count(),
+        val_records: records
+            .iter()
+            .filter(|r| r.split == crate::dataset::Split::Val)
+            .count(),
+    };
+    Ok(Ingested {
+        records,
+        rejected,
+        summary,
+    })
+}
+
+pub fn write(dir: &Path, ingested: &Ingested) -> Result<()> {
+    let r = &ingested.records;
+    table::write(
+        &dir.join(MANIFEST),
+        vec![
+            ("id", Column::Str(r.iter().map(|x| x.id.clone()).collect())),
+            (
+                "image_id",
+                Column::Str(r.iter().map(|x| x.image_id.clone()).collect()),
+            ),
+            (
+                "image_path",
+                Column::Str(r.iter().map(|x| x.image_path.clone()).collect()),
+            ),
+            (
+                "image_blake3",
+                Column::Str(r.iter().map(|x| x.image_blake3.clone()).collect()),
+            ),
+            (
+                "caption",
+                Column::Str(r.iter().map(|x| x.caption.clone()).collect()),
+            ),
+            (
+                "split",
+                Column::Str(r.iter().map(|x| x.split.as_str().to_string()).collect()),
+            ),
+        ],
+    )?;
+    let b = &ingested.rejected;
+    table::write(
+        &dir.join(REJECTED),
+        vec![
+            ("id", Column::Str(b.iter().map(|x| x.id.clone()).collect())),
+            (
+                "path",
+                Column::Str(b.iter().map(|x| x.path.clone()).collect()),
+            ),
+            (
+                "reason",
+                Column::Str(b.iter().map(|x| x.reason.clone()).collect()),
+            ),
+        ],
+    )?;
+    let json = serde_json::to_vec_pretty(&ingested.summary).map_err(|e| Error::Invalid {
+        what: SUMMARY.into(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(dir.join(SUMMARY), json).map_err(|e| Error::io(dir.join(SUMMARY), e))
+}
+
+/// Reads an ingest artifact's manifest back.
+pub fn read_manifest(dir: &Path) -> Result<Vec<Record>> {
+    let path = dir.join(MANIFEST);
+    let t = Table::read(&path)?;
+    let splits = t.strings("split")?;
+    let mut out = Vec::with_capacity(t.num_rows());
+    let (ids, image_ids, paths, hashes, captions) = (
+        t.strings("id")?,
+        t.strings("image_id")?,
+        t.strings("image_path")?,
+        t.strings("image_blake3")?,
+        t.strings("caption")?,
+    );
+    for i in 0..t.num_rows() {
+        out.push(Record {
+            id: ids[i].clone(),
+            image_id: image_ids[i].clone(),
+            image_path: paths[i].clone(),
+            image_blake3: hashes[i].clone(),
+            caption: captions[i].clone(),
+            split: crate::dataset::Split::parse(&splits[i]).ok_or_else(|| Error::Invalid {
+                what: format!("{} row {i}", path.display()),
+                message: format!("split `{}` is neither train nor val", splits[i]),
+            })?,
+        });
+    }
+    Ok(out)
+}

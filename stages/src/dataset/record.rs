@@ -1,0 +1,63 @@
+//! Records before and after validation.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// A record as a reader found it: the caption may already be known to be bad (unreadable file,
+/// not UTF-8); the image is checked by [`crate::dataset::validate`].
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Unique per record (one image–caption pair).
+    pub id: String,
+    /// Shared by the records of one image; the split is by image.
+    pub image_id: String,
+    pub image_path: PathBuf,
+    pub caption: Result<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Val,
+}
+
+impl Split {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Val => "val",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Split> {
+        match s {
+            "train" => Some(Split::Train),
+            "val" => Some(Split::Val),
+            _ => None,
+        }
+    }
+}
+
+/// A validated record, as the ingest manifest stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub image_id: String,
+    /// Relative to the project root when inside it (so manifests do not depend on the checkout's
+    /// location), else absolute.
+    pub image_path: String,
+    /// blake3 of the image file's bytes.
+    pub image_blake3: String,
+    pub caption: String,
+    pub split: Split,
+}
+
+/// A record that failed validation, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadRecord {
+    pub id: String,
+    pub path: String,
+    pub reason: String,
+}

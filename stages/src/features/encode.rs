@@ -1,0 +1,263 @@
+//! Running one encoder over many items, batch by batch, into shards.
+//!
+//! The next batch is decoded and preprocessed (images in parallel with rayon) on a second thread
+//! while ONNX Runtime runs the current one, so the encoder, not the JPEG decoder, sets the pace.
+//! Rows already in complete shards from an interrupted attempt are skipped.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix3};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::features::preprocess;
+use crate::features::shards::{Index, ShardWriter};
+use crate::features::spec::{EncoderKind, EncoderSpec};
+use crate::onnx::OnnxModel;
+use crate::onnx::model::Input;
+use crate::pooling::{self, Pooling};
+use crate::text::{TextTokenizer, TokenBatch};
+
+/// Opens the spec's model and checks its signature and output width; returns it and D.
+pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, usize)> {
+    let model = OnnxModel::open(model_path, spec.threads)?;
+    model.check_signature(&spec.signature())?;
+    let declared = model
+        .output_shape(&spec.output)
+        .and_then(|s| s.last().copied())
+        .filter(|d| *d > 0)
+        .map(|d| d as usize);
+    let dim = match (declared, spec.dim) {
+        (Some(d), 0) => d,
+        (None, 0) => {
+            return Err(Error::Signature {
+                path: model_path.to_path_buf(),
+                message: format!(
+                    "output `{}` has a dynamic width; set `dim` in the encoder spec",
+                    spec.output
+                ),
+            });
+        }
+        (Some(d), want) if d != want => {
+            return Err(Error::Signature {
+                path: model_path.to_path_buf(),
+                message: format!(
+                    "output `{}` is {d}-d, the encoder spec says dim = {want}",
+                    spec.output
+                ),
+            });
+        }
+        (_, want) => want,
+    };
+    Ok((model, dim))
+}
+
+fn batches(start: usize, total: usize, size: usize) -> Vec<Range<usize>> {
+    let size = size.max(1);
+    (start..total)
+        .step_by(size)
+        .map(|a| a..(a + size).min(total))
+        .collect()
+}
+
+/// Runs `prepare` one batch ahead of `consume` on a second thread.
+fn pipelined<B: Send>(
+    ranges: Vec<Range<usize>>,
+    prepare: impl Fn(Range<usize>) -> Result<B> + Sync,
+    mut consume: impl FnMut(Range<usize>, B) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Range<usize>, Result<B>)>(1);
+        let prepare = &prepare;
+        scope.spawn(move || {
+            for r in ranges {
+                let b = prepare(r.clone());
+                let failed = b.is_err();
+                // A closed channel means the consumer stopped (an error): stop too.
+                if tx.send((r, b)).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for (r, b) in rx {
+            consume(r, b?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Pools the model's output into `[B, D]`.
+fn pool(
+    out: &ArrayD<f32>,
+    pooling: Pooling,
+    mask: Option<&Array2<i64>>,
+    path: &Path,
+) -> Result<Array2<f32>> {
+    let shape_err = |want: &str| Error::Signature {
+        path: path.to_path_buf(),
+        message: format!("output has shape {:?}, expected {want}", out.shape()),
+    };
+    Ok(match pooling {
+        Pooling::None => out
+            .view()
+            .into_dimensionality::<Ix2>()
+            .map_err(|_| shape_err("[B, D]"))?
+            .to_owned(),
+        Pooling::Cls => pooling::cls(
+            out.view()
+                .into_dimensionality::<Ix3>()
+                .map_err(|_| shape_err("[B, T, D]"))?,
+        ),
+        Pooling::Mean => {
+            let h = out
+                .view()
+                .into_dimensionality::<Ix3>()
+                .map_err(|_| shape_err("[B, T, D]"))?;
+            let ones;
+            let mask = match mask {
+                Some(m) => m.view(),
+                None => {
+                    ones = Array2::<i64>::ones((h.dim().0, h.dim().1));
+                    ones.view()
+                }
+            };
+            pooling::masked_mean(h, mask)
+        }
+    })
+}
+
+fn progress_bar(total: usize, start: usize, prefix: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>20} [{bar:30}] {pos}/{len} {per_sec} ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(prefix.to_string());
+    bar.set_position(start as u64);
+    bar
+}
+
+/// Encodes image files (in order) into shards in `out_dir`.
+pub fn encode_images(
+    spec: &EncoderSpec,
+    model_path: &Path,
+    paths: &[PathBuf],
+    out_dir: &Path,
+    label: &str,
+) -> Result<Index> {
+    if spec.kind != EncoderKind::Image {
+        return Err(Error::Invalid {
+            what: label.into(),
+            message: "encoder kind is not `image`".into(),
+        });
+    }
+    let (mut model, dim) = open_model(spec, model_path)?;
+    let (mut writer, start) = ShardWriter::open(out_dir, paths.len(), dim, spec.shard_rows)?;
+    if start > 0 {
+        tracing::info!(label, start, "resuming after complete shards");
+    }
+    let bar = progress_bar(paths.len(), start, label);
+    let s = spec.image_size as usize;
+    let input = spec.inputs[0].clone();
+    pipelined(
+        batches(start, paths.len(), spec.batch_size),
+        |r| {
+            let images: Vec<image::RgbImage> = paths[r]
+                .par_iter()
+                .map(|p| preprocess::prepare(p, spec))
+                .collect::<Result<_>>()?;
+            let mut x = Array4::<f32>::zeros((images.len(), 3, s, s));
+            x.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(images.par_iter())
+                .for_each(|(dst, img)| preprocess::normalise_into(img, spec, dst));
+            Ok(x)
+        },
+        |r, x| {
+            let out = model.run(
+                vec![(input.as_str(), Input::F32(x.into_dyn()))],
+                &[spec.output.as_str()],
+            )?;
+            let pooled = pool(&out[&spec.output], spec.pooling, None, model_path)?;
+            writer.append(
+                pooled
+                    .as_standard_layout()
+                    .as_slice()
+                    .expect("standard layout"),
+            )?;
+            bar.inc(r.len() as u64);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    writer.finish()
+}
+
+/// Encodes texts (in order) into shards in `out_dir`.
+pub fn encode_texts(
+    spec: &EncoderSpec,
+    model_path: &Path,
+    tokenizer: &Path,
+    texts: &[String],
+    out_dir: &Path,
+    label: &str,
+) -> Result<Index> {
+    if spec.kind != EncoderKind::Text {
+        return Err(Error::Invalid {
+            what: label.into(),
+            message: "encoder kind is not `text`".into(),
+        });
+    }
+    let tok = TextTokenizer::open(tokenizer, spec.max_length)?;
+    let (mut model, dim) = open_model(spec, model_path)?;
+    let (mut writer, start) = ShardWriter::open(out_dir, texts.len(), dim, spec.shard_rows)?;
+    let bar = progress_bar(texts.len(), start, label);
+    pipelined(
+        batches(start, texts.len(), spec.batch_size),
+        |r| {
+            let refs: Vec<&str> = texts[r].iter().map(String::as_str).collect();
+            tok.encode_batch(&refs)
+        },
+        |r, batch: TokenBatch| {
+            let mut inputs = Vec::new();
+            for name in &spec.inputs {
+                let a = match name.as_str() {
+                    "input_ids" => batch.input_ids.clone(),
+                    "attention_mask" => batch.attention_mask.clone(),
+                    "token_type_ids" => batch.token_type_ids.clone(),
+                    other => {
+                        return Err(Error::Signature {
+                            path: model_path.to_path_buf(),
+                            message: format!(
+                                "text input `{other}` is not one the tokenizer produces"
+                            ),
+                        });
+                    }
+                };
+                inputs.push((name.as_str(), Input::I64(a.into_dyn())));
+            }
+            let out = model.run(inputs, &[spec.output.as_str()])?;
+            let pooled = pool(
+                &out[&spec.output],
+                spec.pooling,
+                Some(&batch.attention_mask),
+                model_path,
+            )?;
+            writer.append(
+                pooled
+                    .as_standard_layout()
+                    .as_slice()
+                    .expect("standard layout"),
+            )?;
+            bar.inc(r.len() as u64);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    writer.finish()
+}

@@ -1,0 +1,109 @@
+//! NumPy's `.npy` format (version 1.0) for row-major float32 matrices: what
+//! `numpy.load(path, mmap_mode="r")` opens. Header: magic, version, a little-endian u16 header
+//! length, then a Python dict literal padded with spaces to a multiple of 64 bytes.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// The header bytes for an `rows × cols` little-endian float32 C-order array.
+pub fn header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let unpadded = MAGIC.len() + 2 + 2 + dict.len() + 1;
+    let pad = (64 - unpadded % 64) % 64;
+    let mut out = Vec::with_capacity(unpadded + pad);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&((dict.len() + pad + 1) as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.extend(std::iter::repeat_n(b' ', pad));
+    out.push(b'\n');
+    out
+}
+
+/// Writes a matrix and fsyncs it.
+pub fn write(path: &Path, rows: usize, cols: usize, values: &[f32]) -> Result<()> {
+    assert_eq!(values.len(), rows * cols, "values must be rows × cols");
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    w.write_all(&header(rows, cols))
+        .map_err(|e| Error::io(path, e))?;
+    for v in values {
+        w.write_all(&v.to_le_bytes())
+            .map_err(|e| Error::io(path, e))?;
+    }
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::io(path, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Parses a float32 C-order 2-D header; returns (rows, cols, data offset).
+pub fn parse_header(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize)> {
+    let bad = |m: &str| Error::Invalid {
+        what: path.display().to_string(),
+        message: format!("not a float32 2-D .npy file: {m}"),
+    };
+    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+        return Err(bad("bad magic"));
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err(bad("truncated header"));
+            }
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
+        }
+        v => return Err(bad(&format!("unsupported version {v}"))),
+    };
+    let dict = std::str::from_utf8(
+        bytes
+            .get(start..start + len)
+            .ok_or_else(|| bad("truncated header"))?,
+    )
+    .map_err(|_| bad("header is not text"))?;
+    if !dict.contains("'descr': '<f4'") {
+        return Err(bad("dtype is not <f4"));
+    }
+    if !dict.contains("'fortran_order': False") {
+        return Err(bad("Fortran order"));
+    }
+    let shape = dict
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split('(').nth(1))
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad("no shape"))?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| bad("bad shape")))
+        .collect::<Result<_>>()?;
+    let [rows, cols] = dims[..] else {
+        return Err(bad("not 2-D"));
+    };
+    Ok((rows, cols, start + len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_aligned_and_parses_back() {
+        for (r, c) in [(0, 1), (3, 1280), (123_456, 384)] {
+            let h = header(r, c);
+            assert_eq!(h.len() % 64, 0);
+            assert_eq!(*h.last().unwrap(), b'\n');
+            assert_eq!(parse_header(&h, Path::new("x")).unwrap(), (r, c, h.len()));
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! An encoder as pipeline.toml describes it: `[encoders.image]`, `[encoders.text]`,
+//! `[encoders.reference]`. Missing fields take the embedded default's values for that role.
+//!
+//! Presets for the research's own models, exported by the user (see README, "Your own models"):
+//! [`EncoderSpec::resnet18`], [`EncoderSpec::distilbert`], [`EncoderSpec::dinov2_base`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::image::tensor::{IMAGENET_MEAN, IMAGENET_STD};
+use crate::onnx::model::Signature;
+use crate::pooling::Pooling;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncoderKind {
+    Image,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeMode {
+    /// torchvision `Resize((size, size))`: both sides to `image_size` (the research code).
+    Stretch,
+    /// `Resize(resize_shorter)` then `CenterCrop(image_size)` (aspect preserved).
+    ShorterSideCrop,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncoderSpec {
+    /// The ONNX file.
+    pub onnx: String,
+    pub kind: EncoderKind,
+    /// Input names the model must have, in any order: image models take one float tensor
+    /// [B,3,H,W]; text models take `input_ids`, `attention_mask` and optionally `token_type_ids`.
+    pub inputs: Vec<String>,
+    /// The output to read: [B,D] (pooling `none`) or [B,T,D] (`cls` or `mean`).
+    pub output: String,
+    pub pooling: Pooling,
+    /// Expected width D (checked against the model's output; 0 = accept what the model gives).
+    pub dim: usize,
+    pub image_size: u32,
+    pub resize: ResizeMode,
+    /// With `shorter_side_crop`: the shorter side before cropping.
+    pub resize_shorter: u32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    /// Text: the tokenizer.json file, and the truncation length (padding: longest in batch).
+    pub tokenizer: String,
+    pub max_length: usize,
+    pub batch_size: usize,
+    /// Rows per .npy shard (a killed run resumes from the last complete shard).
+    pub shard_rows: usize,
+    /// ONNX Runtime intra-op threads (0 = one per core).
+    pub threads: usize,
+}
+
+impl Default for EncoderSpec {
+    fn default() -> Self {
+        Self::embedded_image()
+    }
+}
+
+impl EncoderSpec {
+    fn image_base() -> Self {
+        EncoderSpec {
+            onnx: String::new(),
+            kind: EncoderKind::Image,
+            inputs: vec!["pixel_values".into()],
+            output: String::new(),
+            pooling: Pooling::None,
+            dim: 0,
+            image_size: 224,
+            resize: ResizeMode::Stretch,
+            resize_shorter: 256,
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
+            tokenizer: String::new(),
+            max_length: 64,
+            batch_size: 32,
+            shard_rows: 65_536,
+            threads: 0,
+        }
+    }
+
+    /// EfficientNet-Lite0 (ImageNet-1k), global-average-pooled 1280-d features.
+    pub fn embedded_image() -> Self {
+        EncoderSpec {
+            onnx: "data/models/efficientnet_lite0.onnx".into(),
+            output: "features".into(),
+            dim: 1280,
+            ..Self::image_base()
+        }
+    }
+
+    /// all-MiniLM-L6-v2, attention-masked mean of the last hidden states, 384-d.
+    pub fn embedded_text() -> Self {
+        EncoderSpec {
+            onnx: "data/models/minilm_l6_v2.onnx".into(),
+            kind: EncoderKind::Text,
+            inputs: vec![
+                "input_ids".into(),
+                "attention_mask".into(),
+                "token_type_ids".into(),
+            ],
+            output: "last_hidden_state".into(),
+            pooling: Pooling::Mean,
+            dim: 384,
+            tokenizer: "data/models/minilm_l6_v2.tokenizer.json".into(),
+            batch_size: 64,
+            ..Self::image_base()
+        }
+    }
+
+    /// DINOv2 ViT-S/14 backbone, CLS token of the final LayerNorm, 384-d.
+    pub fn embedded_reference() -> Self {
+        EncoderSpec {
+            onnx: "data/models/dinov2_vits14.onnx".into(),
+            output: "last_hidden_state".into(),
+            pooling: Pooling::Cls,
+            dim: 384,
+            batch_size: 16,
+            ..Self::image_base()
+        }
+    }
+
+    /// torchvision ResNet-18 exported with `fc = Identity`: `pixel_values` → `features` [B,512].
+    pub fn resnet18(onnx: &str) -> Self {
+        EncoderSpec {
+            onnx: onnx.into(),
+            output: "features".into(),
+            dim: 512,
+            ..Self::image_base()
+        }
+    }
+
+    /// Hugging Face DistilBERT (base, uncased): `input_ids`, `attention_mask` (no token types) →
+    /// `last_hidden_state` [B,T,768], CLS pooling, as the research used.
+    pub fn distilbert(onnx: &str, tokenizer: &str) -> Self {
+        EncoderSpec {
+            onnx: onnx.into(),
+            kind: EncoderKind::Text,
+            inputs: vec!["input_ids".into(), "attention_mask".into()],
+            output: "last_hidden_state".into(),
+            pooling: Pooling::Cls,
+            dim: 768,
+            tokenizer: tokenizer.into(),
+            batch_size: 64,
+            ..Self::image_base()
+        }
+    }
+
+    /// Hugging Face DINOv2-base: `pixel_values` → `last_hidden_state` [B,257,768], CLS.
+    pub fn dinov2_base(onnx: &str) -> Self {
+        EncoderSpec {
+            onnx: onnx.into(),
+            output: "last_hidden_state".into(),
+            pooling: Pooling::Cls,
+            dim: 768,
+            batch_size: 16,
+            ..Self::image_base()
+        }
+    }
+
+    /// The ONNX signature this spec requires.
+    pub fn signature(&self) -> Signature {
+        let rank = if self.pooling == Pooling::None { 2 } else { 3 };
+        Signature {
+            inputs: self.inputs.clone(),
+            outputs: vec![(self.output.clone(), rank)],
+        }
+    }
+}
