@@ -17,8 +17,8 @@ pub enum Error {
     #[error("ONNX Runtime library not found. {hint}")]
     RuntimeNotFound { hint: String },
 
-    #[error("could not load ONNX Runtime from {path}: {message}")]
-    RuntimeLoad { path: PathBuf, message: String },
+    #[error("{message}")]
+    Runtime { message: String },
 
     #[error("{path}: ONNX Runtime: {message}")]
     Onnx { path: PathBuf, message: String },

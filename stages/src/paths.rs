@@ -11,13 +11,27 @@ const MARKER: &str = "pipeline.toml";
 
 /// The checkout root, if one can be found.
 pub fn project_root() -> Option<PathBuf> {
+    candidate_roots().into_iter().next()
+}
+
+/// Every project root that can be found, most specific first: above the current directory
+/// (an experiment folder of the user's), above the running executable (the checkout it was built
+/// in), and where this crate was compiled. Deduplicated.
+pub fn candidate_roots() -> Vec<PathBuf> {
     let from_cwd = std::env::current_dir().ok();
     let from_exe = std::env::current_exe().ok();
     let compiled = Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    [from_cwd, from_exe, compiled]
+    let mut out: Vec<PathBuf> = Vec::new();
+    for root in [from_cwd, from_exe, compiled]
         .into_iter()
         .flatten()
-        .find_map(|start| find_upwards(&start))
+        .filter_map(|s| find_upwards(&s))
+    {
+        if !out.contains(&root) {
+            out.push(root);
+        }
+    }
+    out
 }
 
 fn find_upwards(start: &Path) -> Option<PathBuf> {

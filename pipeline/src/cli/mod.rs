@@ -30,6 +30,10 @@ pub struct Cli {
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
 
+    /// Fail rather than fall back to the CPU when the CUDA execution provider is unavailable.
+    #[arg(long, global = true)]
+    pub require_gpu: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -84,6 +88,7 @@ pub fn main(registry: Registry) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    stages::onnx::runtime::set_require_gpu(cli.require_gpu);
     match commands::dispatch(cli, registry) {
         Ok(code) => code,
         Err(e) => {

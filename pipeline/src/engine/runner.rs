@@ -74,7 +74,7 @@ pub fn run(
             .collect();
         let clock = Instant::now();
         tracing::info!(stage = %node.name, key = %k.key, "running");
-        let built = store.build(&lock, &node.name, &k.key, |tmp| {
+        let built = store.build(&lock, &node.name, &k.key, node.stage.resumable(), |tmp| {
             let ctx = StageContext {
                 name: &node.name,
                 out_dir: tmp.to_path_buf(),

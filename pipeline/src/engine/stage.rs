@@ -34,6 +34,13 @@ pub trait Stage: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// True if `run` can continue from what an interrupted attempt left in `out_dir` (it then
+    /// finds that attempt's files there and must decide what to keep); false: `out_dir` starts
+    /// empty.
+    fn resumable(&self) -> bool {
+        false
+    }
+
     /// Computes the outputs into `ctx.out_dir`.
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()>;
 }

@@ -70,18 +70,33 @@ impl Store {
     /// Builds an artifact while holding its lock: `fill` writes outputs into the temporary folder
     /// and returns the manifest fields it knows; outputs are hashed and the manifest written here.
     /// Replaces an existing artifact of the same key (used by `--force`).
+    ///
+    /// With `resume`, the temporary folder a dead attempt at the same key left behind is handed
+    /// to `fill` as it is (the stage decides what in it is complete); otherwise it is removed.
     pub fn build(
         &self,
         _lock: &KeyLock,
         stage: &str,
         key: &str,
+        resume: bool,
         fill: impl FnOnce(&Path) -> Result<Manifest>,
     ) -> Result<Manifest> {
         let stage_dir = self.root.join(Self::stage_dir_name(stage));
         std::fs::create_dir_all(&stage_dir).map_err(|e| EngineError::io(&stage_dir, e))?;
-        // We hold the key's lock, so any temp folder of this key is a dead run's leftover.
-        self.remove_temp_dirs(&stage_dir, key)?;
         let tmp = stage_dir.join(format!("{TMP_PREFIX}{key}-{}", std::process::id()));
+        // We hold the key's lock, so any temp folder of this key is a dead run's leftover.
+        let leftover = if resume {
+            self.take_temp_dir(&stage_dir, key, &tmp)?
+        } else {
+            false
+        };
+        if leftover {
+            tracing::info!(
+                stage,
+                "resuming from an interrupted attempt's temporary folder"
+            );
+        }
+        self.remove_temp_dirs(&stage_dir, key, &tmp)?;
         std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
         let started = SystemTime::now();
         let clock = Instant::now();
@@ -114,11 +129,33 @@ impl Store {
         Ok(m)
     }
 
-    fn remove_temp_dirs(&self, stage_dir: &Path, key: &str) -> Result<()> {
+    /// Renames the most recent leftover temp folder of `key` to `tmp`; true if there was one.
+    fn take_temp_dir(&self, stage_dir: &Path, key: &str, tmp: &Path) -> Result<bool> {
+        let prefix = format!("{TMP_PREFIX}{key}-");
+        let newest = std::fs::read_dir(stage_dir)
+            .map_err(|e| EngineError::io(stage_dir, e))?
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.starts_with(&prefix) && !name.ends_with("-old")
+            })
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .max();
+        match newest {
+            Some((_, path)) if path != tmp => {
+                std::fs::rename(&path, tmp).map_err(|e| EngineError::io(&path, e))?;
+                Ok(true)
+            }
+            Some(_) => Ok(true),
+            None => Ok(false),
+        }
+    }
+
+    fn remove_temp_dirs(&self, stage_dir: &Path, key: &str, keep: &Path) -> Result<()> {
         let prefix = format!("{TMP_PREFIX}{key}-");
         for entry in std::fs::read_dir(stage_dir).map_err(|e| EngineError::io(stage_dir, e))? {
             let entry = entry.map_err(|e| EngineError::io(stage_dir, e))?;
-            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            if entry.path() != keep && entry.file_name().to_string_lossy().starts_with(&prefix) {
                 let p = entry.path();
                 std::fs::remove_dir_all(&p).map_err(|e| EngineError::io(&p, e))?;
             }

@@ -93,6 +93,11 @@ impl Stage for FeaturesNode {
         Ok(files)
     }
 
+    /// Complete `.npy` shards of a killed run are kept (stages::features::shards).
+    fn resumable(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
         let spec = self.spec(ctx.params)?;
         let records = ingest::read_manifest(ctx.input("ingest")?)?;

@@ -7,6 +7,7 @@
 pub mod flickr30k;
 pub mod ingest;
 pub mod manifest_file;
+pub mod probe;
 pub mod record;
 pub mod spec;
 pub mod split;

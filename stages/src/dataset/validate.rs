@@ -36,6 +36,11 @@ fn check_images(paths: Vec<&Path>) -> HashMap<PathBuf, Result<String, String>> {
                         Err("zero-size image".to_string())
                     }
                     Ok(_) => Ok(blake3::hash(&bytes).to_hex().to_string()),
+                    Err(crate::Error::Image { message, .. })
+                        if message.starts_with("zero-size") =>
+                    {
+                        Err(message)
+                    }
                     Err(crate::Error::Image { message, .. }) => {
                         Err(format!("undecodable or truncated image: {message}"))
                     }

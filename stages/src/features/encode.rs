@@ -54,6 +54,22 @@ pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, u
     Ok((model, dim))
 }
 
+/// Shard size rounded up to whole batches: a resumed run then sees exactly the batches an
+/// uninterrupted run would (ONNX Runtime's sums depend on the batch composition), so it ends
+/// with the same bytes.
+fn shard_rows(spec: &EncoderSpec) -> usize {
+    let b = spec.batch_size.max(1);
+    spec.shard_rows.max(1).div_ceil(b) * b
+}
+
+fn announce_resume(label: &str, start: usize, total: usize) {
+    if start > 0 {
+        eprintln!(
+            "{label}: resuming at row {start} of {total} (complete shards of an interrupted run)"
+        );
+    }
+}
+
 fn batches(start: usize, total: usize, size: usize) -> Vec<Range<usize>> {
     let size = size.max(1);
     (start..total)
@@ -157,10 +173,8 @@ pub fn encode_images(
         });
     }
     let (mut model, dim) = open_model(spec, model_path)?;
-    let (mut writer, start) = ShardWriter::open(out_dir, paths.len(), dim, spec.shard_rows)?;
-    if start > 0 {
-        tracing::info!(label, start, "resuming after complete shards");
-    }
+    let (mut writer, start) = ShardWriter::open(out_dir, paths.len(), dim, shard_rows(spec))?;
+    announce_resume(label, start, paths.len());
     let bar = progress_bar(paths.len(), start, label);
     let s = spec.image_size as usize;
     let input = spec.inputs[0].clone();
@@ -215,7 +229,8 @@ pub fn encode_texts(
     }
     let tok = TextTokenizer::open(tokenizer, spec.max_length)?;
     let (mut model, dim) = open_model(spec, model_path)?;
-    let (mut writer, start) = ShardWriter::open(out_dir, texts.len(), dim, spec.shard_rows)?;
+    let (mut writer, start) = ShardWriter::open(out_dir, texts.len(), dim, shard_rows(spec))?;
+    announce_resume(label, start, texts.len());
     let bar = progress_bar(texts.len(), start, label);
     pipelined(
         batches(start, texts.len(), spec.batch_size),

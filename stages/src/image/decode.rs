@@ -65,8 +65,10 @@ pub fn render_svg(bytes: &[u8], path: &Path) -> Result<RgbImage> {
         path: path.to_path_buf(),
         message,
     };
-    let tree = usvg::Tree::from_data(bytes, &usvg::Options::default())
-        .map_err(|e| bad(format!("invalid SVG: {e}")))?;
+    let tree = usvg::Tree::from_data(bytes, &usvg::Options::default()).map_err(|e| match e {
+        usvg::Error::InvalidSize => bad("zero-size image (SVG width or height is 0)".into()),
+        e => bad(format!("invalid SVG: {e}")),
+    })?;
     let size = tree.size();
     let short = size.width().min(size.height());
     if short <= 0.0 {

@@ -7,6 +7,10 @@
 //! 22-bit fixed point, and rounding back to 8 bits between the passes. Reproducing that exactly
 //! (rather than a float bilinear) makes our tensors equal PIL's, so features match the Python
 //! reference to float precision instead of to within resampling noise.
+//!
+//! Version note: Pillow ≤ 12 always runs the horizontal pass first, as here. Pillow 13 (PR #9549)
+//! runs the vertical pass first for some shapes, which moves some pixels by one level; the
+//! project pins pillow 12.x for its Python reference (data/requirements.txt).
 
 use image::RgbImage;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::{DynValue, Tensor, TensorElementType};
 
 use crate::error::{Error, Result};
@@ -49,16 +49,24 @@ impl OnnxModel {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let mut builder = Session::builder(env)
-            .map_err(|e| onnx_err(&e))?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| onnx_err(&e))?;
-        if threads > 0 {
-            builder = builder
-                .with_intra_threads(threads)
+        let base = || -> Result<SessionBuilder> {
+            let mut b = Session::builder(env)
+                .map_err(|e| onnx_err(&e))?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
                 .map_err(|e| onnx_err(&e))?;
+            if threads > 0 {
+                b = b.with_intra_threads(threads).map_err(|e| onnx_err(&e))?;
+            }
+            Ok(b)
+        };
+        let mut builder = with_accelerator(base()?, path)?;
+        if builder.is_none() {
+            builder = Some(base()?);
         }
-        let session = builder.commit_from_file(path).map_err(|e| onnx_err(&e))?;
+        let session = builder
+            .expect("a CPU builder at least")
+            .commit_from_file(path)
+            .map_err(|e| onnx_err(&e))?;
         Ok(Self {
             path: path.to_path_buf(),
             session,
@@ -169,4 +177,45 @@ impl OnnxModel {
         }
         Ok(out)
     }
+}
+
+/// With the `cuda` feature: the builder with ONNX Runtime's CUDA execution provider registered,
+/// or `None` (after a warning) to fall back to the CPU, or an error under `--require-gpu`.
+/// ort falls back to the CPU silently unless registration is made to fail loudly, so it is.
+#[cfg(feature = "cuda")]
+fn with_accelerator(builder: SessionBuilder, path: &Path) -> Result<Option<SessionBuilder>> {
+    let cuda = ort::ep::CUDA::default().build().error_on_failure();
+    match builder.with_execution_providers([cuda]) {
+        Ok(b) => {
+            tracing::info!(model = %path.display(), "running on the CUDA execution provider");
+            Ok(Some(b))
+        }
+        Err(e) if runtime::require_gpu() => Err(Error::Onnx {
+            path: path.to_path_buf(),
+            message: format!("--require-gpu: the CUDA execution provider could not be used: {e}"),
+        }),
+        Err(e) => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                eprintln!(
+                    "warning: CUDA execution provider unavailable ({e}); running on the CPU. \
+                     Point ORT_DYLIB_PATH at a CUDA build of libonnxruntime, or pass --require-gpu to fail instead."
+                )
+            });
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(not(feature = "cuda"))]
+fn with_accelerator(_builder: SessionBuilder, path: &Path) -> Result<Option<SessionBuilder>> {
+    if runtime::require_gpu() {
+        return Err(Error::Onnx {
+            path: path.to_path_buf(),
+            message: "--require-gpu: this binary was built without the `cuda` feature \
+                      (cargo build --features cuda)"
+                .into(),
+        });
+    }
+    Ok(None)
 }

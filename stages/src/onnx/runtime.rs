@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ort::environment::Environment;
 
@@ -34,20 +35,33 @@ pub fn find_library() -> Result<PathBuf> {
             ),
         });
     }
-    let root = paths::project_root().ok_or_else(|| Error::RuntimeNotFound {
-        hint: format!(
-            "No pipeline.toml found above the current directory. Run from the project checkout \
-             (after `make setup`), or set {DYLIB_ENV} to a libonnxruntime.so."
-        ),
-    })?;
-    wheel_library(&root).ok_or_else(|| Error::RuntimeNotFound {
-        hint: format!(
-            "Looked for {}/.venv/lib/python3.*/site-packages/onnxruntime/capi/libonnxruntime.so.1.*. \
-             Run `make setup` in {} (it installs the pinned onnxruntime wheel), or set {DYLIB_ENV}.",
-            root.display(),
+    // An experiment folder may have its own pipeline.toml without a .venv: look in every
+    // project root we can find (the checkout the binary was built in among them).
+    let roots = paths::candidate_roots();
+    if let Some(lib) = roots.iter().find_map(|r| wheel_library(r)) {
+        return Ok(lib);
+    }
+    let looked: Vec<String> = roots
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/.venv/lib/python3.*/site-packages/onnxruntime/capi/libonnxruntime.so.1.*",
+                r.display()
+            )
+        })
+        .collect();
+    let hint = match roots.first() {
+        Some(root) => format!(
+            "Looked for {}. Run `make setup` in {} (it installs the pinned onnxruntime wheel), or set {DYLIB_ENV}.",
+            looked.join(", "),
             root.display()
         ),
-    })
+        None => format!(
+            "No pipeline.toml found above the current directory or the executable. Run from the \
+             project checkout (after `make setup`), or set {DYLIB_ENV} to a libonnxruntime.so."
+        ),
+    };
+    Err(Error::RuntimeNotFound { hint })
 }
 
 /// The library shipped by the onnxruntime wheel in `root/.venv`.
@@ -83,8 +97,8 @@ pub fn environment() -> Result<&'static Environment> {
     });
     match loaded {
         Ok((_, env)) => Ok(env),
-        Err(message) => Err(Error::RuntimeNotFound {
-            hint: message.clone(),
+        Err(message) => Err(Error::Runtime {
+            message: message.clone(),
         }),
     }
 }
@@ -95,4 +109,16 @@ pub fn loaded_library() -> Option<&'static Path> {
         Some(Ok((path, _))) => Some(path.as_path()),
         _ => None,
     }
+}
+
+static REQUIRE_GPU: AtomicBool = AtomicBool::new(false);
+
+/// `--require-gpu`: fail instead of falling back to the CPU when the CUDA execution provider
+/// cannot be used (or the binary was built without the `cuda` feature).
+pub fn set_require_gpu(require: bool) {
+    REQUIRE_GPU.store(require, Ordering::Relaxed);
+}
+
+pub fn require_gpu() -> bool {
+    REQUIRE_GPU.load(Ordering::Relaxed)
 }

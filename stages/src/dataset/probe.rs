@@ -1,0 +1,220 @@
+//! Downstream probe sets: labelled images for the linear probe.
+//!
+//! - `fashion-mnist`: the four IDX files (gzipped), 28×28 grey, 10 classes;
+//!   magic 0x00000803 (images: count, rows, cols) and 0x00000801 (labels: count), big-endian.
+//! - `cifar10`: binary batches (`data_batch_*.bin`, `test_batch.bin`): per record one label
+//!   byte then 1024 red, 1024 green, 1024 blue bytes, row-major 32×32; class names in
+//!   `batches.meta.txt`.
+//!
+//! Images are returned as RGB (grey replicated) so any image encoder can take them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeKind {
+    FashionMnist,
+    Cifar10,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeSplit {
+    Train,
+    Test,
+}
+
+pub struct ProbeSet {
+    pub images: Vec<RgbImage>,
+    pub labels: Vec<u8>,
+    pub classes: Vec<String>,
+}
+
+pub const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+/// Reads the first `limit` examples (0 = all) of a split.
+pub fn read(kind: ProbeKind, dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet> {
+    match kind {
+        ProbeKind::FashionMnist => read_fashion_mnist(dir, split, limit),
+        ProbeKind::Cifar10 => read_cifar10(dir, split, limit),
+    }
+}
+
+/// The files a probe split reads (for cache keys).
+pub fn files(kind: ProbeKind, dir: &Path, split: ProbeSplit) -> Result<Vec<PathBuf>> {
+    Ok(match (kind, split) {
+        (ProbeKind::FashionMnist, ProbeSplit::Train) => vec![
+            dir.join("train-images-idx3-ubyte.gz"),
+            dir.join("train-labels-idx1-ubyte.gz"),
+        ],
+        (ProbeKind::FashionMnist, ProbeSplit::Test) => vec![
+            dir.join("t10k-images-idx3-ubyte.gz"),
+            dir.join("t10k-labels-idx1-ubyte.gz"),
+        ],
+        (ProbeKind::Cifar10, ProbeSplit::Test) => vec![dir.join("test_batch.bin")],
+        (ProbeKind::Cifar10, ProbeSplit::Train) => {
+            let mut v: Vec<PathBuf> = (1..=5)
+                .map(|i| dir.join(format!("data_batch_{i}.bin")))
+                .filter(|p| p.exists())
+                .collect();
+            if v.is_empty() {
+                // A fixture with only a test batch (data/datasets/cifar10-fixture) probes on it.
+                v.push(dir.join("test_batch.bin"));
+            }
+            v
+        }
+    })
+}
+
+fn read_gz(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(out)
+}
+
+fn be_u32(bytes: &[u8], at: usize, path: &Path) -> Result<usize> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")) as usize)
+        .ok_or_else(|| Error::Invalid {
+            what: path.display().to_string(),
+            message: "truncated IDX header".into(),
+        })
+}
+
+fn read_fashion_mnist(dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet> {
+    let f = files(ProbeKind::FashionMnist, dir, split)?;
+    let (ipath, lpath) = (&f[0], &f[1]);
+    let images = read_gz(ipath)?;
+    let labels = read_gz(lpath)?;
+    let bad = |p: &Path, m: String| Error::Invalid {
+        what: p.display().to_string(),
+        message: m,
+    };
+    if be_u32(&images, 0, ipath)? != 0x0803 {
+        return Err(bad(
+            ipath,
+            "not an IDX image file (magic != 0x00000803)".into(),
+        ));
+    }
+    if be_u32(&labels, 0, lpath)? != 0x0801 {
+        return Err(bad(
+            lpath,
+            "not an IDX label file (magic != 0x00000801)".into(),
+        ));
+    }
+    let (n, rows, cols) = (
+        be_u32(&images, 4, ipath)?,
+        be_u32(&images, 8, ipath)?,
+        be_u32(&images, 12, ipath)?,
+    );
+    let nl = be_u32(&labels, 4, lpath)?;
+    if n != nl {
+        return Err(bad(
+            ipath,
+            format!("{n} images but {nl} labels in {}", lpath.display()),
+        ));
+    }
+    if images.len() != 16 + n * rows * cols || labels.len() != 8 + n {
+        return Err(bad(
+            ipath,
+            format!("size does not match {n} images of {rows}x{cols}"),
+        ));
+    }
+    let take = if limit == 0 { n } else { limit.min(n) };
+    let mut set = ProbeSet {
+        images: Vec::with_capacity(take),
+        labels: labels[8..8 + take].to_vec(),
+        classes: FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
+    };
+    for i in 0..take {
+        let px = &images[16 + i * rows * cols..16 + (i + 1) * rows * cols];
+        set.images
+            .push(RgbImage::from_fn(cols as u32, rows as u32, |x, y| {
+                let v = px[y as usize * cols + x as usize];
+                image::Rgb([v, v, v])
+            }));
+    }
+    Ok(set)
+}
+
+const CIFAR_RECORD: usize = 1 + 3 * 1024;
+
+fn read_cifar10(dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet> {
+    let classes = match std::fs::read_to_string(dir.join("batches.meta.txt")) {
+        Ok(t) => t
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Err(_) => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut set = ProbeSet {
+        images: Vec::new(),
+        labels: Vec::new(),
+        classes,
+    };
+    for path in files(ProbeKind::Cifar10, dir, split)? {
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        if bytes.len() % CIFAR_RECORD != 0 {
+            return Err(Error::Invalid {
+                what: path.display().to_string(),
+                message: format!(
+                    "{} bytes is not a whole number of 3073-byte CIFAR-10 records",
+                    bytes.len()
+                ),
+            });
+        }
+        for (i, rec) in bytes.chunks_exact(CIFAR_RECORD).enumerate() {
+            if limit > 0 && set.labels.len() == limit {
+                return Ok(set);
+            }
+            if rec[0] as usize >= set.classes.len() {
+                return Err(Error::Invalid {
+                    what: format!("{} record {i}", path.display()),
+                    message: format!("label {} out of range", rec[0]),
+                });
+            }
+            set.labels.push(rec[0]);
+            let (r, g, b) = (&rec[1..1025], &rec[1025..2049], &rec[2049..3073]);
+            set.images.push(RgbImage::from_fn(32, 32, |x, y| {
+                let k = (y * 32 + x) as usize;
+                image::Rgb([r[k], g[k], b[k]])
+            }));
+        }
+    }
+    Ok(set)
+}

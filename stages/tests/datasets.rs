@@ -1,0 +1,401 @@
+//! Dataset readers on real bytes: the embedded Tux Paint stamps, Flickr30k- and manifest-style
+//! datasets built from them, every bad-record kind, and the probe sets (Fashion-MNIST, the
+//! CIFAR-10 fixture). Needs `make setup`.
+
+use std::path::{Path, PathBuf};
+
+use stages::dataset::Split;
+use stages::dataset::ingest::{self, ingest};
+use stages::dataset::probe::{self, ProbeKind, ProbeSplit};
+use stages::dataset::spec::{CaptionChoice, DatasetKind, DatasetSpec, OnBadRecord};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn stamps() -> PathBuf {
+    let p = repo().join("data/datasets/tuxpaint");
+    assert!(p.is_dir(), "run `make setup` first");
+    p
+}
+
+fn stamp(rel: &str) -> PathBuf {
+    stamps().join(rel)
+}
+
+#[test]
+fn tuxpaint_default_is_captioned_split_and_stable() {
+    let spec = DatasetSpec::default();
+    let a = ingest(&spec, &repo()).unwrap();
+    assert_eq!(a.rejected, vec![]);
+    assert_eq!(
+        a.summary.records, 701,
+        "captioned stamps outside `symbols`, no mirrors, PNG over SVG"
+    );
+    assert_eq!(a.summary.val_records, 175);
+    assert!(
+        a.records.iter().all(|r| !r.image_path.starts_with('/')),
+        "paths relative to the repo"
+    );
+    assert!(
+        a.records
+            .iter()
+            .all(|r| !r.image_id.starts_with("symbols/"))
+    );
+    assert!(a.records.iter().all(|r| !r.image_id.ends_with("_mirror")));
+    let heron = a
+        .records
+        .iter()
+        .find(|r| r.image_id.ends_with("animals/birds/adelaide-rosella"))
+        .unwrap();
+    assert_eq!(heron.caption, "An Adelaide Rosella.");
+    // Same seed, same split; another seed, another split.
+    let b = ingest(&spec, &repo()).unwrap();
+    assert_eq!(a.records, b.records);
+    let c = ingest(
+        &DatasetSpec {
+            seed: 7,
+            ..spec.clone()
+        },
+        &repo(),
+    )
+    .unwrap();
+    assert_ne!(
+        a.records.iter().map(|r| r.split).collect::<Vec<_>>(),
+        c.records.iter().map(|r| r.split).collect::<Vec<_>>()
+    );
+    // A translation line, and the cap.
+    let fr = ingest(
+        &DatasetSpec {
+            language: "fr".into(),
+            on_bad_record: OnBadRecord::Skip,
+            num_samples: 50,
+            ..spec
+        },
+        &repo(),
+    )
+    .unwrap();
+    assert_eq!(fr.records.len(), 50);
+    let rosella_fr = tuxpaint_caption("animals/birds/adelaide-rosella.txt", "fr.utf8=");
+    if let Some(r) = fr
+        .records
+        .iter()
+        .find(|r| r.image_id.ends_with("adelaide-rosella"))
+    {
+        assert_eq!(Some(r.caption.clone()), rosella_fr);
+    }
+}
+
+fn tuxpaint_caption(rel: &str, prefix: &str) -> Option<String> {
+    std::fs::read_to_string(stamp(rel))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix).map(|s| s.trim().to_string()))
+}
+
+#[test]
+fn svg_stamps_render_at_224_on_the_short_side() {
+    let svg = stamp("food/fruit/cartoon/lemon.svg");
+    let img = stages::image::decode::load_rgb(&svg).unwrap();
+    assert!(
+        img.width().min(img.height()) >= 224,
+        "{}x{}",
+        img.width(),
+        img.height()
+    );
+    let coloured = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    assert!(
+        coloured > 1000,
+        "the lemon is drawn ({coloured} non-white pixels)"
+    );
+}
+
+/// A dataset folder with one record of each kind, good and bad.
+fn bad_records_manifest(dir: &Path) -> PathBuf {
+    let good = std::fs::read(stamp("animals/amphibians/frog-1.png")).unwrap();
+    std::fs::write(dir.join("good.png"), &good).unwrap();
+    std::fs::write(dir.join("good2.png"), &good).unwrap();
+    std::fs::write(dir.join("truncated.png"), &good[..good.len() / 3]).unwrap();
+    std::fs::write(dir.join("empty.png"), b"").unwrap();
+    std::fs::write(dir.join("notanimage.png"), b"hello, I am text").unwrap();
+    std::fs::write(
+        dir.join("zero.svg"),
+        br#"<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0"></svg>"#,
+    )
+    .unwrap();
+    let mut csv = b"id,image,caption\n".to_vec();
+    csv.extend_from_slice(b"ok,good.png,A frog.\n");
+    csv.extend_from_slice(b"missing,nope.png,A ghost.\n");
+    csv.extend_from_slice(b"trunc,truncated.png,Half a frog.\n");
+    csv.extend_from_slice(b"empty-file,empty.png,Nothing.\n");
+    csv.extend_from_slice(b"text,notanimage.png,Words.\n");
+    csv.extend_from_slice(b"zero,zero.svg,A dot.\n");
+    csv.extend_from_slice(b"nocaption,good2.png,\n");
+    csv.extend_from_slice(b"latin1,good2.png,caf\xe9\n");
+    csv.extend_from_slice(b"ok,good2.png,Another frog.\n");
+    let path = dir.join("pairs.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn every_bad_record_kind_is_named_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = bad_records_manifest(dir.path());
+    let spec = DatasetSpec {
+        kind: DatasetKind::Manifest,
+        path: manifest.display().to_string(),
+        ..DatasetSpec::default()
+    };
+    let err = match ingest(&spec, dir.path()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("bad records must fail by default"),
+    };
+    assert!(err.contains("8 bad record(s)"), "{err}");
+    for (file, reason) in [
+        ("nope.png", "missing file"),
+        ("truncated.png", "undecodable or truncated image"),
+        ("empty.png", "empty file"),
+        ("notanimage.png", "undecodable or truncated image"),
+        ("zero.svg", "zero-size image"),
+        ("good2.png", "empty caption"),
+        ("good2.png", "caption is not UTF-8"),
+        ("good2.png", "duplicate id `ok`"),
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains(file) && l.contains(reason)),
+            "no line naming {file} with `{reason}` in:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("on_bad_record = \"skip\""),
+        "says how to go on: {err}"
+    );
+
+    let skip = ingest(
+        &DatasetSpec {
+            on_bad_record: OnBadRecord::Skip,
+            ..spec
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(skip.records.len(), 1);
+    assert_eq!(skip.records[0].caption, "A frog.");
+    assert_eq!(skip.rejected.len(), 8);
+    ingest::write(dir.path(), &skip).unwrap();
+    let rejected = stages::table::Table::read(&dir.path().join(ingest::REJECTED)).unwrap();
+    assert_eq!(
+        rejected.num_rows(),
+        8,
+        "rejected records are listed in the artifact"
+    );
+}
+
+fn flickr_folder(dir: &Path) -> PathBuf {
+    let images = dir.join("flickr30k_images");
+    std::fs::create_dir_all(&images).unwrap();
+    for (i, rel) in [
+        "animals/amphibians/frog-1.png",
+        "animals/mammals/badger.png",
+        "animals/mammals/camel/camel.png",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let img = stages::image::decode::load_rgb(&stamp(rel)).unwrap();
+        img.save(images.join(format!("{}.jpg", 1000 + i))).unwrap();
+    }
+    images
+}
+
+#[test]
+fn flickr30k_results_csv_and_karpathy_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = flickr_folder(dir.path());
+    let csv = "image_name| comment_number| comment\n\
+               1000.jpg| 0| A frog.\n1000.jpg| 1| A green frog sits on a leaf.\n1000.jpg| 2| Frog.\n\
+               1001.jpg| 0| A badger walks.\n1001.jpg| 1| A badger.\n\
+               1002.jpg| 0| A camel in the desert.\n1002.jpg| 1| Camel.\n";
+    std::fs::write(dir.path().join("results.csv"), csv).unwrap();
+    let base = DatasetSpec {
+        kind: DatasetKind::Flickr30k,
+        path: images.display().to_string(),
+        val_fraction: 1.0 / 3.0,
+        ..DatasetSpec::default()
+    };
+    let longest = ingest(&base, dir.path()).unwrap();
+    let caps: Vec<&str> = longest.records.iter().map(|r| r.caption.as_str()).collect();
+    assert_eq!(
+        caps,
+        [
+            "A green frog sits on a leaf.",
+            "A badger walks.",
+            "A camel in the desert."
+        ]
+    );
+    assert_eq!(
+        longest
+            .records
+            .iter()
+            .filter(|r| r.split == Split::Val)
+            .count(),
+        1
+    );
+    let first = ingest(
+        &DatasetSpec {
+            caption_choice: CaptionChoice::First,
+            ..base.clone()
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(first.records[0].caption, "A frog.");
+    let all = ingest(
+        &DatasetSpec {
+            caption_choice: CaptionChoice::All,
+            captions_per_image: 2,
+            ..base.clone()
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(all.records.len(), 6);
+    assert_eq!(all.records[1].id, "1000#1");
+    for img in ["1000", "1001", "1002"] {
+        let splits: std::collections::BTreeSet<_> = all
+            .records
+            .iter()
+            .filter(|r| r.image_id == img)
+            .map(|r| r.split)
+            .collect();
+        assert_eq!(
+            splits.len(),
+            1,
+            "captions of image {img} never straddle splits"
+        );
+    }
+
+    std::fs::remove_file(dir.path().join("results.csv")).unwrap();
+    let json = r#"{"images": [
+        {"filename": "1000.jpg", "sentences": [{"raw": "A frog."}, {"raw": "A green frog sits on a leaf."}]},
+        {"filename": "1001.jpg", "sentences": [{"raw": "A badger."}]},
+        {"filename": "1002.jpg", "sentences": [{"raw": "Camel."}]}]}"#;
+    std::fs::write(dir.path().join("dataset_flickr30k.json"), json).unwrap();
+    let k = ingest(&base, dir.path()).unwrap();
+    assert_eq!(k.records[0].caption, "A green frog sits on a leaf.");
+    assert_eq!(k.records.len(), 3);
+}
+
+#[test]
+fn parquet_manifest_with_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = flickr_folder(dir.path());
+    let rel: Vec<String> = ["1000.jpg", "1001.jpg"]
+        .iter()
+        .map(|f| format!("flickr30k_images/{f}"))
+        .collect();
+    let _ = images;
+    stages::table::write(
+        &dir.path().join("pairs.parquet"),
+        vec![
+            ("path", stages::table::Column::Str(rel)),
+            (
+                "text",
+                stages::table::Column::Str(vec!["A frog.".into(), "A badger.".into()]),
+            ),
+        ],
+    )
+    .unwrap();
+    let spec = DatasetSpec {
+        kind: DatasetKind::Manifest,
+        path: "pairs.parquet".into(),
+        image_column: "path".into(),
+        caption_column: "text".into(),
+        val_fraction: 0.5,
+        ..DatasetSpec::default()
+    };
+    let got = ingest(&spec, dir.path()).unwrap();
+    assert_eq!(got.records.len(), 2);
+    assert_eq!(got.records[1].caption, "A badger.");
+    assert_eq!(got.records[0].image_path, "flickr30k_images/1000.jpg");
+    let wrong = DatasetSpec {
+        caption_column: "caption".into(),
+        ..spec
+    };
+    let err = ingest(&wrong, dir.path()).err().unwrap().to_string();
+    assert!(
+        err.contains("pairs.parquet")
+            && err.contains("no column `caption`")
+            && err.contains("path, text"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fashion_mnist_matches_numpy() {
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("stages/tests/golden/probe.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = repo().join("data/datasets/fashion-mnist");
+    for (split, key) in [(ProbeSplit::Train, "train"), (ProbeSplit::Test, "test")] {
+        let g = &golden["fashion_mnist"][key];
+        let set = probe::read(ProbeKind::FashionMnist, &dir, split, 0).unwrap();
+        assert_eq!(set.labels.len() as u64, g["count"].as_u64().unwrap());
+        let mut counts = vec![0u64; 10];
+        for l in &set.labels {
+            counts[*l as usize] += 1;
+        }
+        assert_eq!(serde_json::json!(counts), g["class_counts"]);
+        assert_eq!(serde_json::json!(set.labels[..5]), g["first_labels"]);
+        for i in 0..5 {
+            let sum: u64 = set.images[i].pixels().map(|p| u64::from(p.0[0])).sum();
+            assert_eq!(sum, g["pixel_sums"][i].as_u64().unwrap(), "{key} image {i}");
+            assert!(
+                set.images[i]
+                    .pixels()
+                    .all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]),
+                "grey replicated"
+            );
+        }
+        assert_eq!(
+            u64::from(set.images[0].get_pixel(13, 7).0[0]),
+            g["pixel_7_13_of_0"].as_u64().unwrap()
+        );
+    }
+    let capped = probe::read(ProbeKind::FashionMnist, &dir, ProbeSplit::Test, 100).unwrap();
+    assert_eq!(capped.images.len(), 100);
+}
+
+#[test]
+fn cifar10_fixture_holds_foolbox_images() {
+    let dir = repo().join("data/datasets/cifar10-fixture");
+    let set = probe::read(ProbeKind::Cifar10, &dir, ProbeSplit::Test, 0).unwrap();
+    assert_eq!(set.images.len(), 20);
+    assert_eq!(set.classes[3], "cat");
+    let site = stages::paths::site_packages(&repo())
+        .unwrap()
+        .join("foolbox/data");
+    for (i, (img, label)) in set.images.iter().zip(&set.labels).enumerate() {
+        let png = site.join(format!("cifar10_{i:02}_{label}.png"));
+        let want = image::open(&png)
+            .unwrap_or_else(|e| panic!("{}: {e}", png.display()))
+            .to_rgb8();
+        assert_eq!(img, &want, "record {i} equals {}", png.display());
+    }
+    // A truncated batch is an error that names the file.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("test_batch.bin"), vec![0u8; 3000]).unwrap();
+    let err = probe::read(ProbeKind::Cifar10, tmp.path(), ProbeSplit::Test, 0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("test_batch.bin") && err.contains("3073-byte"),
+        "{err}"
+    );
+}

@@ -1,0 +1,94 @@
+//! A throw-away project folder whose pipeline.toml points at the repository's embedded models and
+//! data (built by `make setup`), and helpers to run the real `pipeline` binary in it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pipeline"))
+}
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// `extra` is appended to a config whose dataset and encoders use the repository's files.
+    pub fn new(extra: &str) -> Project {
+        let repo = repo();
+        assert!(
+            repo.join("data/models/efficientnet_lite0.onnx").is_file(),
+            "run `make setup` first"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let r = repo.display();
+        let config = format!(
+            "[dataset]\npath = \"{r}/data/datasets/tuxpaint\"\n{extra}\n\
+             [encoders.image]\nonnx = \"{r}/data/models/efficientnet_lite0.onnx\"\n\
+             [encoders.text]\nonnx = \"{r}/data/models/minilm_l6_v2.onnx\"\ntokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
+             [encoders.reference]\nonnx = \"{r}/data/models/dinov2_vits14.onnx\"\n"
+        );
+        std::fs::write(dir.path().join("pipeline.toml"), config).unwrap();
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.args(args).current_dir(self.path());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert!(out.status.success(), "{args:?} failed:\n{o}\n{e}");
+        (o, e)
+    }
+
+    pub fn show(&self, stage: &str) -> PathBuf {
+        PathBuf::from(self.ok(&["show", stage]).0.trim())
+    }
+}
+
+/// A float32 .npy file's (rows, cols, values), parsed independently of the crate's reader.
+pub fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"),
+        "{header}"
+    );
+    let shape = header.split('(').nth(1).unwrap().split(')').next().unwrap();
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let values = bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (dims[0], dims[1], values)
+}

@@ -1,0 +1,147 @@
+//! `pipeline run --stage features` on the embedded default (a capped subset, to keep the suite
+//! fast): every encoder runs once, the artifacts are readable as numpy and Parquet would read
+//! them, a second run does nothing, and a killed run resumes and ends with the same bytes.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Project, read_npy};
+
+fn features_of(p: &Project, stage: &str) -> (usize, usize, Vec<f32>) {
+    let dir = p.show(stage);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("features.json")).unwrap()).unwrap();
+    let mut all = Vec::new();
+    let (mut rows, mut cols) = (0, 0);
+    for shard in index["shards"].as_array().unwrap() {
+        let (r, c, v) = read_npy(&dir.join(shard["file"].as_str().unwrap()));
+        rows += r;
+        cols = c;
+        all.extend(v);
+    }
+    (rows, cols, all)
+}
+
+#[test]
+fn features_run_once_and_match_their_parquet() {
+    let p = Project::new("num_samples = 40");
+    let (out, err) = p.ok(&["run", "--stage", "features"]);
+    for stage in [
+        "ingest",
+        "features:image",
+        "features:text",
+        "features:reference",
+    ] {
+        assert!(out.contains(&format!("ran     {stage}")), "{out}");
+    }
+    assert!(
+        err.contains("ingest: 40 pairs of 40 images (30 train, 10 val)"),
+        "{err}"
+    );
+    let (out, _) = p.ok(&["run", "--stage", "features"]);
+    assert!(out.contains("nothing to do: 4 stages fresh"), "{out}");
+
+    for (stage, dim) in [
+        ("features:image", 1280),
+        ("features:text", 384),
+        ("features:reference", 384),
+    ] {
+        let (rows, cols, values) = features_of(&p, stage);
+        assert_eq!((rows, cols), (40, dim), "{stage}");
+        assert!(values.iter().all(|v| v.is_finite()));
+        let t = stages::table::Table::read(&p.show(stage).join("features.parquet")).unwrap();
+        let (pdim, pvalues) = t.vectors("vector").unwrap();
+        assert_eq!(pdim, dim);
+        assert_eq!(
+            pvalues, values,
+            "{stage}: Parquet and .npy hold the same numbers"
+        );
+        let splits = t.strings("split").unwrap();
+        assert_eq!(splits.iter().filter(|s| *s == "val").count(), 10);
+    }
+    // Text rows are the captions; image rows the image files, relative paths resolved.
+    let t = stages::table::Table::read(&p.show("features:text").join("features.parquet")).unwrap();
+    assert!(
+        t.strings("source")
+            .unwrap()
+            .iter()
+            .all(|c| c.ends_with('.') || c.ends_with('!') || !c.is_empty())
+    );
+    let t = stages::table::Table::read(&p.show("features:image").join("features.parquet")).unwrap();
+    assert!(
+        t.strings("source")
+            .unwrap()
+            .iter()
+            .all(|s| Path::new(s).is_file())
+    );
+}
+
+#[test]
+fn a_killed_feature_run_resumes_and_ends_with_the_same_bytes() {
+    // Small shards (whole batches of 8) so that the run can be killed between shards.
+    let project = || {
+        let p = Project::new("num_samples = 96");
+        let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+        let cfg = cfg.replace(
+            "[encoders.image]\n",
+            "[encoders.image]\nbatch_size = 8\nshard_rows = 16\n",
+        );
+        std::fs::write(p.path().join("pipeline.toml"), cfg).unwrap();
+        p
+    };
+    // Reference: an uninterrupted run in its own project.
+    let whole = project();
+    whole.ok(&["run", "--stage", "features:image"]);
+    let expected = features_of(&whole, "features:image");
+
+    let p = project();
+    p.ok(&["run", "--stage", "ingest"]);
+    let mut child = p
+        .command(&["run", "--stage", "features:image"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stage_dir = p.path().join("artifacts/features.image");
+    let start = Instant::now();
+    loop {
+        let shards = std::fs::read_dir(&stage_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+            .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+            .filter(|f| {
+                f.file_name().to_string_lossy().starts_with("features-")
+                    && f.file_name().to_string_lossy().ends_with(".npy")
+            })
+            .count();
+        if shards >= 2 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no shard written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (out, err) = p.ok(&["run", "--stage", "features:image"]);
+    assert!(out.contains("ran     features:image"), "{out}");
+    assert!(err.contains("features:image: resuming at row"), "{err}");
+    assert_eq!(
+        features_of(&p, "features:image"),
+        expected,
+        "resumed run equals an uninterrupted one"
+    );
+    let out = p.run(&["verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
