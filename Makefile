@@ -4,10 +4,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build test lint bench
+.PHONY: all setup setup-large build features test lint check-cuda bench
 
+# The whole day on the embedded default: every stage of pipeline.toml, reusing what is fresh.
 all: build
 	$(PIPELINE) run
+	@echo "artifacts: $(CURDIR)/artifacts  (pipeline status / pipeline show STAGE)"
 
 setup:
 	@python3 data/setup.py all
@@ -19,6 +21,10 @@ setup-large: setup
 build: setup
 	$(CARGO) build --bin pipeline
 
+# Ingest and every encoder, once: features for the dataset and the probe set.
+features: build
+	$(PIPELINE) run --stage features
+
 test: setup
 	python3 data/test_setup.py
 	$(CARGO) test --workspace
@@ -27,5 +33,10 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The CUDA paths compile (ONNX Runtime's CUDA execution provider); running them needs a GPU.
+check-cuda:
+	$(CARGO) check --workspace --features pipeline/cuda
+
 bench: setup
 	$(CARGO) run -q -p pipeline --example bench_engine
+	$(CARGO) run -q -p stages --example bench_features

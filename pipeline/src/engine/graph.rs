@@ -47,8 +47,10 @@ impl Graph {
         let mut open_sections = BTreeSet::new();
         for stage in &stages {
             let d = stage.params(&defaults)?;
-            flatten_json(&stage.section(), &d, &mut known);
-            collect_open_maps(&stage.section(), &d, &mut open_sections);
+            for (section, part) in stage.config_sections(&d) {
+                flatten_json(&section, &part, &mut known);
+                collect_open_maps(&section, &part, &mut open_sections);
+            }
         }
         config.check_known(&known, &open_sections)?;
         let mut nodes = Vec::new();

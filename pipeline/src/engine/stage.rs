@@ -26,6 +26,12 @@ pub trait Stage: Send + Sync {
     /// Names of the nodes whose artifacts this stage reads.
     fn inputs(&self) -> Vec<String>;
 
+    /// The config sections this stage reads and, for each, the part of `defaults` (the params at
+    /// their defaults) that section holds: what `--set` may name. One section by default.
+    fn config_sections(&self, defaults: &Value) -> Vec<(String, Value)> {
+        vec![(self.section(), defaults.clone())]
+    }
+
     /// The stage's parameters, read from its section with defaults filled in, as canonical JSON.
     fn params(&self, config: &Config) -> Result<Value>;
 

@@ -30,7 +30,7 @@ impl Role {
         }
     }
 
-    fn defaults(self) -> EncoderSpec {
+    pub(crate) fn defaults(self) -> EncoderSpec {
         match self {
             Role::Image => EncoderSpec::embedded_image(),
             Role::Text => EncoderSpec::embedded_text(),
@@ -155,5 +155,35 @@ impl Stage for FeaturesNode {
             matrix.rows() as f64 / secs.max(1e-9)
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// data/models/research-models.toml describes exactly the documented presets.
+    #[test]
+    fn research_models_file_gives_the_presets() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/models/research-models.toml");
+        let config = Config::load(&file, &[]).unwrap();
+        let spec = |role: Role| -> EncoderSpec {
+            serde_json::from_value(FeaturesNode(role).params(&config).unwrap()).unwrap()
+        };
+        let mut image = EncoderSpec::resnet18("models/resnet18.onnx");
+        image.batch_size = spec(Role::Image).batch_size;
+        assert_eq!(spec(Role::Image), image);
+        assert_eq!(
+            spec(Role::Text),
+            EncoderSpec::distilbert(
+                "models/distilbert/model.onnx",
+                "models/distilbert/tokenizer.json"
+            )
+        );
+        assert_eq!(
+            spec(Role::Reference),
+            EncoderSpec::dinov2_base("models/dinov2/model.onnx")
+        );
     }
 }

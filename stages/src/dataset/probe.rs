@@ -218,3 +218,26 @@ fn read_cifar10(dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet>
     }
     Ok(set)
 }
+
+/// `[probe_dataset]` in pipeline.toml: the labelled set the downstream linear probe uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbeDataSpec {
+    pub kind: ProbeKind,
+    /// The folder of the IDX files or of the CIFAR-10 binary batches.
+    pub path: String,
+    /// The first N examples of each split (0 = all); defaults keep the embedded run in minutes.
+    pub train_samples: usize,
+    pub test_samples: usize,
+}
+
+impl Default for ProbeDataSpec {
+    fn default() -> Self {
+        ProbeDataSpec {
+            kind: ProbeKind::FashionMnist,
+            path: "data/datasets/fashion-mnist".into(),
+            train_samples: 1000,
+            test_samples: 500,
+        }
+    }
+}

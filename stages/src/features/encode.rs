@@ -22,7 +22,9 @@ use crate::text::{TextTokenizer, TokenBatch};
 
 /// Opens the spec's model and checks its signature and output width; returns it and D.
 pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, usize)> {
-    let model = OnnxModel::open(model_path, spec.threads)?;
+    // Image batches are decoded and resized on the same cores while ONNX Runtime runs: its idle
+    // threads must not spin. Text preprocessing is tiny, and spinning keeps short runs fast.
+    let model = OnnxModel::open_with(model_path, spec.threads, spec.kind == EncoderKind::Text)?;
     model.check_signature(&spec.signature())?;
     let declared = model
         .output_shape(&spec.output)
@@ -166,6 +168,19 @@ pub fn encode_images(
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
+    let load = |i: usize| crate::image::decode::load_rgb(&paths[i]);
+    encode_images_with(spec, model_path, paths.len(), load, out_dir, label)
+}
+
+/// Encodes `n` images produced by `load(i)` (decoded files, or in-memory probe images).
+pub fn encode_images_with(
+    spec: &EncoderSpec,
+    model_path: &Path,
+    n: usize,
+    load: impl Fn(usize) -> Result<image::RgbImage> + Sync,
+    out_dir: &Path,
+    label: &str,
+) -> Result<Index> {
     if spec.kind != EncoderKind::Image {
         return Err(Error::Invalid {
             what: label.into(),
@@ -173,17 +188,17 @@ pub fn encode_images(
         });
     }
     let (mut model, dim) = open_model(spec, model_path)?;
-    let (mut writer, start) = ShardWriter::open(out_dir, paths.len(), dim, shard_rows(spec))?;
-    announce_resume(label, start, paths.len());
-    let bar = progress_bar(paths.len(), start, label);
+    let (mut writer, start) = ShardWriter::open(out_dir, n, dim, shard_rows(spec))?;
+    announce_resume(label, start, n);
+    let bar = progress_bar(n, start, label);
     let s = spec.image_size as usize;
     let input = spec.inputs[0].clone();
     pipelined(
-        batches(start, paths.len(), spec.batch_size),
+        batches(start, n, spec.batch_size),
         |r| {
-            let images: Vec<image::RgbImage> = paths[r]
-                .par_iter()
-                .map(|p| preprocess::prepare(p, spec))
+            let images: Vec<image::RgbImage> = r
+                .into_par_iter()
+                .map(|i| load(i).map(|img| preprocess::resize_for(&img, spec)))
                 .collect::<Result<_>>()?;
             let mut x = Array4::<f32>::zeros((images.len(), 3, s, s));
             x.axis_iter_mut(Axis(0))

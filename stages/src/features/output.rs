@@ -1,6 +1,7 @@
 //! `features.parquet`: one row per encoded item: id, image_id, split, source (the image file's
-//! path relative to the repository, or the caption text) and the vector, FixedSizeList<Float32, D>.
-//! The same numbers as the `.npy` shards, with the metadata a person needs to use them.
+//! path relative to the repository, or the caption text; for probe sets the class name), an
+//! optional `label`, and the vector, FixedSizeList<Float32, D>. The same numbers as the `.npy`
+//! shards, with the metadata a person needs to use them.
 
 use std::path::Path;
 
@@ -18,37 +19,38 @@ pub struct RowMeta {
 }
 
 pub fn write_parquet(dir: &Path, meta: &[RowMeta], matrix: &FeatureMatrix) -> Result<()> {
+    write_parquet_labelled(dir, meta, None, matrix)
+}
+
+/// As [`write_parquet`], with an int64 `label` column (probe sets).
+pub fn write_parquet_labelled(
+    dir: &Path,
+    meta: &[RowMeta],
+    labels: Option<&[i64]>,
+    matrix: &FeatureMatrix,
+) -> Result<()> {
     assert_eq!(
         meta.len(),
         matrix.rows(),
         "one metadata row per feature row"
     );
-    table::write(
-        &dir.join(PARQUET),
-        vec![
-            (
-                "id",
-                Column::Str(meta.iter().map(|m| m.id.clone()).collect()),
-            ),
-            (
-                "image_id",
-                Column::Str(meta.iter().map(|m| m.image_id.clone()).collect()),
-            ),
-            (
-                "split",
-                Column::Str(meta.iter().map(|m| m.split.clone()).collect()),
-            ),
-            (
-                "source",
-                Column::Str(meta.iter().map(|m| m.source.clone()).collect()),
-            ),
-            (
-                "vector",
-                Column::Vectors {
-                    dim: matrix.dim(),
-                    values: matrix.to_vec(),
-                },
-            ),
-        ],
-    )
+    let strings =
+        |f: fn(&RowMeta) -> &String| Column::Str(meta.iter().map(|m| f(m).clone()).collect());
+    let mut columns = vec![
+        ("id", strings(|m| &m.id)),
+        ("image_id", strings(|m| &m.image_id)),
+        ("split", strings(|m| &m.split)),
+        ("source", strings(|m| &m.source)),
+    ];
+    if let Some(labels) = labels {
+        columns.push(("label", Column::I64(labels.to_vec())));
+    }
+    columns.push((
+        "vector",
+        Column::Vectors {
+            dim: matrix.dim(),
+            values: matrix.to_vec(),
+        },
+    ));
+    table::write(&dir.join(PARQUET), columns)
 }

@@ -122,19 +122,24 @@ pub fn resize_bilinear(src: &RgbImage, width: u32, height: u32) -> RgbImage {
         return RgbImage::from_raw(tmp_w as u32, tmp_h as u32, tmp)
             .expect("buffer size matches dimensions");
     }
-    let mut out = vec![0u8; tmp_w * out_h * 3];
+    // Vertical pass, a whole row at a time: each tap adds one contiguous source row, which the
+    // compiler vectorises (same integer sums as PIL's per-pixel loop, so the same bytes).
+    let row_len = tmp_w * 3;
+    let mut out = vec![0u8; row_len * out_h];
+    let mut acc = vec![0i32; row_len];
     for yy in 0..out_h {
         let (ymin, taps) = vert.bounds[yy];
         let ymin = ymin - rows_first;
         let k = &vert.weights[yy * vert.ksize..yy * vert.ksize + taps];
-        for xx in 0..tmp_w {
-            for c in 0..3 {
-                let mut ss: i64 = 1 << (PRECISION_BITS - 1);
-                for (y, w) in k.iter().enumerate() {
-                    ss += i64::from(tmp[((y + ymin) * tmp_w + xx) * 3 + c]) * i64::from(*w);
-                }
-                out[(yy * tmp_w + xx) * 3 + c] = clip8(ss);
+        acc.fill(1 << (PRECISION_BITS - 1));
+        for (y, w) in k.iter().enumerate() {
+            let src = &tmp[(y + ymin) * row_len..(y + ymin + 1) * row_len];
+            for (a, &v) in acc.iter_mut().zip(src) {
+                *a += i32::from(v) * *w;
             }
+        }
+        for (o, &a) in out[yy * row_len..(yy + 1) * row_len].iter_mut().zip(&acc) {
+            *o = clip8(i64::from(a));
         }
     }
     RgbImage::from_raw(tmp_w as u32, out_h as u32, out).expect("buffer size matches dimensions")

@@ -35,6 +35,12 @@ pub struct OnnxModel {
 impl OnnxModel {
     /// Opens `path` with `threads` intra-op threads (0 = ONNX Runtime's default, one per core).
     pub fn open(path: &Path, threads: usize) -> Result<Self> {
+        Self::open_with(path, threads, true)
+    }
+
+    /// As [`OnnxModel::open`]; `spin = false` stops idle ONNX Runtime threads from spinning, which
+    /// matters when other work (decoding the next batch of images) shares the cores.
+    pub fn open_with(path: &Path, threads: usize, spin: bool) -> Result<Self> {
         if !path.is_file() {
             return Err(Error::io(
                 path,
@@ -53,6 +59,11 @@ impl OnnxModel {
             let mut b = Session::builder(env)
                 .map_err(|e| onnx_err(&e))?
                 .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(|e| onnx_err(&e))?
+                .with_config_entry(
+                    "session.intra_op.allow_spinning",
+                    if spin { "1" } else { "0" },
+                )
                 .map_err(|e| onnx_err(&e))?;
             if threads > 0 {
                 b = b.with_intra_threads(threads).map_err(|e| onnx_err(&e))?;
