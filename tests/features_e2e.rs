@@ -42,7 +42,16 @@ fn features_run_once_and_match_their_parquet() {
         "{err}"
     );
     let (out, _) = p.ok(&["run", "--stage", "features"]);
-    assert!(out.contains("nothing to do: 4 stages fresh"), "{out}");
+    assert!(out.contains("nothing to do: 6 stages fresh"), "{out}");
+    let t =
+        stages::table::Table::read(&p.show("features:probe-reference").join("features.parquet"))
+            .unwrap();
+    assert_eq!(t.num_rows(), 60, "40 train + 20 test probe images");
+    assert_eq!(
+        t.i64s("label").unwrap()[0],
+        9,
+        "Fashion-MNIST's first training image is an ankle boot"
+    );
 
     for (stage, dim) in [
         ("features:image", 1280),

@@ -15,6 +15,7 @@
 //! - [`features`]: encoders over images and captions into `.npy` shards (resumable) and
 //!   `features.parquet`; memory-mapped reading downstream.
 //! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors).
+//! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
 //! - [`error`]: the crate's error type; every variant names the file or record involved.
@@ -28,5 +29,6 @@ pub mod paths;
 pub mod pooling;
 pub mod table;
 pub mod text;
+pub mod train;
 
 pub use error::{Error, Result};

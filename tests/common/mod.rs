@@ -35,7 +35,8 @@ impl Project {
             "[dataset]\npath = \"{r}/data/datasets/tuxpaint\"\n{extra}\n\
              [encoders.image]\nonnx = \"{r}/data/models/efficientnet_lite0.onnx\"\n\
              [encoders.text]\nonnx = \"{r}/data/models/minilm_l6_v2.onnx\"\ntokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
-             [encoders.reference]\nonnx = \"{r}/data/models/dinov2_vits14.onnx\"\n"
+             [encoders.reference]\nonnx = \"{r}/data/models/dinov2_vits14.onnx\"\n\
+             [probe_dataset]\npath = \"{r}/data/datasets/fashion-mnist\"\ntrain_samples = 40\ntest_samples = 20\n"
         );
         std::fs::write(dir.path().join("pipeline.toml"), config).unwrap();
         Project { dir }
@@ -66,7 +67,14 @@ impl Project {
     }
 
     pub fn show(&self, stage: &str) -> PathBuf {
-        PathBuf::from(self.ok(&["show", stage]).0.trim())
+        self.show_with(stage, &[])
+    }
+
+    /// The artifact folder of `stage` under extra arguments (`--set k=v` pairs of the run).
+    pub fn show_with(&self, stage: &str, extra: &[&str]) -> PathBuf {
+        let mut args = vec!["show", stage];
+        args.extend_from_slice(extra);
+        PathBuf::from(self.ok(&args).0.trim())
     }
 }
 

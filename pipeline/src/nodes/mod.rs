@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! ingest ─► features:image ─┐
-//!        ─► features:text  ─┼─► (train, align, probe, report: later issues)
+//!        ─► features:text  ─┼─► train:<name> ─► (align, probe, report: later issues)
 //!        ─► features:reference
 //! probe dataset ─► features:probe-image, features:probe-reference
 //! ```
@@ -12,6 +12,7 @@
 mod features;
 mod ingest;
 mod probe_features;
+mod train;
 
 use crate::config::Config;
 use crate::engine::error::Result;
@@ -20,15 +21,20 @@ use crate::engine::stage::Stage;
 pub use features::{FeaturesNode, Role};
 pub use ingest::IngestNode;
 pub use probe_features::ProbeFeaturesNode;
+pub use train::TrainNode;
 
 /// The stages of the experiment described by `config`.
-pub fn registry(_config: &Config) -> Result<Vec<Box<dyn Stage>>> {
-    Ok(vec![
+pub fn registry(config: &Config) -> Result<Vec<Box<dyn Stage>>> {
+    let mut nodes: Vec<Box<dyn Stage>> = vec![
         Box::new(IngestNode),
         Box::new(FeaturesNode(Role::Image)),
         Box::new(FeaturesNode(Role::Text)),
         Box::new(FeaturesNode(Role::Reference)),
         Box::new(ProbeFeaturesNode(Role::Image)),
         Box::new(ProbeFeaturesNode(Role::Reference)),
-    ])
+    ];
+    for name in train::adapters(config) {
+        nodes.push(Box::new(TrainNode { name }));
+    }
+    Ok(nodes)
 }

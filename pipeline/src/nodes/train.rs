@@ -1,0 +1,105 @@
+//! `train:<name>`: one node per adapter configuration (`[train.<name>]`); by default the research's
+//! two experiments, `train:linear` and `train:mlp` (`mlp_adapter_compact_distribution`).
+
+use serde_json::Value;
+use stages::train::data::TrainingData;
+use stages::train::training;
+use stages::train::{CpuBackend, TrainConfig};
+
+use crate::config::Config;
+use crate::engine::error::{EngineError, Result};
+use crate::engine::stage::{Stage, StageContext};
+
+pub struct TrainNode {
+    pub name: String,
+}
+
+/// The adapter configurations of a config: the tables under `[train]`, or both research
+/// experiments when there are none.
+pub fn adapters(config: &Config) -> Vec<String> {
+    let names: Vec<String> = config.section("train").keys().cloned().collect();
+    if names.is_empty() {
+        vec!["linear".into(), "mlp".into()]
+    } else {
+        names
+    }
+}
+
+impl TrainNode {
+    fn defaults(&self) -> TrainConfig {
+        match self.name.as_str() {
+            "mlp" => TrainConfig::mlp_compact_distribution(),
+            _ => TrainConfig::linear(),
+        }
+    }
+}
+
+impl Stage for TrainNode {
+    fn name(&self) -> String {
+        format!("train:{}", self.name)
+    }
+
+    fn version(&self) -> u32 {
+        stages::train::VERSION
+    }
+
+    fn section(&self) -> String {
+        format!("train.{}", self.name)
+    }
+
+    fn inputs(&self) -> Vec<String> {
+        vec![
+            "ingest".into(),
+            "features:image".into(),
+            "features:text".into(),
+            "features:reference".into(),
+        ]
+    }
+
+    fn params(&self, config: &Config) -> Result<Value> {
+        config
+            .typed_over(&self.section(), &self.defaults())
+            .map(|(_, v)| v)
+    }
+
+    /// Epoch checkpoints of a killed run are picked up (stages::train::training).
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
+        let config: TrainConfig = ctx.params()?;
+        let data = TrainingData::open(
+            ctx.input("ingest")?,
+            ctx.input("features:image")?,
+            ctx.input("features:text")?,
+            ctx.input("features:reference")?,
+        )?;
+        let clock = std::time::Instant::now();
+        let device = Default::default();
+        let out = training::train::<CpuBackend>(&config, &data, &ctx.out_dir, &device, ctx.name)
+            .map_err(|e| EngineError::Other(e.to_string()))?;
+        std::fs::write(
+            ctx.out_dir.join("config.json"),
+            serde_json::to_vec_pretty(&config)?,
+        )?;
+        let first = out.history.first();
+        let last = out.history.last();
+        if let (Some(f), Some(l)) = (first, last) {
+            eprintln!(
+                "{}: {} train / {} val pairs, {} epochs x {} steps in {:.1} s; val loss {:.4} -> {:.4}, val R@1 {:.3} -> {:.3}",
+                ctx.name,
+                out.train_pairs,
+                out.val_pairs,
+                config.epochs,
+                out.steps_per_epoch,
+                clock.elapsed().as_secs_f64(),
+                f.val_loss,
+                l.val_loss,
+                f.val_r1_i2t,
+                l.val_r1_i2t
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,102 @@
+//! Every hyperparameter of one training run (`[train.<name>]` in pipeline.toml), defaulting to
+//! the research's experiment table (../shared/seeds/project-analysis-and-configs.md).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterKind {
+    /// Linear(in → embed) then LayerNorm(embed).
+    Linear,
+    /// Per hidden dim: Linear → activation → LayerNorm (if layer_norm) → Dropout; then
+    /// Linear(→ embed) → LayerNorm (if layer_norm).
+    Mlp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Gelu,
+    Relu,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub adapter: AdapterKind,
+    /// Output width of both adapters; 0 = the reference encoder's width, so aligned and
+    /// reference spaces compare directly.
+    pub embed_dim: usize,
+    pub batch_size: usize,
+    /// Cap on training pairs (seeded choice); more than the dataset uses all of it.
+    pub num_samples: usize,
+    pub gradient_accumulation_steps: usize,
+    pub lr: f64,
+    pub min_lr: f64,
+    pub temperature: f64,
+    pub epochs: usize,
+    pub warmup_epochs: usize,
+    pub num_cycles: f64,
+    pub variance_weight: f64,
+    pub distribution_matching: bool,
+    pub weight_decay: f64,
+    pub clip_grad_norm: f64,
+    pub label_smoothing: f64,
+    pub dropout: f64,
+    pub mlp_hidden_dims: Vec<usize>,
+    pub activation: Activation,
+    pub layer_norm: bool,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self::linear()
+    }
+}
+
+impl TrainConfig {
+    /// The research's `linear` experiment.
+    pub fn linear() -> Self {
+        TrainConfig {
+            adapter: AdapterKind::Linear,
+            embed_dim: 0,
+            batch_size: 256,
+            num_samples: 12_800,
+            gradient_accumulation_steps: 2,
+            lr: 2e-4,
+            min_lr: 1e-6,
+            temperature: 0.15,
+            epochs: 20,
+            warmup_epochs: 2,
+            num_cycles: 0.5,
+            variance_weight: 0.3,
+            distribution_matching: true,
+            weight_decay: 0.005,
+            clip_grad_norm: 0.5,
+            label_smoothing: 0.1,
+            dropout: 0.15,
+            mlp_hidden_dims: vec![2048, 1024],
+            activation: Activation::Gelu,
+            layer_norm: true,
+            seed: 42,
+        }
+    }
+
+    /// The research's `mlp_adapter_compact_distribution` experiment.
+    pub fn mlp_compact_distribution() -> Self {
+        TrainConfig {
+            adapter: AdapterKind::Mlp,
+            lr: 1e-4,
+            temperature: 0.2,
+            warmup_epochs: 3,
+            variance_weight: 0.4,
+            weight_decay: 0.02,
+            clip_grad_norm: 0.5,
+            label_smoothing: 0.15,
+            dropout: 0.2,
+            mlp_hidden_dims: vec![1024, 1024],
+            ..Self::linear()
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The `train:<adapter>` computation: one adapter per modality (image, text) trained with Burn
+//! from the cached features, as the research specifies. Split as in tracel-ai/models'
+//! resnet-burn fine-tuning example:
+//!
+//! - [`config`]: `TrainConfig`, every hyperparameter, with the research's two experiments;
+//! - [`model`]: the adapters (linear, MLP) as Burn modules;
+//! - [`loss`]: bidirectional contrastive loss with label smoothing, variance matching;
+//! - [`schedule`]: cosine learning rate with linear warmup;
+//! - [`clip`]: global-norm gradient clipping over both adapters;
+//! - [`data`]: the training rows (image, caption, reference features of one pair) and batches;
+//! - [`training`]: the loop (accumulation, checkpoints, resume, history, aligned embeddings).
+
+pub mod clip;
+pub mod config;
+pub mod data;
+pub mod loss;
+pub mod model;
+pub mod schedule;
+pub mod training;
+
+pub use config::TrainConfig;
+
+/// Bump when the same features and config would train different adapters.
+pub const VERSION: u32 = 1;
+
+/// The CPU backend used by default, with autodiff.
+pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;

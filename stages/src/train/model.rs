@@ -1,0 +1,106 @@
+//! The adapters, as Burn modules generic over the backend.
+
+use burn::module::Module;
+use burn::nn::{
+    Dropout, DropoutConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu,
+};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use crate::train::config::{Activation, AdapterKind, TrainConfig};
+
+#[derive(Module, Debug)]
+pub struct HiddenBlock<B: Backend> {
+    linear: Linear<B>,
+    norm: Option<LayerNorm<B>>,
+    dropout: Dropout,
+    gelu: Gelu,
+    relu: Relu,
+    use_gelu: bool,
+}
+
+impl<B: Backend> HiddenBlock<B> {
+    fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let x = self.linear.forward(x);
+        let x = if self.use_gelu {
+            self.gelu.forward(x)
+        } else {
+            self.relu.forward(x)
+        };
+        let x = match &self.norm {
+            Some(n) => n.forward(x),
+            None => x,
+        };
+        self.dropout.forward(x)
+    }
+}
+
+/// One modality's adapter: `linear` = Linear → LayerNorm; `mlp` = hidden blocks, then
+/// Linear → LayerNorm (if `layer_norm`).
+#[derive(Module, Debug)]
+pub struct Adapter<B: Backend> {
+    hidden: Vec<HiddenBlock<B>>,
+    out: Linear<B>,
+    out_norm: Option<LayerNorm<B>>,
+}
+
+impl<B: Backend> Adapter<B> {
+    pub fn new(config: &TrainConfig, d_in: usize, d_out: usize, device: &B::Device) -> Self {
+        let mut hidden = Vec::new();
+        let mut width = d_in;
+        let (hidden_dims, norm): (&[usize], bool) = match config.adapter {
+            AdapterKind::Linear => (&[], true),
+            AdapterKind::Mlp => (&config.mlp_hidden_dims, config.layer_norm),
+        };
+        for &h in hidden_dims {
+            hidden.push(HiddenBlock {
+                linear: LinearConfig::new(width, h).init(device),
+                norm: norm.then(|| LayerNormConfig::new(h).init(device)),
+                dropout: DropoutConfig::new(config.dropout).init(),
+                gelu: Gelu::new(),
+                relu: Relu::new(),
+                use_gelu: config.activation == Activation::Gelu,
+            });
+            width = h;
+        }
+        Adapter {
+            hidden,
+            out: LinearConfig::new(width, d_out).init(device),
+            out_norm: norm.then(|| LayerNormConfig::new(d_out).init(device)),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let mut x = x;
+        for block in &self.hidden {
+            x = block.forward(x);
+        }
+        let x = self.out.forward(x);
+        match &self.out_norm {
+            Some(n) => n.forward(x),
+            None => x,
+        }
+    }
+}
+
+/// Both adapters, trained together.
+#[derive(Module, Debug)]
+pub struct AlignModel<B: Backend> {
+    pub image: Adapter<B>,
+    pub text: Adapter<B>,
+}
+
+impl<B: Backend> AlignModel<B> {
+    pub fn new(
+        config: &TrainConfig,
+        d_image: usize,
+        d_text: usize,
+        d_embed: usize,
+        device: &B::Device,
+    ) -> Self {
+        AlignModel {
+            image: Adapter::new(config, d_image, d_embed, device),
+            text: Adapter::new(config, d_text, d_embed, device),
+        }
+    }
+}
