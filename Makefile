@@ -40,3 +40,4 @@ check-cuda:
 bench: setup
 	$(CARGO) run -q -p pipeline --example bench_engine
 	$(CARGO) run -q -p stages --example bench_features
+	$(CARGO) run -q -p stages --example bench_train

@@ -23,7 +23,6 @@ from torch_pickle import load_state_dict
 
 BN_EPS = 1e-3
 STAGE_STRIDES = [1, 2, 2, 2, 1, 2, 1]
-STAGE_REPEATS_B0 = [1, 2, 2, 3, 3, 4, 1]  # EfficientNet-B0 / Lite0 depth
 OPSET = 17
 
 
@@ -75,13 +74,22 @@ class GraphBuilder:
         return act
 
 
-def block_strides(num_blocks):
-    """Stride of each block: the first block of each stage carries the stage's stride."""
-    if num_blocks != sum(STAGE_REPEATS_B0):
-        raise ValueError(f"expected {sum(STAGE_REPEATS_B0)} blocks (Lite0 depth), found {num_blocks}")
-    strides = []
-    for stride, repeats in zip(STAGE_STRIDES, STAGE_REPEATS_B0):
-        strides += [stride] + [1] * (repeats - 1)
+def block_strides(weights, num_blocks):
+    """Stride of each block: the first block of each stage carries the stage's stride.
+
+    Stages are read off the weights (a stage's blocks share their output width; the seven stages
+    have distinct widths), so any depth multiplier works: Lite0 has 16 blocks, Lite2 more.
+    """
+    outs = [weights[f"_blocks.{i}._project_conv.weight"].shape[0] for i in range(num_blocks)]
+    strides, stage = [], -1
+    for i, out in enumerate(outs):
+        first = i == 0 or out != outs[i - 1]
+        stage += first
+        if stage >= len(STAGE_STRIDES):
+            raise ValueError(f"more than {len(STAGE_STRIDES)} stages of block widths: {outs}")
+        strides.append(STAGE_STRIDES[stage] if first else 1)
+    if stage != len(STAGE_STRIDES) - 1:
+        raise ValueError(f"expected {len(STAGE_STRIDES)} stages, found {stage + 1}: {outs}")
     return strides
 
 
@@ -89,7 +97,7 @@ def build(weights):
     g = GraphBuilder(weights)
     x = g.conv_bn("pixel_values", "_conv_stem", "_bn0", stride=2)
     num_blocks = 1 + max(int(m.group(1)) for k in weights if (m := re.match(r"_blocks\.(\d+)\.", k)))
-    for i, stride in enumerate(block_strides(num_blocks)):
+    for i, stride in enumerate(block_strides(weights, num_blocks)):
         p = f"_blocks.{i}"
         inp = x
         if f"{p}._expand_conv.weight" in weights:
