@@ -22,6 +22,7 @@ Usage: python3 data/setup.py [all|venv|models|datasets|large] [--record]
 
 import glob
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -75,12 +76,53 @@ EXPECTED = read_sums()
 BUILT = {}
 
 
+# sha256 of files verified before, by (size, mtime ns, inode): a second `make setup` then reads
+# no data (a cold page cache made re-hashing ~500 MB take half a minute). Files modified in the
+# last RACY_S seconds are always re-hashed (as git does), so a fresh edit is never missed.
+HASH_CACHE = os.path.join(DATA, ".stamps", "sha256-cache.json")
+RACY_S = 2.0
+_cache = None
+
+
+def _load_cache():
+    global _cache
+    if _cache is None:
+        try:
+            with open(HASH_CACHE) as f:
+                _cache = json.load(f)
+        except (OSError, ValueError):
+            _cache = {}
+    return _cache
+
+
+def save_cache():
+    if _cache is None:
+        return
+    os.makedirs(os.path.dirname(HASH_CACHE), exist_ok=True)
+    tmp = HASH_CACHE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(_cache, f)
+    os.replace(tmp, HASH_CACHE)
+
+
 def sha256_file(path):
+    st = os.stat(path)
+    key = os.path.abspath(path)
+    stat = [st.st_size, st.st_mtime_ns, st.st_ino]
+    cache = _load_cache()
+    hit = cache.get(key)
+    if hit and hit[0] == stat:
+        return hit[1]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    digest_ = h.hexdigest()
+    if time.time() - st.st_mtime > RACY_S:
+        cache[key] = [stat, digest_]
+    else:
+        cache.pop(key, None)
+    return digest_
 
 
 def sha256_tree(path):
@@ -386,6 +428,7 @@ def main():
         step_datasets()
     if what == "large":
         step_large()
+    save_cache()
     if RECORD:
         merged = dict(EXPECTED)
         merged.update(BUILT)
