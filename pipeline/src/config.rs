@@ -126,17 +126,7 @@ impl Config {
 
     /// Reads section `section` as `T` (defaults filled in) and returns its canonical JSON form.
     pub fn typed<T: DeserializeOwned + Serialize>(&self, section: &str) -> Result<(T, Value)> {
-        let table = self.section(section);
-        let typed: T = T::deserialize(toml::Value::Table(table)).map_err(|e| {
-            EngineError::Config(format!(
-                "{}: section [{section}]: {}",
-                self.file.display(),
-                e.message()
-            ))
-        })?;
-        let json = serde_json::to_value(&typed)
-            .map_err(|e| EngineError::Other(format!("section [{section}]: {e}")))?;
-        Ok((typed, json))
+        self.deserialize(section, self.section(section))
     }
 
     /// Like [`Config::typed`], but missing fields take their values from `defaults` (for
@@ -154,10 +144,16 @@ impl Config {
                 )));
             }
         };
-        for (k, v) in self.section(section) {
-            merged.insert(k, v);
-        }
-        let typed: T = T::deserialize(toml::Value::Table(merged)).map_err(|e| {
+        merged.extend(self.section(section));
+        self.deserialize(section, merged)
+    }
+
+    fn deserialize<T: DeserializeOwned + Serialize>(
+        &self,
+        section: &str,
+        table: toml::Table,
+    ) -> Result<(T, Value)> {
+        let typed: T = T::deserialize(toml::Value::Table(table)).map_err(|e| {
             EngineError::Config(format!(
                 "{}: section [{section}]: {}",
                 self.file.display(),

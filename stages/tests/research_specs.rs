@@ -118,6 +118,17 @@ fn mismatched_specs_are_named_at_load() {
         .to_string();
     assert!(err.contains("missing input `token_type_ids`"), "{err}");
 
+    let mut zero_size = EncoderSpec::resnet18(&graph("resnet18.onnx"));
+    zero_size.image_size = 0;
+    let err = encode::open_model(&zero_size, Path::new(&zero_size.onnx))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("resnet18.onnx") && err.contains("image_size"),
+        "{err}"
+    );
+
     let mut pooled_as_tokens = EncoderSpec::resnet18(&graph("resnet18.onnx"));
     pooled_as_tokens.pooling = stages::pooling::Pooling::Cls;
     let err = encode::open_model(&pooled_as_tokens, Path::new(&pooled_as_tokens.onnx))

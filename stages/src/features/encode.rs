@@ -22,6 +22,23 @@ use crate::text::{TextTokenizer, TokenBatch};
 
 /// Opens the spec's model and checks its signature and output width; returns it and D.
 pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, usize)> {
+    // Values a config can set that would otherwise fail deep inside resizing or batching.
+    let bad = |field: &str, why: &str| Error::Invalid {
+        what: format!("encoder spec for {}", model_path.display()),
+        message: format!("`{field}` {why}"),
+    };
+    if spec.batch_size == 0 {
+        return Err(bad("batch_size", "must be at least 1"));
+    }
+    if spec.kind == EncoderKind::Image && (spec.image_size == 0 || spec.resize_shorter == 0) {
+        return Err(bad(
+            "image_size / resize_shorter",
+            "must be at least 1 pixel",
+        ));
+    }
+    if spec.kind == EncoderKind::Image && spec.inputs.len() != 1 {
+        return Err(bad("inputs", "must name exactly one image input"));
+    }
     // Image batches are decoded and resized on the same cores while ONNX Runtime runs: its idle
     // threads must not spin. Text preprocessing is tiny, and spinning keeps short runs fast.
     let model = OnnxModel::open_with(model_path, spec.threads, spec.kind == EncoderKind::Text)?;
@@ -160,6 +177,28 @@ fn progress_bar(total: usize, start: usize, prefix: &str) -> ProgressBar {
     bar
 }
 
+/// What both encoders do first: check the spec's kind, open and check the model, open the
+/// shard writer (finding where an interrupted attempt stopped), and start the progress bar.
+fn begin(
+    spec: &EncoderSpec,
+    kind: EncoderKind,
+    model_path: &Path,
+    n: usize,
+    out_dir: &Path,
+    label: &str,
+) -> Result<(OnnxModel, ShardWriter, usize, ProgressBar)> {
+    if spec.kind != kind {
+        return Err(Error::Invalid {
+            what: label.into(),
+            message: format!("encoder kind is {:?}, this stage needs {kind:?}", spec.kind),
+        });
+    }
+    let (model, dim) = open_model(spec, model_path)?;
+    let (writer, start) = ShardWriter::open(out_dir, n, dim, shard_rows(spec))?;
+    announce_resume(label, start, n);
+    Ok((model, writer, start, progress_bar(n, start, label)))
+}
+
 /// Encodes image files (in order) into shards in `out_dir`.
 pub fn encode_images(
     spec: &EncoderSpec,
@@ -181,16 +220,8 @@ pub fn encode_images_with(
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
-    if spec.kind != EncoderKind::Image {
-        return Err(Error::Invalid {
-            what: label.into(),
-            message: "encoder kind is not `image`".into(),
-        });
-    }
-    let (mut model, dim) = open_model(spec, model_path)?;
-    let (mut writer, start) = ShardWriter::open(out_dir, n, dim, shard_rows(spec))?;
-    announce_resume(label, start, n);
-    let bar = progress_bar(n, start, label);
+    let (mut model, mut writer, start, bar) =
+        begin(spec, EncoderKind::Image, model_path, n, out_dir, label)?;
     let s = spec.image_size as usize;
     let input = spec.inputs[0].clone();
     pipelined(
@@ -213,12 +244,7 @@ pub fn encode_images_with(
                 &[spec.output.as_str()],
             )?;
             let pooled = pool(&out[&spec.output], spec.pooling, None, model_path)?;
-            writer.append(
-                pooled
-                    .as_standard_layout()
-                    .as_slice()
-                    .expect("standard layout"),
-            )?;
+            writer.append(&pooled.iter().copied().collect::<Vec<f32>>())?; // logical (row-major) order
             bar.inc(r.len() as u64);
             Ok(())
         },
@@ -236,17 +262,15 @@ pub fn encode_texts(
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
-    if spec.kind != EncoderKind::Text {
-        return Err(Error::Invalid {
-            what: label.into(),
-            message: "encoder kind is not `text`".into(),
-        });
-    }
     let tok = TextTokenizer::open(tokenizer, spec.max_length)?;
-    let (mut model, dim) = open_model(spec, model_path)?;
-    let (mut writer, start) = ShardWriter::open(out_dir, texts.len(), dim, shard_rows(spec))?;
-    announce_resume(label, start, texts.len());
-    let bar = progress_bar(texts.len(), start, label);
+    let (mut model, mut writer, start, bar) = begin(
+        spec,
+        EncoderKind::Text,
+        model_path,
+        texts.len(),
+        out_dir,
+        label,
+    )?;
     pipelined(
         batches(start, texts.len(), spec.batch_size),
         |r| {
@@ -278,12 +302,7 @@ pub fn encode_texts(
                 Some(&batch.attention_mask),
                 model_path,
             )?;
-            writer.append(
-                pooled
-                    .as_standard_layout()
-                    .as_slice()
-                    .expect("standard layout"),
-            )?;
+            writer.append(&pooled.iter().copied().collect::<Vec<f32>>())?; // logical (row-major) order
             bar.inc(r.len() as u64);
             Ok(())
         },

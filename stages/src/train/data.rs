@@ -36,12 +36,11 @@ fn ids(dir: &Path) -> Result<Vec<String>> {
     Table::read(&dir.join(PARQUET))?.strings("id")
 }
 
-fn index(dir: &Path) -> Result<HashMap<String, usize>> {
-    Ok(ids(dir)?
-        .into_iter()
+fn index(ids: &[String]) -> HashMap<String, usize> {
+    ids.iter()
         .enumerate()
-        .map(|(i, id)| (id, i))
-        .collect())
+        .map(|(i, id)| (id.clone(), i))
+        .collect()
 }
 
 impl TrainingData {
@@ -52,7 +51,15 @@ impl TrainingData {
         reference: &Path,
     ) -> Result<TrainingData> {
         let records = ingest::read_manifest(ingest_dir)?;
-        let (img_ix, txt_ix, ref_ix) = (index(image)?, index(text)?, index(reference)?);
+        // The image table is read once: its ids index the rows, its split and source columns
+        // describe the aligned image embeddings written later.
+        let images = Table::read(&image.join(PARQUET))?;
+        let image_ids = images.strings("id")?;
+        let (img_ix, txt_ix, ref_ix) = (
+            index(&image_ids),
+            index(&ids(text)?),
+            index(&ids(reference)?),
+        );
         let missing = |what: &str, id: &str, dir: &Path| Error::Invalid {
             what: dir.display().to_string(),
             message: format!(
@@ -76,15 +83,14 @@ impl TrainingData {
                     .ok_or_else(|| missing("reference", &r.image_id, reference))?,
             });
         }
-        let t = Table::read(&image.join(PARQUET))?;
         Ok(TrainingData {
             image: FeatureMatrix::open(image)?,
             text: FeatureMatrix::open(text)?,
             reference: FeatureMatrix::open(reference)?,
             pairs,
-            image_ids: t.strings("id")?,
-            image_splits: t.strings("split")?,
-            image_sources: t.strings("source")?,
+            image_splits: images.strings("split")?,
+            image_sources: images.strings("source")?,
+            image_ids,
         })
     }
 }
