@@ -14,7 +14,10 @@
 //!   reading, validating every record, the seeded split by image; the `ingest` computation.
 //! - [`features`]: encoders over images and captions into `.npy` shards (resumable) and
 //!   `features.parquet`; memory-mapped reading downstream.
+//! - [`evaluate`]: the align and probe stages (H1/H2, retrieval, the linear probe).
 //! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors).
+//! - [`metrics`]: the representational-similarity metrics (kernel alignment, the PRH code's
+//!   eight, debiased CKA), their preparation, intervals and permutation p-values.
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
@@ -22,8 +25,10 @@
 
 pub mod dataset;
 pub mod error;
+pub mod evaluate;
 pub mod features;
 pub mod image;
+pub mod metrics;
 pub mod onnx;
 pub mod paths;
 pub mod pooling;

@@ -47,6 +47,7 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
         Command::Show { stage, adapter } => show(&mut s, stage, adapter.as_deref()),
         Command::Verify { repair } => verify(&s, *repair),
         Command::Gc { dry_run } => gc(&mut s, *dry_run),
+        Command::Metric { .. } => unreachable!("handled before a session is opened"),
     };
     // The hash index is only a cache: failing to save it costs time later, nothing else.
     if let Err(e) = s.index.save() {

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a stage or the store failed, 2 usage or configuration error.
 
 mod commands;
+mod metric;
 
 use std::path::PathBuf;
 
@@ -70,6 +71,25 @@ pub enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// The align stage's metrics between two row-aligned .npy files (float32 or float64, rows x
+    /// features); prints one JSON object, metric name -> score.
+    Metric {
+        a: PathBuf,
+        b: PathBuf,
+        /// `all` or a comma-separated list: kernel_alignment, mutual_knn, cycle_knn, lcs_knn,
+        /// edit_distance_knn, cka, unbiased_cka, cknna, svcca, debiased_cka.
+        #[arg(long, default_value = "all")]
+        metric: String,
+        /// Neighbours per row for the kNN metrics and CKNNA.
+        #[arg(long, default_value_t = 10)]
+        topk: usize,
+        /// Skip the outlier clamp at the 0.95 quantile of |x|.
+        #[arg(long)]
+        no_clamp: bool,
+        /// SVCCA's number of singular directions.
+        #[arg(long, default_value_t = 10)]
+        cca_dim: usize,
+    },
     /// Remove artifacts that no stage of the current configuration reaches.
     Gc {
         /// Only list what would be removed.
@@ -89,7 +109,26 @@ pub fn main(registry: Registry) -> i32 {
         }
     };
     stages::onnx::runtime::set_require_gpu(cli.require_gpu);
-    match commands::dispatch(cli, registry) {
+    let outcome = match &cli.command {
+        // Needs no experiment file.
+        Command::Metric {
+            a,
+            b,
+            metric,
+            topk,
+            no_clamp,
+            cca_dim,
+        } => metric::run(metric::MetricArgs {
+            a,
+            b,
+            metric,
+            topk: *topk,
+            no_clamp: *no_clamp,
+            cca_dim: *cca_dim,
+        }),
+        _ => commands::dispatch(cli, registry),
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

@@ -4,13 +4,15 @@
 //!
 //! ```text
 //! ingest ─► features:image ─┐
-//!        ─► features:text  ─┼─► train:<name> ─► (align, probe, report: later issues)
-//!        ─► features:reference
-//! probe dataset ─► features:probe-image, features:probe-reference
+//!        ─► features:text  ─┼─► train:<name> ─► align:<name>
+//!        ─► features:reference              └──► probe:<name>
+//! probe dataset ─► features:probe-image, features:probe-reference ─► probe:<name>
 //! ```
 
+mod align;
 mod features;
 mod ingest;
+mod probe;
 mod probe_features;
 mod train;
 
@@ -18,8 +20,10 @@ use crate::config::Config;
 use crate::engine::error::Result;
 use crate::engine::stage::Stage;
 
+pub use align::AlignNode;
 pub use features::{FeaturesNode, Role};
 pub use ingest::IngestNode;
+pub use probe::ProbeNode;
 pub use probe_features::ProbeFeaturesNode;
 pub use train::TrainNode;
 
@@ -34,6 +38,12 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn Stage>>> {
         Box::new(ProbeFeaturesNode(Role::Reference)),
     ];
     for name in train::adapters(config) {
+        nodes.push(Box::new(AlignNode {
+            adapter: name.clone(),
+        }));
+        nodes.push(Box::new(ProbeNode {
+            adapter: name.clone(),
+        }));
         nodes.push(Box::new(TrainNode { name }));
     }
     Ok(nodes)

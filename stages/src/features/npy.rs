@@ -43,9 +43,60 @@ pub fn write(path: &Path, rows: usize, cols: usize, values: &[f32]) -> Result<()
 
 /// Parses a float32 C-order 2-D header; returns (rows, cols, data offset).
 pub fn parse_header(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize)> {
+    let (dtype, rows, cols, offset) = parse_any(bytes, path)?;
+    if dtype != Dtype::F32 {
+        return Err(Error::Invalid {
+            what: path.display().to_string(),
+            message: "not a float32 2-D .npy file: dtype is not <f4".into(),
+        });
+    }
+    Ok((rows, cols, offset))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    F32,
+    F64,
+}
+
+/// Reads a little-endian float32 or float64 C-order 2-D `.npy` file (any writer's: numpy,
+/// this crate) into row-major f64.
+pub fn read_f64(path: &Path) -> Result<(usize, usize, Vec<f64>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (dtype, rows, cols, offset) = parse_any(&bytes, path)?;
+    let width = match dtype {
+        Dtype::F32 => 4,
+        Dtype::F64 => 8,
+    };
+    let data = &bytes[offset..];
+    if data.len() != rows * cols * width {
+        return Err(Error::Invalid {
+            what: path.display().to_string(),
+            message: format!(
+                "header says ({rows}, {cols}) x {width} bytes = {} bytes of data, file holds {}",
+                rows * cols * width,
+                data.len()
+            ),
+        });
+    }
+    let values = match dtype {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect(),
+    };
+    Ok((rows, cols, values))
+}
+
+/// Parses a float32/float64 C-order 2-D header; returns (dtype, rows, cols, data offset).
+pub fn parse_any(bytes: &[u8], path: &Path) -> Result<(Dtype, usize, usize, usize)> {
     let bad = |m: &str| Error::Invalid {
         what: path.display().to_string(),
-        message: format!("not a float32 2-D .npy file: {m}"),
+        message: format!("not a float32/float64 2-D .npy file: {m}"),
     };
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(bad("bad magic"));
@@ -69,9 +120,13 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize)> 
             .ok_or_else(|| bad("truncated header"))?,
     )
     .map_err(|_| bad("header is not text"))?;
-    if !dict.contains("'descr': '<f4'") {
-        return Err(bad("dtype is not <f4"));
-    }
+    let dtype = if dict.contains("'descr': '<f4'") {
+        Dtype::F32
+    } else if dict.contains("'descr': '<f8'") {
+        Dtype::F64
+    } else {
+        return Err(bad("dtype is neither <f4 nor <f8"));
+    };
     if !dict.contains("'fortran_order': False") {
         return Err(bad("Fortran order"));
     }
@@ -88,9 +143,9 @@ pub fn parse_header(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize)> 
         .map(|s| s.parse().map_err(|_| bad("bad shape")))
         .collect::<Result<_>>()?;
     let [rows, cols] = dims[..] else {
-        return Err(bad("not 2-D"));
+        return Err(bad(&format!("shape ({shape}) is not 2-D (rows, features)")));
     };
-    Ok((rows, cols, start + len))
+    Ok((dtype, rows, cols, start + len))
 }
 
 #[cfg(test)]

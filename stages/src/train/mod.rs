@@ -8,11 +8,13 @@
 //! - [`schedule`]: cosine learning rate with linear warmup;
 //! - [`clip`]: global-norm gradient clipping over both adapters;
 //! - [`data`]: the training rows (image, caption, reference features of one pair) and batches;
-//! - [`training`]: the loop (accumulation, checkpoints, resume, history, aligned embeddings).
+//! - [`training`]: the loop (accumulation, checkpoints, resume, history, aligned embeddings);
+//! - [`inference`]: a trained artifact's adapters loaded back and applied to other features.
 
 pub mod clip;
 pub mod config;
 pub mod data;
+pub mod inference;
 pub mod loss;
 pub mod model;
 pub mod schedule;

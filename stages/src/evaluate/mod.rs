@@ -1,0 +1,21 @@
+//! The evaluation stages' computations: `align` (metrics, intervals, H1/H2, variance
+//! difference) and `probe` (downstream linear probe, retrieval).
+//!
+//! - [`rows`]: which image–caption pairs are scored;
+//! - [`align`]: the align stage, built on [`crate::metrics`];
+//! - [`hypotheses`]: H1/H2 margins, paired intervals, verdicts;
+//! - [`variance`]: the research's distribution-matching metric and the mean pairwise cosine;
+//! - [`retrieval`]: recall@k and median rank, image → text and text → image;
+//! - [`logistic`]: the multinomial logistic regression of the linear probe;
+//! - [`probe`]: the probe stage.
+
+pub mod align;
+pub mod hypotheses;
+pub mod logistic;
+pub mod probe;
+pub mod retrieval;
+pub mod rows;
+pub mod variance;
+
+/// Bump when the same inputs would give different align or probe outputs.
+pub const VERSION: u32 = 1;

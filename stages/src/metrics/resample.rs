@@ -1,0 +1,229 @@
+//! Uncertainty for every score, without resampling rows with replacement where that breaks the
+//! metric (a duplicated row becomes its copy's nearest neighbour; ../shared/DESIGN.md):
+//!
+//! - kNN metrics are means of per-row scores: the bootstrap resamples those scores (B times,
+//!   with replacement) and the interval is the 2.5–97.5 percentile range;
+//! - kernel metrics (kernel alignment, CKA family, CKNNA, SVCCA) are recomputed on random halves
+//!   of the rows drawn without replacement (half-sampling, a delete-n/2 jackknife: the spread of
+//!   the estimate over halves matches its sampling spread at n). The interval is the halves'
+//!   spread about their median, reflected around the full-sample score:
+//!   [θ − (q₀.₉₇₅ − q₀.₅), θ + (q₀.₅ − q₀.₀₂₅)]. Centring on the median keeps the halves'
+//!   own small-sample bias (biased CKA rises as n falls) out of the interval.
+//!   SVCCA's basis is recomputed per half, so it gets at most `svcca_resamples` halves.
+//!
+//! Every replicate uses the same rows for all pairs, so differences between pairs (the H1/H2
+//! margins) get paired intervals from the same replicates.
+//!
+//! The permutation null shuffles the rows of one side (B of each pair) `permutations` times;
+//! p = (1 + #{null ≥ observed}) / (1 + permutations).
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::metrics::{Metric, Space, knn, score};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResampleOptions {
+    pub bootstrap: usize,
+    pub permutations: usize,
+    pub svcca_resamples: usize,
+    pub seed: u64,
+}
+
+/// Scores of every metric on every pair, with their replicates and p-values.
+pub struct Scores {
+    pub metrics: Vec<Metric>,
+    pub pairs: Vec<(usize, usize)>,
+    /// [metric][pair]
+    pub point: Vec<Vec<f64>>,
+    /// [metric][pair][replicate]
+    pub replicates: Vec<Vec<Vec<f64>>>,
+    /// [metric][pair]; NaN when no permutations were asked for.
+    pub p_value: Vec<Vec<f64>>,
+}
+
+fn rng(seed: u64, salt: u64, r: usize) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(
+        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.rotate_left(32) ^ r as u64,
+    )
+}
+
+/// Linear-interpolation quantile of unsorted values (NaNs sort last and are ignored).
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
+}
+
+/// 95% interval of an estimate `point` from its replicates under `metric`'s scheme.
+pub fn interval(metric: Metric, point: f64, replicates: &[f64]) -> (f64, f64) {
+    let (lo, hi) = (quantile(replicates, 0.025), quantile(replicates, 0.975));
+    if metric.per_row() {
+        (lo, hi)
+    } else {
+        let mid = quantile(replicates, 0.5);
+        (point - (hi - mid), point + (mid - lo))
+    }
+}
+
+/// Scores `metrics` on `pairs` of `spaces` (all over the same rows), with replicates and
+/// permutation p-values.
+pub fn evaluate(
+    spaces: &[Space],
+    pairs: &[(usize, usize)],
+    metrics: &[Metric],
+    options: ResampleOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Scores {
+    let n = spaces.first().map_or(0, Space::rows);
+    let row_scores: Vec<Vec<Option<Vec<f64>>>> = metrics
+        .iter()
+        .map(|&m| {
+            pairs
+                .iter()
+                .map(|&(a, b)| {
+                    m.per_row().then(|| {
+                        knn::row_scores(m, spaces[a].knn(), spaces[b].knn(), spaces[a].topk())
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let point: Vec<Vec<f64>> = metrics
+        .iter()
+        .map(|&m| {
+            pairs
+                .iter()
+                .map(|&(a, b)| score(m, &spaces[a], &spaces[b]))
+                .collect()
+        })
+        .collect();
+
+    // Bootstrap of per-row scores.
+    progress("bootstrap");
+    let boot_idx: Vec<Vec<usize>> = (0..options.bootstrap)
+        .map(|r| {
+            let mut g = rng(options.seed, 1, r);
+            (0..n).map(|_| g.random_range(0..n)).collect()
+        })
+        .collect();
+    let mut replicates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
+    for (mi, m) in metrics.iter().enumerate() {
+        if !m.per_row() {
+            continue;
+        }
+        for pi in 0..pairs.len() {
+            let rows = row_scores[mi][pi].as_ref().expect("per-row metric");
+            replicates[mi][pi] = boot_idx
+                .iter()
+                .map(|idx| idx.iter().map(|&i| rows[i]).sum::<f64>() / n as f64)
+                .collect();
+        }
+    }
+
+    // Half-sampling for kernel metrics.
+    let kernel: Vec<usize> = (0..metrics.len())
+        .filter(|&i| !metrics[i].per_row())
+        .collect();
+    if !kernel.is_empty() {
+        progress("half-sampling");
+        let used: Vec<usize> = used_spaces(spaces.len(), pairs);
+        let wants_svcca = metrics.contains(&Metric::Svcca);
+        let per_rep: Vec<Vec<(usize, usize, f64)>> = (0..options.bootstrap)
+            .into_par_iter()
+            .map(|r| {
+                let mut idx: Vec<usize> = (0..n).collect();
+                idx.shuffle(&mut rng(options.seed, 2, r));
+                idx.truncate(n / 2);
+                idx.sort_unstable();
+                let with_basis = wants_svcca && r < options.svcca_resamples;
+                let subs: Vec<Option<Space>> = (0..spaces.len())
+                    .map(|s| {
+                        used.contains(&s)
+                            .then(|| spaces[s].subset(&idx, with_basis))
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                for &mi in &kernel {
+                    if metrics[mi] == Metric::Svcca && !with_basis {
+                        continue;
+                    }
+                    for (pi, &(a, b)) in pairs.iter().enumerate() {
+                        let (sa, sb) = (subs[a].as_ref(), subs[b].as_ref());
+                        let (sa, sb) = (sa.expect("used"), sb.expect("used"));
+                        out.push((mi, pi, score(metrics[mi], sa, sb)));
+                    }
+                }
+                out
+            })
+            .collect();
+        for rep in per_rep {
+            for (mi, pi, v) in rep {
+                replicates[mi][pi].push(v);
+            }
+        }
+    }
+
+    // Permutation null: shuffle B's rows.
+    let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
+    if options.permutations > 0 {
+        progress("permutations");
+        let bs: Vec<usize> = {
+            let mut b: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+            b.sort_unstable();
+            b.dedup();
+            b
+        };
+        let exceed: Vec<Vec<Vec<bool>>> = (0..options.permutations)
+            .into_par_iter()
+            .map(|r| {
+                let mut perm: Vec<usize> = (0..n).collect();
+                perm.shuffle(&mut rng(options.seed, 3, r));
+                let permuted: Vec<Option<Space>> = (0..spaces.len())
+                    .map(|s| bs.contains(&s).then(|| spaces[s].permuted(&perm)))
+                    .collect();
+                metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(mi, &m)| {
+                        pairs
+                            .iter()
+                            .enumerate()
+                            .map(|(pi, &(a, b))| {
+                                let null = score(m, &spaces[a], permuted[b].as_ref().expect("B"));
+                                null >= point[mi][pi]
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        for mi in 0..metrics.len() {
+            for pi in 0..pairs.len() {
+                let count = exceed.iter().filter(|e| e[mi][pi]).count();
+                p_value[mi][pi] = (1 + count) as f64 / (1 + options.permutations) as f64;
+            }
+        }
+    }
+    Scores {
+        metrics: metrics.to_vec(),
+        pairs: pairs.to_vec(),
+        point,
+        replicates,
+        p_value,
+    }
+}
+
+fn used_spaces(count: usize, pairs: &[(usize, usize)]) -> Vec<usize> {
+    (0..count)
+        .filter(|s| pairs.iter().any(|p| p.0 == *s || p.1 == *s))
+        .collect()
+}

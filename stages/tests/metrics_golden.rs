@@ -1,0 +1,159 @@
+//! Every metric against the independent numpy implementation in
+//! golden/make_metrics.py (random, structured and larger-than-Jacobi inputs, clamp on and off,
+//! identical inputs), to 1e-6; plus properties the definitions imply.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use stages::features::npy;
+use stages::metrics::resample::{self, ResampleOptions};
+use stages::metrics::{Metric, Space, SpaceOptions, score};
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn load(path: &Path) -> Array2<f64> {
+    let (r, c, v) = npy::read_f64(path).unwrap();
+    Array2::from_shape_vec((r, c), v).unwrap()
+}
+
+fn options(clamp: bool) -> SpaceOptions {
+    SpaceOptions {
+        topk: 10,
+        clamp_quantile: clamp.then_some(0.95),
+        cca_dim: Some(10),
+        unclamped_gram: true,
+    }
+}
+
+#[test]
+fn metrics_match_numpy() {
+    let text = std::fs::read_to_string(golden().join("metrics.json")).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut checked = 0;
+    for (case, modes) in expected["cases"].as_object().unwrap() {
+        let a = load(&golden().join(format!("metrics/{case}_a.npy")));
+        let b = load(&golden().join(format!("metrics/{case}_b.npy")));
+        for (mode, want) in modes.as_object().unwrap() {
+            let clamp = mode != "unclamped";
+            let sa = Space::new(a.view(), options(clamp), "a").unwrap();
+            let other = if mode == "identical" { &a } else { &b };
+            let sb = Space::new(other.view(), options(clamp), "b").unwrap();
+            for m in Metric::ALL {
+                let got = score(m, &sa, &sb);
+                let w = want[m.name()].as_f64().unwrap();
+                assert!(
+                    (got - w).abs() < 1e-6,
+                    "{case}/{mode}/{}: rust {got} numpy {w}",
+                    m.name()
+                );
+                if mode == "identical" {
+                    assert!((got - m.identical_score(10)).abs() < 1e-9, "{}", m.name());
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 3 * 10);
+}
+
+fn gaussian(n: usize, d: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Box–Muller.
+    Array2::from_shape_fn((n, d), |_| {
+        let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    })
+}
+
+#[test]
+fn debiased_cka_of_independent_wide_features_is_near_zero_while_biased_is_not() {
+    let (a, b) = (gaussian(40, 4000, 1), gaussian(40, 4000, 2));
+    let opts = SpaceOptions {
+        clamp_quantile: None,
+        ..options(false)
+    };
+    let (sa, sb) = (
+        Space::new(a.view(), opts, "a").unwrap(),
+        Space::new(b.view(), opts, "b").unwrap(),
+    );
+    let biased = score(Metric::Cka, &sa, &sb);
+    let debiased = score(Metric::DebiasedCka, &sa, &sb);
+    assert!(biased > 0.5, "biased CKA {biased}");
+    assert!(debiased.abs() < 0.05, "debiased CKA {debiased}");
+    // Two roads to the same unbiased estimator.
+    assert!((debiased - score(Metric::UnbiasedCka, &sa, &sb)).abs() < 1e-10);
+}
+
+#[test]
+fn intervals_cover_and_permutations_separate_signal_from_noise() {
+    let a = gaussian(80, 20, 3);
+    let related = &a + &(gaussian(80, 20, 4) * 0.3);
+    let unrelated = gaussian(80, 20, 5);
+    let o = options(true);
+    let spaces = vec![
+        Space::new(a.view(), o, "a").unwrap(),
+        Space::new(related.view(), o, "related").unwrap(),
+        Space::new(unrelated.view(), o, "unrelated").unwrap(),
+    ];
+    let metrics = [Metric::MutualKnn, Metric::Cka, Metric::Svcca];
+    let ro = ResampleOptions {
+        bootstrap: 200,
+        permutations: 199,
+        svcca_resamples: 50,
+        seed: 7,
+    };
+    let s = resample::evaluate(&spaces, &[(0, 1), (0, 2)], &metrics, ro, &|_| {});
+    for (mi, m) in metrics.iter().enumerate() {
+        for pi in 0..2 {
+            let point = s.point[mi][pi];
+            let (lo, hi) = resample::interval(*m, point, &s.replicates[mi][pi]);
+            assert!(
+                lo <= point && point <= hi,
+                "{}: {lo} {point} {hi}",
+                m.name()
+            );
+            assert!(hi - lo > 1e-4, "{}: empty interval", m.name());
+        }
+        assert!(
+            s.p_value[mi][0] <= 1.0 / 200.0 + 1e-12,
+            "{} related p",
+            m.name()
+        );
+        assert!(s.point[mi][0] > s.point[mi][1], "{}", m.name());
+    }
+    // Unrelated features: mutual kNN is not significant.
+    assert!(
+        s.p_value[0][1] > 0.01,
+        "unrelated mutual_knn p {}",
+        s.p_value[0][1]
+    );
+    assert_eq!(
+        s.replicates[2][0].len(),
+        50,
+        "SVCCA gets svcca_resamples halves"
+    );
+    // Same seed, same numbers.
+    let again = resample::evaluate(&spaces, &[(0, 1), (0, 2)], &metrics, ro, &|_| {});
+    assert_eq!(s.replicates, again.replicates);
+    assert_eq!(s.p_value, again.p_value);
+}
+
+#[test]
+fn bad_inputs_are_named() {
+    let mut a = gaussian(20, 4, 1);
+    a[[7, 2]] = f64::NAN;
+    let e = Space::new(a.view(), options(true), "x.npy")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("x.npy") && e.contains("row 7"), "{e}");
+    let e = Space::new(gaussian(5, 4, 1).view(), options(true), "y.npy")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("y.npy") && e.contains("5 rows"), "{e}");
+}

@@ -1,0 +1,208 @@
+//! The evaluation stages on the embedded default (`align`, `probe`) and `pipeline metric` on the
+//! numpy golden files.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Project, repo};
+use stages::table::Table;
+
+#[test]
+fn align_and_probe_on_the_embedded_default() {
+    let p = Project::new("");
+    let sets = [
+        "--set",
+        "train.linear.epochs=8",
+        "--set",
+        "align.bootstrap=200",
+        "--set",
+        "align.permutations=99",
+        "--set",
+        "align.svcca_resamples=50",
+    ];
+    let mut args = vec!["run", "--stage", "align", "--adapter", "linear"];
+    args.extend_from_slice(&sets);
+    let (out, err) = p.ok(&args);
+    assert!(out.contains("ran     align:linear"), "{out}");
+    assert!(err.contains("175 pairs scored"), "{err}");
+    let dir = p.show_with("align:linear", &sets);
+
+    let t = Table::read(&dir.join("metrics.parquet")).unwrap();
+    assert_eq!(t.num_rows(), 10 * 9, "10 metrics x 9 pairs");
+    let (metric, pair) = (t.strings("metric").unwrap(), t.strings("pair").unwrap());
+    let (score, lo, hi) = (
+        t.f64s("score").unwrap(),
+        t.f64s("ci_low").unwrap(),
+        t.f64s("ci_high").unwrap(),
+    );
+    let pv = t.f64s("p_value").unwrap();
+    let mut by: HashMap<(String, String), f64> = HashMap::new();
+    for i in 0..t.num_rows() {
+        assert!(score[i].is_finite(), "{} {}", metric[i], pair[i]);
+        assert!(
+            lo[i] <= score[i] && score[i] <= hi[i],
+            "{} {}: interval",
+            metric[i],
+            pair[i]
+        );
+        assert!(pv[i] > 0.0 && pv[i] <= 1.0);
+        by.insert((metric[i].clone(), pair[i].clone()), score[i]);
+    }
+    // Two roads to the same unbiased HSIC estimator.
+    for pr in ["image-text", "aligned_image-reference"] {
+        let (u, d) = (
+            by[&("unbiased_cka".to_string(), pr.to_string())],
+            by[&("debiased_cka".to_string(), pr.to_string())],
+        );
+        assert!((u - d).abs() < 1e-9, "{pr}: {u} vs {d}");
+    }
+    // The research's uncentred kernel alignment collapses after contrastive training, because
+    // the aligned embeddings spread out (mean pairwise cosine near 0) while DINOv2's do not.
+    let spaces: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("spaces.json")).unwrap()).unwrap();
+    let cos = |name: &str| {
+        spaces["spaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["space"] == name)
+            .unwrap()["mean_pairwise_cosine"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(cos("aligned_image") < 0.1 && cos("reference") > 0.5);
+    assert!(
+        by[&(
+            "kernel_alignment".to_string(),
+            "aligned_image-reference".to_string()
+        )] < by[&(
+            "kernel_alignment".to_string(),
+            "untrained_image-reference".to_string()
+        )]
+    );
+
+    let h: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("hypotheses.json")).unwrap()).unwrap();
+    let tests = h["tests"].as_array().unwrap();
+    assert_eq!(
+        tests.len(),
+        10 * 2 * 3 * 2,
+        "metrics x H1/H2 x tested spaces x adapters"
+    );
+    for t in tests {
+        let (m, l, u) = (
+            t["margin"].as_f64().unwrap(),
+            t["ci_low"].as_f64().unwrap(),
+            t["ci_high"].as_f64().unwrap(),
+        );
+        let baseline = t["baseline"].as_f64().unwrap();
+        assert!((t["score"].as_f64().unwrap() - baseline - m).abs() < 1e-12);
+        let want = if l > 0.0 {
+            "supported"
+        } else if u < 0.0 {
+            "contradicted"
+        } else {
+            "inconclusive"
+        };
+        assert_eq!(t["verdict"], want);
+    }
+
+    // probe: reuses train:linear, computes the linear probe and retrieval.
+    let mut args = vec!["run", "--stage", "probe", "--adapter", "linear"];
+    args.extend_from_slice(&sets);
+    let (out, _) = p.ok(&args);
+    assert!(
+        out.contains("reused  train:linear") && out.contains("ran     probe:linear"),
+        "{out}"
+    );
+    let dir = p.show_with("probe:linear", &sets);
+    let probe = Table::read(&dir.join("probe.parquet")).unwrap();
+    assert_eq!(
+        probe.strings("features").unwrap(),
+        ["image", "aligned_image", "reference"]
+    );
+    let acc = probe.f64s("test_accuracy").unwrap();
+    // 40 train / 20 test Fashion-MNIST images here (10 classes): well above chance.
+    for a in &acc {
+        assert!(*a > 0.3, "probe accuracies {acc:?}");
+    }
+    let ratio = probe.f64s("ratio_to_reference").unwrap();
+    assert!((ratio[1] - acc[1] / acc[2]).abs() < 1e-12 && ratio[2] == 1.0);
+    let r = Table::read(&dir.join("retrieval.parquet")).unwrap();
+    let (state, dirn) = (
+        r.strings("adapter").unwrap(),
+        r.strings("direction").unwrap(),
+    );
+    let r10 = r.f64s("recall_at_10").unwrap();
+    let med = r.f64s("median_rank").unwrap();
+    for d in ["image_to_text", "text_to_image"] {
+        let get = |s: &str| {
+            (0..r.num_rows())
+                .find(|&i| state[i] == s && dirn[i] == d)
+                .unwrap()
+        };
+        let (t, u) = (get("trained"), get("untrained"));
+        assert!(
+            r10[t] > r10[u] + 0.1,
+            "{d}: R@10 trained {} untrained {}",
+            r10[t],
+            r10[u]
+        );
+        assert!(med[t] < med[u], "{d}: median rank");
+    }
+}
+
+#[test]
+fn metric_command_matches_numpy() {
+    let golden = repo().join("stages/tests/golden");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden.join("metrics.json")).unwrap()).unwrap();
+    let p = Project::new("");
+    for (mode, extra) in [("clamped", vec![]), ("unclamped", vec!["--no-clamp"])] {
+        let a = golden.join("metrics/structured_a.npy");
+        let b = golden.join("metrics/structured_b.npy");
+        let mut args = vec!["metric", a.to_str().unwrap(), b.to_str().unwrap()];
+        args.extend(extra);
+        let (out, _) = p.ok(&args);
+        let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let want = &expected["cases"]["structured"][mode];
+        assert_eq!(got.as_object().unwrap().len(), 10, "{out}");
+        for (k, v) in want.as_object().unwrap() {
+            let g = got[k].as_f64().unwrap();
+            assert!(
+                (g - v.as_f64().unwrap()).abs() < 1e-6,
+                "{mode} {k}: {g} vs {v}"
+            );
+        }
+    }
+    // One metric; a mismatch in rows names both files and exits 2.
+    let a = golden.join("metrics/random_a.npy");
+    let (out, _) = p.ok(&[
+        "metric",
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "--metric",
+        "cka",
+    ]);
+    assert_eq!(out.trim(), "{\"cka\":1.0}");
+    let b = golden.join("metrics/large_b.npy");
+    let o = p.run(&["metric", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("random_a.npy")
+            && err.contains("large_b.npy")
+            && err.contains("60 rows against 300"),
+        "{err}"
+    );
+    let o = p.run(&[
+        "metric",
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "--metric",
+        "nope",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown metric"));
+}
