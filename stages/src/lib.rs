@@ -15,6 +15,7 @@
 //! - [`features`]: encoders over images and captions into `.npy` shards (resumable) and
 //!   `features.parquet`; memory-mapped reading downstream.
 //! - [`evaluate`]: the align and probe stages (H1/H2, retrieval, the linear probe).
+//! - [`report`]: the HTML report with its figures (plotters) and metrics.json.
 //! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors).
 //! - [`metrics`]: the representational-similarity metrics (kernel alignment, the PRH code's
 //!   eight, debiased CKA), their preparation, intervals and permutation p-values.
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod onnx;
 pub mod paths;
 pub mod pooling;
+pub mod report;
 pub mod table;
 pub mod text;
 pub mod train;

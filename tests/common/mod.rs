@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -36,7 +38,8 @@ impl Project {
              [encoders.image]\nonnx = \"{r}/data/models/efficientnet_lite0.onnx\"\n\
              [encoders.text]\nonnx = \"{r}/data/models/minilm_l6_v2.onnx\"\ntokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
              [encoders.reference]\nonnx = \"{r}/data/models/dinov2_vits14.onnx\"\n\
-             [probe_dataset]\npath = \"{r}/data/datasets/fashion-mnist\"\ntrain_samples = 40\ntest_samples = 20\n"
+             [probe_dataset]\npath = \"{r}/data/datasets/fashion-mnist\"\ntrain_samples = 40\ntest_samples = 20\n\
+             [report]\nfont = \"{r}/data/fonts/DejaVuSans.ttf\"\nfont_bold = \"{r}/data/fonts/DejaVuSans-Bold.ttf\"\n"
         );
         std::fs::write(dir.path().join("pipeline.toml"), config).unwrap();
         Project { dir }

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! ingest ─► features:image ─┐
-//!        ─► features:text  ─┼─► train:<name> ─► align:<name>
-//!        ─► features:reference              └──► probe:<name>
+//!        ─► features:text  ─┼─► train:<name> ─► align:<name> ─┐
+//!        ─► features:reference              └──► probe:<name> ─┴─► report (all adapters)
 //! probe dataset ─► features:probe-image, features:probe-reference ─► probe:<name>
 //! ```
 
@@ -14,6 +14,7 @@ mod features;
 mod ingest;
 mod probe;
 mod probe_features;
+mod report;
 mod train;
 
 use crate::config::Config;
@@ -25,6 +26,7 @@ pub use features::{FeaturesNode, Role};
 pub use ingest::IngestNode;
 pub use probe::ProbeNode;
 pub use probe_features::ProbeFeaturesNode;
+pub use report::ReportNode;
 pub use train::TrainNode;
 
 /// The stages of the experiment described by `config`.
@@ -37,7 +39,11 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn Stage>>> {
         Box::new(ProbeFeaturesNode(Role::Image)),
         Box::new(ProbeFeaturesNode(Role::Reference)),
     ];
-    for name in train::adapters(config) {
+    let adapters = train::adapters(config);
+    nodes.push(Box::new(ReportNode {
+        adapters: adapters.clone(),
+    }));
+    for name in adapters {
         nodes.push(Box::new(AlignNode {
             adapter: name.clone(),
         }));
