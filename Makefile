@@ -52,3 +52,4 @@ bench: setup
 	$(CARGO) run -q -p pipeline --example bench_engine
 	$(CARGO) run -q -p stages --example bench_features
 	$(CARGO) run -q -p stages --example bench_train
+	$(CARGO) run -q -p stages --example bench_metrics

