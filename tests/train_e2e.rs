@@ -107,12 +107,14 @@ fn a_killed_training_resumes_to_the_same_weights() {
     ];
     p.ok(&run);
     let dir = p.show_with("train:mlp", &sets);
+    // Checkpoint after every epoch (the default interval, 30 s, exceeds this whole run).
     let expected = std::fs::read(dir.join("aligned/text/features.npy")).unwrap();
     let expected_history = history(&p, "train:mlp", &sets).f64s("val_loss").unwrap();
 
     let forced: Vec<&str> = run.iter().copied().chain(["--force"]).collect();
     let mut child = p
         .command(&forced)
+        .env("PIPELINE_CHECKPOINT_SECS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -146,7 +148,13 @@ fn a_killed_training_resumes_to_the_same_weights() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let (_, err) = p.ok(&forced);
+    let out = p
+        .command(&forced)
+        .env("PIPELINE_CHECKPOINT_SECS", "0")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
     assert!(err.contains("train:mlp: resuming after epoch"), "{err}");
     let got = std::fs::read(dir.join("aligned/text/features.npy")).unwrap();
     assert_eq!(

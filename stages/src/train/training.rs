@@ -239,6 +239,22 @@ fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
     found.pop()
 }
 
+/// Least time between two epoch checkpoints: `PIPELINE_CHECKPOINT_SECS`, default 30 s.
+///
+/// A checkpoint (weights and AdamW moments, MessagePack) costs more than an epoch of a small
+/// adapter on this data (measured: MLP [1024, 1024] 0.8 s against 0.4 s of training), so writing
+/// one every epoch would double training time. Any checkpoint resumes to the same final weights
+/// (batch order and dropout depend only on seed and epoch), so the interval only bounds the
+/// work a killed run loses; it is not a parameter of the result and not part of the key.
+pub fn checkpoint_interval() -> std::time::Duration {
+    let secs = std::env::var("PIPELINE_CHECKPOINT_SECS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(30.0);
+    std::time::Duration::from_secs_f64(secs)
+}
+
 fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::<FullPrecisionSettings>::new()
 }
@@ -338,6 +354,8 @@ pub fn train<B: AutodiffBackend>(
         });
     }
 
+    let interval = checkpoint_interval();
+    let mut last_checkpoint = std::time::Instant::now();
     for epoch in start_epoch..=config.epochs {
         B::seed(
             device,
@@ -424,7 +442,11 @@ pub fn train<B: AutodiffBackend>(
             "epoch done"
         );
         history.push(row);
-        save_checkpoint(&model, &optim, out, epoch, &history)?;
+        // The last epoch needs none: the final model is written next.
+        if epoch < config.epochs && last_checkpoint.elapsed() >= interval {
+            save_checkpoint(&model, &optim, out, epoch, &history)?;
+            last_checkpoint = std::time::Instant::now();
+        }
     }
 
     recorder()
@@ -465,8 +487,14 @@ fn save_checkpoint<B: AutodiffBackend, O: Optimizer<AlignModel<B>, B>>(
         .map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, dir.join("state.json")).map_err(|e| Error::io(&dir, e))?;
     // Older checkpoints are superseded.
-    if epoch > 1 {
-        let _ = std::fs::remove_dir_all(checkpoint_dir(out, epoch - 1));
+    for e in std::fs::read_dir(out.join(CHECKPOINTS))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.path() != dir {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
     Ok(())
 }
