@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use stages::evaluate::align::{self, AlignConfig};
-use stages::train::data::TrainingData;
 
 use crate::config::Config;
 use crate::engine::error::Result;
@@ -28,13 +27,9 @@ impl Stage for AlignNode {
     }
 
     fn inputs(&self) -> Vec<String> {
-        vec![
-            "ingest".into(),
-            "features:image".into(),
-            "features:text".into(),
-            "features:reference".into(),
-            format!("train:{}", self.adapter),
-        ]
+        let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
+        v.push(format!("train:{}", self.adapter));
+        v
     }
 
     fn params(&self, config: &Config) -> Result<Value> {
@@ -49,12 +44,7 @@ impl Stage for AlignNode {
 
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
         let config: AlignConfig = ctx.params()?;
-        let data = TrainingData::open(
-            ctx.input("ingest")?,
-            ctx.input("features:image")?,
-            ctx.input("features:text")?,
-            ctx.input("features:reference")?,
-        )?;
+        let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let name = ctx.name;
         let summary = align::run(

@@ -29,6 +29,27 @@ pub use probe_features::ProbeFeaturesNode;
 pub use report::ReportNode;
 pub use train::TrainNode;
 
+/// The artifacts every stage after the features reads together: the ingest manifest and the
+/// three feature sets of the image–caption pairs.
+pub const PAIRED_FEATURES: [&str; 4] = [
+    "ingest",
+    "features:image",
+    "features:text",
+    "features:reference",
+];
+
+/// The image–caption pairs with their feature rows, from a stage's [`PAIRED_FEATURES`] inputs.
+pub fn paired_features(
+    ctx: &crate::engine::stage::StageContext,
+) -> anyhow::Result<stages::train::data::TrainingData> {
+    Ok(stages::train::data::TrainingData::open(
+        ctx.input(PAIRED_FEATURES[0])?,
+        ctx.input(PAIRED_FEATURES[1])?,
+        ctx.input(PAIRED_FEATURES[2])?,
+        ctx.input(PAIRED_FEATURES[3])?,
+    )?)
+}
+
 /// The stages of the experiment described by `config`.
 pub fn registry(config: &Config) -> Result<Vec<Box<dyn Stage>>> {
     let mut nodes: Vec<Box<dyn Stage>> = vec![

@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use stages::evaluate::probe::{self, ProbeConfig};
-use stages::train::data::TrainingData;
 
 use crate::config::Config;
 use crate::engine::error::Result;
@@ -28,15 +27,13 @@ impl Stage for ProbeNode {
     }
 
     fn inputs(&self) -> Vec<String> {
-        vec![
-            "ingest".into(),
-            "features:image".into(),
-            "features:text".into(),
-            "features:reference".into(),
+        let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
+        v.extend([
             "features:probe-image".into(),
             "features:probe-reference".into(),
             format!("train:{}", self.adapter),
-        ]
+        ]);
+        v
     }
 
     fn params(&self, config: &Config) -> Result<Value> {
@@ -45,12 +42,7 @@ impl Stage for ProbeNode {
 
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
         let config: ProbeConfig = ctx.params()?;
-        let data = TrainingData::open(
-            ctx.input("ingest")?,
-            ctx.input("features:image")?,
-            ctx.input("features:text")?,
-            ctx.input("features:reference")?,
-        )?;
+        let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let name = ctx.name;
         let summary = probe::run(

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use stages::report::{self, ReportConfig, ReportInputs};
-use stages::train::data::TrainingData;
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
@@ -29,14 +28,7 @@ impl Stage for ReportNode {
     }
 
     fn inputs(&self) -> Vec<String> {
-        let mut v: Vec<String> = [
-            "ingest",
-            "features:image",
-            "features:text",
-            "features:reference",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
         for a in &self.adapters {
             v.push(format!("train:{a}"));
             v.push(format!("align:{a}"));
@@ -62,12 +54,7 @@ impl Stage for ReportNode {
 
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
         let config: ReportConfig = ctx.params()?;
-        let data = TrainingData::open(
-            ctx.input("ingest")?,
-            ctx.input("features:image")?,
-            ctx.input("features:text")?,
-            ctx.input("features:reference")?,
-        )?;
+        let data = super::paired_features(ctx)?;
         let mut adapters = Vec::new();
         for a in &self.adapters {
             adapters.push((

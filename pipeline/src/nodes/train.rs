@@ -2,7 +2,6 @@
 //! two experiments, `train:linear` and `train:mlp` (`mlp_adapter_compact_distribution`).
 
 use serde_json::Value;
-use stages::train::data::TrainingData;
 use stages::train::training;
 use stages::train::{CpuBackend, TrainConfig};
 
@@ -48,12 +47,7 @@ impl Stage for TrainNode {
     }
 
     fn inputs(&self) -> Vec<String> {
-        vec![
-            "ingest".into(),
-            "features:image".into(),
-            "features:text".into(),
-            "features:reference".into(),
-        ]
+        super::PAIRED_FEATURES.map(String::from).to_vec()
     }
 
     fn params(&self, config: &Config) -> Result<Value> {
@@ -69,12 +63,7 @@ impl Stage for TrainNode {
 
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
         let config: TrainConfig = ctx.params()?;
-        let data = TrainingData::open(
-            ctx.input("ingest")?,
-            ctx.input("features:image")?,
-            ctx.input("features:text")?,
-            ctx.input("features:reference")?,
-        )?;
+        let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let device = Default::default();
         let out = training::train::<CpuBackend>(&config, &data, &ctx.out_dir, &device, ctx.name)

@@ -7,6 +7,8 @@
 use ndarray::Array2;
 use serde::Serialize;
 
+use crate::metrics::space::l2_normalise;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Retrieval {
     pub direction: String,
@@ -16,15 +18,6 @@ pub struct Retrieval {
     pub recall: Vec<(usize, f64)>,
     pub median_rank: f64,
     pub mean_rank: f64,
-}
-
-fn unit(x: &Array2<f64>) -> Array2<f64> {
-    let mut u = x.clone();
-    for mut row in u.outer_iter_mut() {
-        let norm = row.dot(&row).sqrt().max(1e-12);
-        row.mapv_inplace(|v| v / norm);
-    }
-    u
 }
 
 fn summarise(direction: &str, ranks: &[usize], gallery: usize, ks: &[usize]) -> Retrieval {
@@ -74,7 +67,7 @@ pub fn evaluate(
     owner: &[usize],
     ks: &[usize],
 ) -> [Retrieval; 2] {
-    let (ui, ut) = (unit(images), unit(texts));
+    let (ui, ut) = (l2_normalise(images.clone()), l2_normalise(texts.clone()));
     let i2t = ui.dot(&ut.t());
     let t2i = i2t.t().to_owned();
     let r_i2t = ranks(&i2t, &|q, g| owner[g] == q);

@@ -24,11 +24,7 @@ pub fn mean_pairwise_cosine(x: &Array2<f64>) -> f64 {
     if n < 2 {
         return f64::NAN;
     }
-    let mut u = x.clone();
-    for mut row in u.outer_iter_mut() {
-        let norm = row.dot(&row).sqrt().max(1e-12);
-        row.mapv_inplace(|v| v / norm);
-    }
+    let u = crate::metrics::space::l2_normalise(x.clone());
     // Σ_{i≠j} uᵢ·uⱼ = |Σ uᵢ|² − Σ |uᵢ|²
     let s = u.sum_axis(Axis(0));
     let diag: f64 = u.outer_iter().map(|r| r.dot(&r)).sum();

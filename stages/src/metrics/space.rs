@@ -70,7 +70,8 @@ pub fn clamp_threshold(x: ArrayView2<f64>, q: f64) -> f64 {
     total / x.nrows() as f64
 }
 
-fn l2_normalise(mut x: Array2<f64>) -> Array2<f64> {
+/// Rows divided by their L2 norm (at least 1e-12, as `F.normalize`).
+pub fn l2_normalise(mut x: Array2<f64>) -> Array2<f64> {
     for mut row in x.outer_iter_mut() {
         let norm = row.iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-12);
         row.mapv_inplace(|a| a / norm);

@@ -2,6 +2,7 @@
 //! metrics, similarity matrices), horizontal interval bars (H1/H2 margins) and scatter panels
 //! (PCA views).
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -27,6 +28,36 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     }
     let pad = (hi - lo) * 0.05;
     (lo - pad, hi + pad)
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A titled panel with numeric axes over `xs` x `ys`, its grid and axis labels drawn;
+/// `labels` = (title, x label, y label), `text` the tick label size.
+fn axes<'a, DB: DrawingBackend>(
+    area: &'a Area<DB>,
+    labels: (&str, &str, &str),
+    xs: (f64, f64),
+    ys: (f64, f64),
+    text: f64,
+) -> Result<Chart<'a, DB>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(labels.0, font(text + 4.0))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(58)
+        .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(labels.1)
+        .y_desc(labels.2)
+        .label_style(font(text))
+        .axis_desc_style(font(text + 1.0))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
 }
 
 pub struct Series {
@@ -81,22 +112,12 @@ impl Figure for LinePanels {
                     .iter()
                     .flat_map(|s| s.points.iter().map(|p| p.1)),
             );
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, font(16.0))
-                .margin(8)
-                .x_label_area_size(36)
-                .y_label_area_size(58)
-                .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(panel.x_label.as_str())
-                .y_desc(panel.y_label.as_str())
-                .label_style(font(12.0))
-                .axis_desc_style(font(13.0))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()
-                .map_err(err)?;
+            let labels = (
+                panel.title.as_str(),
+                panel.x_label.as_str(),
+                panel.y_label.as_str(),
+            );
+            let mut chart = axes(area, labels, xs, ys, 12.0)?;
             for (i, s) in panel.series.iter().enumerate() {
                 let c = colour::SERIES[i % colour::SERIES.len()];
                 let style = if s.light {
@@ -365,22 +386,12 @@ impl Figure for ScatterPanels {
         for (panel, area) in self.panels.iter().zip(&areas) {
             let xs = finite_range(panel.groups.iter().flat_map(|g| g.2.iter().map(|p| p.0)));
             let ys = finite_range(panel.groups.iter().flat_map(|g| g.2.iter().map(|p| p.1)));
-            let mut chart = ChartBuilder::on(area)
-                .caption(&panel.title, font(15.0))
-                .margin(8)
-                .x_label_area_size(34)
-                .y_label_area_size(50)
-                .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(panel.x_label.as_str())
-                .y_desc(panel.y_label.as_str())
-                .label_style(font(11.0))
-                .axis_desc_style(font(12.0))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()
-                .map_err(err)?;
+            let labels = (
+                panel.title.as_str(),
+                panel.x_label.as_str(),
+                panel.y_label.as_str(),
+            );
+            let mut chart = axes(area, labels, xs, ys, 11.0)?;
             for (name, c, points) in &panel.groups {
                 let c = *c;
                 chart

@@ -3,6 +3,7 @@
 use ndarray::Array2;
 
 use crate::metrics::Metric;
+use crate::metrics::space::l2_normalise;
 use crate::report::charts::{
     Heatmap, IntervalBar, IntervalBars, LinePanels, Panel, ScatterPanel, ScatterPanels, Series,
 };
@@ -212,15 +213,7 @@ pub fn projections(name: &str, spaces: &[&str], p: &Projection) -> (ScatterPanel
 
 /// Cosine similarity of aligned images (rows) and their captions (columns).
 pub fn similarity(name: &str, images: &Array2<f64>, texts: &Array2<f64>) -> Heatmap {
-    let unit = |x: &Array2<f64>| {
-        let mut u = x.clone();
-        for mut r in u.outer_iter_mut() {
-            let n = r.dot(&r).sqrt().max(1e-12);
-            r.mapv_inplace(|v| v / n);
-        }
-        u
-    };
-    let s = unit(images).dot(&unit(texts).t());
+    let s = l2_normalise(images.clone()).dot(&l2_normalise(texts.clone()).t());
     let (lo, hi) = s
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {

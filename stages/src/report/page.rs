@@ -12,6 +12,7 @@ use crate::evaluate::align::write_json;
 use crate::evaluate::rows;
 use crate::features::FeatureMatrix;
 use crate::metrics::Metric;
+use crate::metrics::space::l2_normalise;
 use crate::report::figure::render;
 use crate::report::html::{self, escape, num};
 use crate::report::inputs::AdapterResults;
@@ -154,25 +155,17 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
     for a in &results {
         let stem = format!("alignment_{}", a.name);
         render(&figures::alignment_heatmap(a, topk), &fig, &stem)?;
-        let rows: Vec<Vec<String>> = [
-            "image",
-            "text",
-            "reference",
-            "aligned_image",
-            "aligned_text",
-            "untrained_image",
-            "untrained_text",
-        ]
-        .iter()
-        .map(|s| {
-            vec![
-                escape(s),
-                format!("{}", a.space(s, "dim")),
-                num(a.space(s, "mean_pairwise_cosine")),
-                num(a.space(s, "variance_difference_to_reference")),
-            ]
-        })
-        .collect();
+        let rows: Vec<Vec<String>> = crate::evaluate::align::SPACES
+            .iter()
+            .map(|s| {
+                vec![
+                    escape(s),
+                    format!("{}", a.space(s, "dim")),
+                    num(a.space(s, "mean_pairwise_cosine")),
+                    num(a.space(s, "variance_difference_to_reference")),
+                ]
+            })
+            .collect();
         items.push(format!(
             "{}{}",
             html::figure(
@@ -407,15 +400,7 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
             let at = FeatureMatrix::open(&a.train_dir.join("aligned/text"))?;
             let q = rows::matrix(&ai, std::iter::once(p.image_row));
             let gallery = rows::matrix(&at, eval_rows.iter().map(|e| e.text_row));
-            let unit = |x: &ndarray::Array2<f64>| {
-                let mut u = x.clone();
-                for mut r in u.outer_iter_mut() {
-                    let n = r.dot(&r).sqrt().max(1e-12);
-                    r.mapv_inplace(|v| v / n);
-                }
-                u
-            };
-            let sims = unit(&gallery).dot(&unit(&q).row(0));
+            let sims = l2_normalise(gallery).dot(&l2_normalise(q).row(0));
             let mut order: Vec<usize> = (0..sims.len()).collect();
             order.sort_by(|&x, &y| sims[y].total_cmp(&sims[x]).then(x.cmp(&y)));
             let _ = write!(
