@@ -168,7 +168,14 @@ pub fn run(
         (img.matrix.rows(), adapters.d_embed),
         projected.into_iter().map(f64::from).collect(),
     )
-    .expect("adapter output is rows x d_embed");
+    .map_err(|e| Error::Invalid {
+        what: train_dir.display().to_string(),
+        message: format!(
+            "the image adapter's output is not {} rows x {} (the width of aligned/image): {e}",
+            img.matrix.rows(),
+            adapters.d_embed
+        ),
+    })?;
     let sets: [(&str, RowsOf); 3] = [
         (
             "image",

@@ -254,6 +254,23 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
 
     // Projections and similarity need the embeddings themselves.
     let eval_rows = rows::select(inputs.data, Split::Val, 0, config.seed);
+    if eval_rows.is_empty() {
+        return Err(Error::Invalid {
+            what: inputs.ingest.display().to_string(),
+            message: "the val split holds no image–caption pairs: nothing to project or retrieve"
+                .into(),
+        });
+    }
+    // Each adapter's aligned image and text embeddings, opened once for the figures and examples.
+    let aligned: Vec<(FeatureMatrix, FeatureMatrix)> = results
+        .iter()
+        .map(|a| {
+            Ok((
+                FeatureMatrix::open(&a.train_dir.join("aligned/image"))?,
+                FeatureMatrix::open(&a.train_dir.join("aligned/text"))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
     let pca_rows: Vec<_> = rows::select(inputs.data, Split::Val, config.pca_sample, config.seed);
     let sim_rows: Vec<_> = rows::select(
         inputs.data,
@@ -267,11 +284,9 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
     let raw_image = rows::matrix(&d.image, pca_rows.iter().map(|p| p.image_row));
     let raw_text = rows::matrix(&d.text, pca_rows.iter().map(|p| p.text_row));
     let reference = rows::matrix(&d.reference, pca_rows.iter().map(|p| p.reference_row));
-    for a in &results {
-        let ai = FeatureMatrix::open(&a.train_dir.join("aligned/image"))?;
-        let at = FeatureMatrix::open(&a.train_dir.join("aligned/text"))?;
-        let al_image = rows::matrix(&ai, pca_rows.iter().map(|p| p.image_row));
-        let al_text = rows::matrix(&at, pca_rows.iter().map(|p| p.text_row));
+    for (a, (ai, at)) in results.iter().zip(&aligned) {
+        let al_image = rows::matrix(ai, pca_rows.iter().map(|p| p.image_row));
+        let al_text = rows::matrix(at, pca_rows.iter().map(|p| p.text_row));
         let names = [
             "image",
             "text",
@@ -289,8 +304,8 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
             html::figure(&s2, &format!("{} PCA 2-D", a.name), &format!("{} evaluation pairs per space, rows L2-normalised and zero-padded to one width, one joint PCA.", pca_rows.len())),
             html::figure(&s3, &format!("{} PCA 3-D views", a.name), "The first three components as three 2-D views.")
         ));
-        let si = rows::matrix(&ai, sim_rows.iter().map(|p| p.image_row));
-        let st = rows::matrix(&at, sim_rows.iter().map(|p| p.text_row));
+        let si = rows::matrix(ai, sim_rows.iter().map(|p| p.image_row));
+        let st = rows::matrix(at, sim_rows.iter().map(|p| p.text_row));
         let stem = format!("similarity_{}", a.name);
         render(&figures::similarity(&a.name, &si, &st), &fig, &stem)?;
         sim_items.push(html::figure(&stem, &format!("{} similarity matrix", a.name), &format!("{} evaluation images and their own captions, in the same order: a bright diagonal is retrieval working.", sim_rows.len())));
@@ -382,6 +397,11 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
         config.examples,
         config.seed ^ 0xe8a,
     );
+    // Every adapter's normalised caption gallery, built once.
+    let galleries: Vec<_> = aligned
+        .iter()
+        .map(|(_, at)| l2_normalise(rows::matrix(at, eval_rows.iter().map(|e| e.text_row))))
+        .collect();
     let mut cards = String::from("<div class=\"examples\">");
     for (i, p) in shown.iter().enumerate() {
         let thumb = format!("thumbs/{i:02}.png");
@@ -395,12 +415,9 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
             "<div class=\"example\"><img src=\"{thumb}\" alt=\"evaluation image {i}\"><div><i>{}</i></div>",
             escape(&caption_of(&p.record_id))
         );
-        for a in &results {
-            let ai = FeatureMatrix::open(&a.train_dir.join("aligned/image"))?;
-            let at = FeatureMatrix::open(&a.train_dir.join("aligned/text"))?;
-            let q = rows::matrix(&ai, std::iter::once(p.image_row));
-            let gallery = rows::matrix(&at, eval_rows.iter().map(|e| e.text_row));
-            let sims = l2_normalise(gallery).dot(&l2_normalise(q).row(0));
+        for ((a, (ai, _)), gallery) in results.iter().zip(&aligned).zip(&galleries) {
+            let q = rows::matrix(ai, std::iter::once(p.image_row));
+            let sims = gallery.dot(&l2_normalise(q).row(0));
             let mut order: Vec<usize> = (0..sims.len()).collect();
             order.sort_by(|&x, &y| sims[y].total_cmp(&sims[x]).then(x.cmp(&y)));
             let _ = write!(
