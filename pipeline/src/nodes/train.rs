@@ -2,8 +2,8 @@
 //! two experiments, `train:linear` and `train:mlp` (`mlp_adapter_compact_distribution`).
 
 use serde_json::Value;
+use stages::train::TrainConfig;
 use stages::train::training;
-use stages::train::{CpuBackend, TrainConfig};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
@@ -65,8 +65,7 @@ impl Stage for TrainNode {
         let config: TrainConfig = ctx.params()?;
         let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
-        let device = Default::default();
-        let out = training::train::<CpuBackend>(&config, &data, &ctx.out_dir, &device, ctx.name)
+        let out = training::train_on_cpu(&config, &data, &ctx.out_dir, ctx.name)
             .map_err(|e| EngineError::Other(e.to_string()))?;
         std::fs::write(
             ctx.out_dir.join("config.json"),

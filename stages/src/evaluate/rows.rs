@@ -23,7 +23,7 @@ pub fn select(data: &TrainingData, split: Split, sample_size: usize, seed: u64) 
     });
     rows.dedup_by(|b, a| a.image_id == b.image_id);
     if sample_size > 0 && rows.len() > sample_size {
-        rows.sort_by_key(|p| {
+        rows.sort_by_cached_key(|p| {
             (
                 rank(seed, "evaluate-sample", &p.record_id),
                 p.record_id.clone(),

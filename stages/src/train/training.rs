@@ -156,7 +156,7 @@ pub fn training_pairs<'a>(
             train.len()
         ))
     } else {
-        train.sort_by_key(|p| {
+        train.sort_by_cached_key(|p| {
             (
                 rank(config.seed, "train-sample", &p.record_id),
                 p.record_id.clone(),
@@ -266,6 +266,22 @@ fn burn_err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// [`train`] on the default CPU backend ([`crate::train::CpuBackend`]).
+///
+/// Not generic on purpose: a generic function is compiled in the crate that instantiates it, at
+/// that crate's optimisation level. Called as `train::<CpuBackend>` from the `pipeline` crate
+/// (opt-level 0 in the dev profile), the whole loop and Burn's generic kernels under it were
+/// compiled unoptimised: the MLP stage took 99 s for 20 epochs on the embedded default. Here it
+/// is compiled with this crate, at opt-level 2.
+pub fn train_on_cpu(
+    config: &TrainConfig,
+    data: &TrainingData,
+    out: &Path,
+    label: &str,
+) -> Result<Outcome> {
+    train::<crate::train::CpuBackend>(config, data, out, &Default::default(), label)
+}
+
 /// Trains both adapters from `data` into `out` (history, model, aligned embeddings).
 pub fn train<B: AutodiffBackend>(
     config: &TrainConfig,
@@ -365,7 +381,9 @@ pub fn train<B: AutodiffBackend>(
                 .wrapping_add(epoch as u64),
         );
         let mut order = train_rows.clone();
-        order.sort_by_key(|p| {
+        // Cached: the key hashes the record id, and a plain sort_by_key would hash each row
+        // O(log n) times per epoch.
+        order.sort_by_cached_key(|p| {
             (
                 rank(config.seed, &format!("epoch-{epoch}"), &p.record_id),
                 p.record_id.clone(),
