@@ -9,8 +9,8 @@ use std::time::Instant;
 use stages::dataset::ingest;
 use stages::dataset::{DatasetSpec, Split};
 use stages::features::output::{self, RowMeta};
-use stages::features::{EncoderSpec, FeatureMatrix, encode};
-use stages::train::data::TrainingData;
+use stages::features::{EncoderSpec, FeatureMatrix, encode, npy};
+use stages::train::data::{PairRow, TrainingData, gather};
 use stages::train::{CpuBackend, TrainConfig, training};
 
 const PAIRS: usize = 256;
@@ -108,13 +108,16 @@ fn main() -> anyhow::Result<()> {
         "  one image-encoder pass over them (what re-encoding costs per epoch): {:8.3} s",
         encode_train_images
     );
-    for (name, config) in [
+    let configs = [
         ("linear", TrainConfig::linear()),
         ("mlp", TrainConfig::mlp_compact_distribution()),
-    ] {
+    ];
+    let mut ours = Vec::new();
+    for (name, config) in &configs {
         // The marginal cost of an epoch: two runs that differ only in their number of epochs.
         // Each epoch includes its validation pass, history row and checkpoint; the one-time work
-        // (untrained and final embeddings, outputs) cancels out and is reported apart.
+        // (untrained and final embeddings, outputs) cancels out and is reported apart. A 1-epoch
+        // run first warms allocations, as the PyTorch baseline does.
         let run = |epochs: usize| -> anyhow::Result<f64> {
             let config = TrainConfig {
                 epochs,
@@ -126,6 +129,7 @@ fn main() -> anyhow::Result<()> {
             training::train::<CpuBackend>(&config, &data, out.path(), &device, name)?;
             Ok(start.elapsed().as_secs_f64())
         };
+        run(1)?;
         let (short, long) = (run(2)?, run(6)?);
         let per_epoch = (long - short) / 4.0;
         let once = short - 2.0 * per_epoch;
@@ -133,17 +137,97 @@ fn main() -> anyhow::Result<()> {
             "  {name:<6} epoch from the cache: {per_epoch:8.3} s   re-encoding / epoch: {:7.1}x   (goal >= 100x); one-time setup and outputs {once:.3} s",
             encode_train_images / per_epoch
         );
+        ours.push(per_epoch);
     }
-    let torch = std::process::Command::new(repo().join(".venv/bin/python"))
+    torch_baseline(work.path(), &data, &configs, &ours, encode_train_images)
+}
+
+/// The python that has torch: `PIPELINE_TORCH_PYTHON`, else the project's `.venv`.
+fn torch_python() -> Option<PathBuf> {
+    let python = std::env::var_os("PIPELINE_TORCH_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    let ok = std::process::Command::new(&python)
         .args(["-c", "import torch"])
-        .output();
-    match torch {
-        Ok(o) if o.status.success() => {
-            println!("  PyTorch is installed, but its baseline loop is not written yet")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// Runs `bench_train_torch.py` on the same training and validation rows and configs, and prints
+/// its epoch time beside ours.
+fn torch_baseline(
+    work: &Path,
+    data: &TrainingData,
+    configs: &[(&str, TrainConfig)],
+    ours: &[f64],
+    encode_train_images: f64,
+) -> anyhow::Result<()> {
+    let Some(python) = torch_python() else {
+        println!(
+            "  PyTorch baseline: skipped (no torch in .venv; set PIPELINE_TORCH_PYTHON to a python that has it)"
+        );
+        return Ok(());
+    };
+    let dir = work.join("torch");
+    std::fs::create_dir_all(&dir)?;
+    // Every config here trains on all training pairs (num_samples exceeds them), so one set of
+    // rows serves both.
+    let (train, _) = training::training_pairs(data, &configs[0].1);
+    let val: Vec<&PairRow> = data
+        .pairs
+        .iter()
+        .filter(|p| p.split == Split::Val)
+        .collect();
+    for (split, rows) in [("train", &train), ("val", &val)] {
+        for (m, matrix, row) in [
+            (
+                "image",
+                &data.image,
+                (|p: &PairRow| p.image_row) as fn(&PairRow) -> usize,
+            ),
+            ("text", &data.text, |p| p.text_row),
+            ("reference", &data.reference, |p| p.reference_row),
+        ] {
+            let values = gather(matrix, rows.iter().map(|p| row(p)));
+            npy::write(
+                &dir.join(format!("{split}_{m}.npy")),
+                rows.len(),
+                matrix.dim(),
+                &values,
+            )?;
         }
-        _ => println!(
-            "  PyTorch baseline: skipped (torch is not installed here; no registry wheel fits the setup budget)"
-        ),
+    }
+    for (name, config) in configs {
+        std::fs::write(
+            dir.join(format!("config-{name}.json")),
+            serde_json::to_vec(config)?,
+        )?;
+    }
+    let script = repo().join("stages/examples/bench_train_torch.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&dir)
+        .args(configs.iter().map(|(n, _)| *n))
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (line, ours) in String::from_utf8_lossy(&out.stdout).lines().zip(ours) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let theirs = v["epoch_s"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "  {:<6} PyTorch {} CPU epoch ({} threads): {theirs:8.3} s   PyTorch / ours: {:5.2}x   (goal >= 1x); PyTorch's re-encoding / epoch: {:.1}x",
+            v["name"].as_str().unwrap_or("?"),
+            v["torch"].as_str().unwrap_or("?"),
+            v["threads"],
+            theirs / ours,
+            encode_train_images / theirs
+        );
     }
     Ok(())
 }
