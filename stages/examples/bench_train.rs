@@ -11,7 +11,7 @@ use stages::dataset::{DatasetSpec, Split};
 use stages::features::output::{self, RowMeta};
 use stages::features::{EncoderSpec, FeatureMatrix, encode, npy};
 use stages::train::data::{PairRow, TrainingData, gather};
-use stages::train::{CpuBackend, TrainConfig, training};
+use stages::train::{TrainConfig, training};
 
 const PAIRS: usize = 256;
 
@@ -124,9 +124,9 @@ fn main() -> anyhow::Result<()> {
                 ..config.clone()
             };
             let out = tempfile::tempdir()?;
-            let device = Default::default();
             let start = Instant::now();
-            training::train::<CpuBackend>(&config, &data, out.path(), &device, name)?;
+            // The entry point the train stage uses.
+            training::train_on_cpu(&config, &data, out.path(), name)?;
             Ok(start.elapsed().as_secs_f64())
         };
         run(1)?;

@@ -9,6 +9,9 @@ use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::stage::{Stage, StageContext};
 
+/// The key-only parameter naming a non-default training backend (see `params`).
+const BACKEND_KEY: &str = "backend";
+
 pub struct TrainNode {
     pub name: String,
 }
@@ -50,10 +53,19 @@ impl Stage for TrainNode {
         super::PAIRED_FEATURES.map(String::from).to_vec()
     }
 
+    /// The training config; in a build that trains on another backend than the default
+    /// (ndarray), also `backend`, so that its artifacts get their own keys (float results differ
+    /// between backends) while the default build's keys stay as they were.
     fn params(&self, config: &Config) -> Result<Value> {
-        config
+        let mut params = config
             .typed_over(&self.section(), &self.defaults())
-            .map(|(_, v)| v)
+            .map(|(_, v)| v)?;
+        if stages::train::BACKEND != "ndarray"
+            && let Value::Object(map) = &mut params
+        {
+            map.insert(BACKEND_KEY.into(), stages::train::BACKEND.into());
+        }
+        Ok(params)
     }
 
     /// Epoch checkpoints of a killed run are picked up (stages::train::training).
@@ -62,10 +74,14 @@ impl Stage for TrainNode {
     }
 
     fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let config: TrainConfig = ctx.params()?;
+        let mut params: Value = ctx.params()?;
+        if let Value::Object(map) = &mut params {
+            map.remove(BACKEND_KEY);
+        }
+        let config: TrainConfig = serde_json::from_value(params)?;
         let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
-        let out = training::train_on_cpu(&config, &data, &ctx.out_dir, ctx.name)
+        let out = training::train_on_selected_backend(&config, &data, &ctx.out_dir, ctx.name)
             .map_err(|e| EngineError::Other(e.to_string()))?;
         std::fs::write(
             ctx.out_dir.join("config.json"),
@@ -75,13 +91,14 @@ impl Stage for TrainNode {
         let last = out.history.last();
         if let (Some(f), Some(l)) = (first, last) {
             eprintln!(
-                "{}: {} train / {} val pairs, {} epochs x {} steps in {:.1} s; val loss {:.4} -> {:.4}, val R@1 {:.3} -> {:.3}",
+                "{}: {} train / {} val pairs, {} epochs x {} steps in {:.1} s on {}; val loss {:.4} -> {:.4}, val R@1 {:.3} -> {:.3}",
                 ctx.name,
                 out.train_pairs,
                 out.val_pairs,
                 config.epochs,
                 out.steps_per_epoch,
                 clock.elapsed().as_secs_f64(),
+                stages::train::BACKEND,
                 f.val_loss,
                 l.val_loss,
                 f.val_r1_i2t,

@@ -282,6 +282,31 @@ pub fn train_on_cpu(
     train::<crate::train::CpuBackend>(config, data, out, &Default::default(), label)
 }
 
+/// [`train`] on Burn's CUDA backend ([`crate::train::CudaBackend`]); non-generic for the same
+/// reason as [`train_on_cpu`].
+#[cfg(feature = "cuda")]
+pub fn train_on_cuda(
+    config: &TrainConfig,
+    data: &TrainingData,
+    out: &Path,
+    label: &str,
+) -> Result<Outcome> {
+    train::<crate::train::CudaBackend>(config, data, out, &Default::default(), label)
+}
+
+/// [`train`] on the backend this build selects ([`crate::train::BACKEND`]).
+pub fn train_on_selected_backend(
+    config: &TrainConfig,
+    data: &TrainingData,
+    out: &Path,
+    label: &str,
+) -> Result<Outcome> {
+    #[cfg(feature = "cuda")]
+    return train_on_cuda(config, data, out, label);
+    #[cfg(not(feature = "cuda"))]
+    train_on_cpu(config, data, out, label)
+}
+
 /// Trains both adapters from `data` into `out` (history, model, aligned embeddings).
 pub fn train<B: AutodiffBackend>(
     config: &TrainConfig,
