@@ -107,7 +107,8 @@ fn a_killed_training_resumes_to_the_same_weights() {
     ];
     p.ok(&run);
     let dir = p.show_with("train:mlp", &sets);
-    // Checkpoint after every epoch (the default interval, 30 s, exceeds this whole run).
+    // The uninterrupted run checkpoints at the default interval (30 s, longer than this whole
+    // run); the killed and resumed runs after every epoch (PIPELINE_CHECKPOINT_SECS=0).
     let expected = std::fs::read(dir.join("aligned/text/features.npy")).unwrap();
     let expected_history = history(&p, "train:mlp", &sets).f64s("val_loss").unwrap();
 

@@ -46,6 +46,22 @@ class Graph:
     def layer_norm(self, x, w, b, eps):
         return self.op("LayerNormalization", [x, self.const(w, "ln_w"), self.const(b, "ln_b")], axis=-1, epsilon=eps)
 
+    def additive_mask(self, mask):
+        """[B,T] 0/1 attention mask -> additive [B,1,1,T]: 0 where attended, float32 min where
+        masked."""
+        mask_f = self.op("Cast", [mask], to=TensorProto.FLOAT)
+        inv = self.op("Sub", [self.const(np.array(1.0, np.float32)), mask_f])
+        additive = self.op("Mul", [inv, self.const(np.array(np.finfo(np.float32).min, np.float32))])
+        return self.op("Unsqueeze", [additive, self.const(np.array([1, 2], np.int64))])
+
+    def head_shapes(self, heads, dh):
+        """Reshape targets that split [B,T,d] into [B,T,heads,dh] and merge it back, and the
+        attention scale 1/√dh."""
+        split = self.const(np.array([0, 0, heads, dh], np.int64), "split")
+        merge = self.const(np.array([0, 0, heads * dh], np.int64), "merge")
+        scale = self.const(np.array(1.0 / np.sqrt(dh), np.float32), "scale")
+        return split, merge, scale
+
     def gelu(self, x):
         """Exact GELU, 0.5·x·(1 + erf(x/√2)), as transformers' "gelu"."""
         erf = self.op("Erf", [self.op("Div", [x, self.const(np.array(np.sqrt(2.0), np.float32))])])
@@ -77,15 +93,8 @@ def build(weights, config):
     )
     x = g.layer_norm(emb, weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"], eps)
 
-    # Additive attention mask [B,1,1,T]: 0 where attended, float32 min where masked.
-    mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    inv = g.op("Sub", [g.const(np.array(1.0, np.float32)), mask_f])
-    additive = g.op("Mul", [inv, g.const(np.array(np.finfo(np.float32).min, np.float32))])
-    additive = g.op("Unsqueeze", [additive, g.const(np.array([1, 2], np.int64))])
-
-    split_heads = g.const(np.array([0, 0, heads, dh], np.int64), "split")
-    merge_heads = g.const(np.array([0, 0, d], np.int64), "merge")
-    scale = g.const(np.array(1.0 / np.sqrt(dh), np.float32), "scale")
+    additive = g.additive_mask("attention_mask")
+    split_heads, merge_heads, scale = g.head_shapes(heads, dh)
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}."
         def lin(name):

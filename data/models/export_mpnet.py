@@ -81,15 +81,8 @@ def build(weights, config):
     bias = g.op("Gather", [g.const(weights["encoder.relative_attention_bias.weight"], "relbias"), buckets])
     bias = g.op("Unsqueeze", [g.op("Transpose", [bias], perm=[2, 0, 1]), g.const(np.array([0], np.int64))])
 
-    # Additive attention mask [B,1,1,T]: 0 where attended, float32 min where masked.
-    mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    inv = g.op("Sub", [g.const(np.array(1.0, np.float32)), mask_f])
-    additive = g.op("Mul", [inv, g.const(np.array(np.finfo(np.float32).min, np.float32))])
-    additive = g.op("Unsqueeze", [additive, g.const(np.array([1, 2], np.int64))])
-
-    split_heads = g.const(np.array([0, 0, heads, dh], np.int64), "split")
-    merge_heads = g.const(np.array([0, 0, d], np.int64), "merge")
-    scale = g.const(np.array(1.0 / np.sqrt(dh), np.float32), "scale")
+    additive = g.additive_mask("attention_mask")
+    split_heads, merge_heads, scale = g.head_shapes(heads, dh)
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}."
 

@@ -15,38 +15,10 @@ use stages::image::tensor;
 use stages::onnx::model::Input;
 use stages::text::TextTokenizer;
 
+mod common;
+use common::{absolute, peak_rss_mib, repo};
+
 const IMAGES: usize = 96;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn absolute(mut s: EncoderSpec) -> EncoderSpec {
-    s.onnx = repo().join(&s.onnx).display().to_string();
-    if !s.tokenizer.is_empty() {
-        s.tokenizer = repo().join(&s.tokenizer).display().to_string();
-    }
-    s
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.to_string())
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|k| k.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
-}
 
 fn pure_image(spec: &EncoderSpec, paths: &[PathBuf]) -> anyhow::Result<f64> {
     let (mut model, _) = encode::open_model(spec, Path::new(&spec.onnx))?;

@@ -13,22 +13,10 @@ use stages::features::{EncoderSpec, FeatureMatrix, encode, npy};
 use stages::train::data::{PairRow, TrainingData, gather};
 use stages::train::{TrainConfig, training};
 
+mod common;
+use common::{absolute, repo};
+
 const PAIRS: usize = 256;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn absolute(mut s: EncoderSpec) -> EncoderSpec {
-    s.onnx = repo().join(&s.onnx).display().to_string();
-    if !s.tokenizer.is_empty() {
-        s.tokenizer = repo().join(&s.tokenizer).display().to_string();
-    }
-    s
-}
 
 fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;

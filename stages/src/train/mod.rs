@@ -28,10 +28,12 @@ pub const VERSION: u32 = 1;
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
 
-/// Burn's CUDA backend (the default CUDA device), with autodiff: what the `train` stage uses in a
-/// build with the `cuda` feature.
+/// What the `train` stage trains on: the CPU backend, or in a build with the `cuda` feature,
+/// Burn's CUDA backend (the default CUDA device), with autodiff.
+#[cfg(not(feature = "cuda"))]
+pub type TrainBackend = CpuBackend;
 #[cfg(feature = "cuda")]
-pub type CudaBackend = burn::backend::Autodiff<burn::backend::Cuda>;
+pub type TrainBackend = burn::backend::Autodiff<burn::backend::Cuda>;
 
 /// The backend the `train` stage uses in this build: "ndarray" (CPU), or "cuda" with the `cuda`
 /// feature. Float results differ between backends, so it is part of the stage's key.

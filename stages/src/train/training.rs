@@ -282,29 +282,15 @@ pub fn train_on_cpu(
     train::<crate::train::CpuBackend>(config, data, out, &Default::default(), label)
 }
 
-/// [`train`] on Burn's CUDA backend ([`crate::train::CudaBackend`]); non-generic for the same
-/// reason as [`train_on_cpu`].
-#[cfg(feature = "cuda")]
-pub fn train_on_cuda(
-    config: &TrainConfig,
-    data: &TrainingData,
-    out: &Path,
-    label: &str,
-) -> Result<Outcome> {
-    train::<crate::train::CudaBackend>(config, data, out, &Default::default(), label)
-}
-
-/// [`train`] on the backend this build selects ([`crate::train::BACKEND`]).
+/// [`train`] on the backend this build selects ([`crate::train::TrainBackend`]: CPU, or CUDA
+/// with the `cuda` feature); non-generic for the same reason as [`train_on_cpu`].
 pub fn train_on_selected_backend(
     config: &TrainConfig,
     data: &TrainingData,
     out: &Path,
     label: &str,
 ) -> Result<Outcome> {
-    #[cfg(feature = "cuda")]
-    return train_on_cuda(config, data, out, label);
-    #[cfg(not(feature = "cuda"))]
-    train_on_cpu(config, data, out, label)
+    train::<crate::train::TrainBackend>(config, data, out, &Default::default(), label)
 }
 
 /// Trains both adapters from `data` into `out` (history, model, aligned embeddings).
