@@ -4,6 +4,8 @@
 //!
 //! - [`config`]: `TrainConfig`, every hyperparameter, with the research's two experiments;
 //! - [`model`]: the adapters (linear, MLP) as Burn modules;
+//! - [`ops`]: Linear and exact GELU as backend operations with their own gradients and CPU
+//!   kernels;
 //! - [`loss`]: bidirectional contrastive loss with label smoothing, variance matching;
 //! - [`schedule`]: cosine learning rate with linear warmup;
 //! - [`clip`]: global-norm gradient clipping over both adapters;
@@ -17,13 +19,15 @@ pub mod data;
 pub mod inference;
 pub mod loss;
 pub mod model;
+pub mod ops;
 pub mod schedule;
 pub mod training;
 
 pub use config::TrainConfig;
 
 /// Bump when the same features and config would train different adapters.
-pub const VERSION: u32 = 1;
+/// 2: GELU's exact gradient (Burn's was the tanh approximation's); Linear's CPU kernels.
+pub const VERSION: u32 = 2;
 
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;

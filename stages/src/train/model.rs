@@ -1,29 +1,29 @@
-//! The adapters, as Burn modules generic over the backend.
+//! The adapters, as Burn modules generic over the backend. Their parameters are Burn's
+//! [`Linear`] and [`LayerNorm`] modules (init, records); Linear and GELU run through
+//! [`crate::train::ops`] (exact GELU gradient, CPU kernels).
 
 use burn::module::Module;
-use burn::nn::{
-    Dropout, DropoutConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu,
-};
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
 use crate::train::config::{Activation, AdapterKind, TrainConfig};
+use crate::train::ops::{self, AdapterOps};
 
 #[derive(Module, Debug)]
 pub struct HiddenBlock<B: Backend> {
     linear: Linear<B>,
     norm: Option<LayerNorm<B>>,
     dropout: Dropout,
-    gelu: Gelu,
     relu: Relu,
     use_gelu: bool,
 }
 
-impl<B: Backend> HiddenBlock<B> {
+impl<B: AdapterOps> HiddenBlock<B> {
     fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let x = self.linear.forward(x);
+        let x = ops::linear(&self.linear, x);
         let x = if self.use_gelu {
-            self.gelu.forward(x)
+            ops::gelu(x)
         } else {
             self.relu.forward(x)
         };
@@ -57,7 +57,6 @@ impl<B: Backend> Adapter<B> {
                 linear: LinearConfig::new(width, h).init(device),
                 norm: norm.then(|| LayerNormConfig::new(h).init(device)),
                 dropout: DropoutConfig::new(config.dropout).init(),
-                gelu: Gelu::new(),
                 relu: Relu::new(),
                 use_gelu: config.activation == Activation::Gelu,
             });
@@ -69,13 +68,15 @@ impl<B: Backend> Adapter<B> {
             out_norm: norm.then(|| LayerNormConfig::new(d_out).init(device)),
         }
     }
+}
 
+impl<B: AdapterOps> Adapter<B> {
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         let mut x = x;
         for block in &self.hidden {
             x = block.forward(x);
         }
-        let x = self.out.forward(x);
+        let x = ops::linear(&self.out, x);
         match &self.out_norm {
             Some(n) => n.forward(x),
             None => x,

@@ -30,6 +30,7 @@ use crate::train::config::TrainConfig;
 use crate::train::data::{PairRow, TrainingData, gather};
 use crate::train::loss::{self, l2_normalise};
 use crate::train::model::AlignModel;
+use crate::train::ops::AdapterOps;
 use crate::train::schedule::Schedule;
 
 pub const HISTORY: &str = "history.parquet";
@@ -170,7 +171,7 @@ pub fn training_pairs<'a>(
 }
 
 /// Validation loss parts and R@1 in both directions, without dropout.
-fn evaluate<B: Backend>(
+fn evaluate<B: AdapterOps>(
     model: &AlignModel<B>,
     data: &TrainingData,
     val: &[&PairRow],
@@ -294,13 +295,16 @@ pub fn train_on_selected_backend(
 }
 
 /// Trains both adapters from `data` into `out` (history, model, aligned embeddings).
-pub fn train<B: AutodiffBackend>(
+pub fn train<B: AutodiffBackend + AdapterOps>(
     config: &TrainConfig,
     data: &TrainingData,
     out: &Path,
     device: &B::Device,
     label: &str,
-) -> Result<Outcome> {
+) -> Result<Outcome>
+where
+    B::InnerBackend: AdapterOps,
+{
     let (train_rows, cap_note) = training_pairs(data, config);
     if let Some(n) = &cap_note {
         eprintln!("{label}: {n}");
@@ -561,7 +565,7 @@ fn write_history(path: &Path, h: &[EpochRow]) -> Result<()> {
 
 /// Aligned embeddings of every image (rows as in `features:image`) and every caption (rows as in
 /// `features:text`), in `dir/image` and `dir/text`, in the features layout (.npy + Parquet).
-pub fn write_embeddings<B: Backend>(
+pub fn write_embeddings<B: AdapterOps>(
     model: &AlignModel<B>,
     data: &TrainingData,
     dir: &Path,
