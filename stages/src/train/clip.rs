@@ -5,17 +5,24 @@
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::{ElementConversion, Tensor, TensorPrimitive};
+
+use crate::train::ops::AdapterOps;
 
 struct SumSquares<'a> {
     grads: &'a GradientsParams,
     total: f64,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for SumSquares<'_> {
+impl<B: AutodiffBackend> ModuleVisitor<B> for SumSquares<'_>
+where
+    B::InnerBackend: AdapterOps,
+{
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         if let Some(g) = self.grads.get::<B::InnerBackend, D>(param.id) {
-            self.total += g.powf_scalar(2.0).sum().into_scalar().elem::<f64>();
+            let sum = B::InnerBackend::sum_of_squares(g.into_primitive().tensor());
+            let sum = Tensor::<B::InnerBackend, 1>::from_primitive(TensorPrimitive::Float(sum));
+            self.total += sum.into_scalar().elem::<f64>();
         }
     }
 }
@@ -38,7 +45,10 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Scale<'_> {
 pub fn global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: &GradientsParams,
-) -> f64 {
+) -> f64
+where
+    B::InnerBackend: AdapterOps,
+{
     let mut v = SumSquares { grads, total: 0.0 };
     module.visit(&mut v);
     v.total.sqrt()
@@ -49,7 +59,10 @@ pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: &mut GradientsParams,
     max_norm: f64,
-) -> f64 {
+) -> f64
+where
+    B::InnerBackend: AdapterOps,
+{
     let total = global_norm::<B, M>(module, grads);
     if max_norm > 0.0 && total > max_norm {
         let mut s = Scale {

@@ -99,4 +99,97 @@ impl TrainConfig {
             ..Self::linear()
         }
     }
+
+    /// The values training cannot run with, each named with what was expected.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut expect = |ok: bool, field: &str, value: String, expected: &str| {
+            if !ok {
+                out.push(format!("{field} = {value}: expected {expected}"));
+            }
+        };
+        expect(
+            self.batch_size >= 1,
+            "batch_size",
+            self.batch_size.to_string(),
+            "at least 1",
+        );
+        expect(
+            self.gradient_accumulation_steps >= 1,
+            "gradient_accumulation_steps",
+            self.gradient_accumulation_steps.to_string(),
+            "at least 1",
+        );
+        expect(
+            self.temperature > 0.0 && self.temperature.is_finite(),
+            "temperature",
+            self.temperature.to_string(),
+            "a positive number",
+        );
+        expect(
+            (0.0..1.0).contains(&self.dropout),
+            "dropout",
+            self.dropout.to_string(),
+            "a probability in [0, 1)",
+        );
+        expect(
+            (0.0..=1.0).contains(&self.label_smoothing),
+            "label_smoothing",
+            self.label_smoothing.to_string(),
+            "a value in [0, 1]",
+        );
+        for (field, v) in [
+            ("lr", self.lr),
+            ("min_lr", self.min_lr),
+            ("weight_decay", self.weight_decay),
+            ("variance_weight", self.variance_weight),
+            ("clip_grad_norm", self.clip_grad_norm),
+            ("num_cycles", self.num_cycles),
+        ] {
+            expect(
+                v >= 0.0 && v.is_finite(),
+                field,
+                v.to_string(),
+                "a finite number >= 0",
+            );
+        }
+        expect(
+            self.adapter != AdapterKind::Mlp || !self.mlp_hidden_dims.contains(&0),
+            "mlp_hidden_dims",
+            format!("{:?}", self.mlp_hidden_dims),
+            "widths of at least 1",
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_research_configs_are_valid_and_bad_values_are_named() {
+        assert!(TrainConfig::linear().problems().is_empty());
+        assert!(
+            TrainConfig::mlp_compact_distribution()
+                .problems()
+                .is_empty()
+        );
+        let bad = TrainConfig {
+            dropout: 1.0,
+            temperature: -0.1,
+            batch_size: 0,
+            mlp_hidden_dims: vec![1024, 0],
+            ..TrainConfig::mlp_compact_distribution()
+        };
+        let p = bad.problems().join("; ");
+        for field in [
+            "dropout = 1",
+            "temperature = -0.1",
+            "batch_size = 0",
+            "mlp_hidden_dims",
+        ] {
+            assert!(p.contains(field), "{field} in {p}");
+        }
+    }
 }

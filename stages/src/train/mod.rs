@@ -7,6 +7,7 @@
 //! - [`ops`]: Linear and exact GELU as backend operations with their own gradients and CPU
 //!   kernels;
 //! - [`loss`]: bidirectional contrastive loss with label smoothing, variance matching;
+//! - [`optimizer`]: AdamW, one fused step per parameter;
 //! - [`schedule`]: cosine learning rate with linear warmup;
 //! - [`clip`]: global-norm gradient clipping over both adapters;
 //! - [`data`]: the training rows (image, caption, reference features of one pair) and batches;
@@ -20,6 +21,7 @@ pub mod inference;
 pub mod loss;
 pub mod model;
 pub mod ops;
+pub mod optimizer;
 pub mod schedule;
 pub mod training;
 

@@ -3,7 +3,7 @@
 //! [`crate::train::ops`] (exact GELU gradient, CPU kernels).
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu};
 use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
@@ -14,7 +14,8 @@ use crate::train::ops::{self, AdapterOps};
 pub struct HiddenBlock<B: Backend> {
     linear: Linear<B>,
     norm: Option<LayerNorm<B>>,
-    dropout: Dropout,
+    /// Dropout probability (a constant, not a parameter).
+    dropout: f64,
     relu: Relu,
     use_gelu: bool,
 }
@@ -31,7 +32,7 @@ impl<B: AdapterOps> HiddenBlock<B> {
             Some(n) => n.forward(x),
             None => x,
         };
-        self.dropout.forward(x)
+        ops::dropout::dropout(x, self.dropout)
     }
 }
 
@@ -56,7 +57,7 @@ impl<B: Backend> Adapter<B> {
             hidden.push(HiddenBlock {
                 linear: LinearConfig::new(width, h).init(device),
                 norm: norm.then(|| LayerNormConfig::new(h).init(device)),
-                dropout: DropoutConfig::new(config.dropout).init(),
+                dropout: config.dropout,
                 relu: Relu::new(),
                 use_gelu: config.activation == Activation::Gelu,
             });

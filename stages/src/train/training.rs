@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::{AutodiffModule, Module};
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, Optimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
@@ -31,6 +31,7 @@ use crate::train::data::{PairRow, TrainingData, gather};
 use crate::train::loss::{self, l2_normalise};
 use crate::train::model::AlignModel;
 use crate::train::ops::AdapterOps;
+use crate::train::optimizer::AdamW;
 use crate::train::schedule::Schedule;
 
 pub const HISTORY: &str = "history.parquet";
@@ -305,6 +306,13 @@ pub fn train<B: AutodiffBackend + AdapterOps>(
 where
     B::InnerBackend: AdapterOps,
 {
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(Error::Invalid {
+            what: format!("{label} config"),
+            message: problems.join("; "),
+        });
+    }
     let (train_rows, cap_note) = training_pairs(data, config);
     if let Some(n) = &cap_note {
         eprintln!("{label}: {n}");
@@ -343,10 +351,7 @@ where
     let mut model: AlignModel<B> =
         AlignModel::new(config, data.image.dim(), data.text.dim(), d_embed, device);
     write_embeddings(&model.valid(), data, &out.join("untrained"))?;
-    let mut optim = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .with_epsilon(1e-8)
-        .init::<B, AlignModel<B>>();
+    let mut optim = AdamW::new(config.weight_decay).init::<B, AlignModel<B>>();
 
     let mut history = Vec::new();
     let mut start_epoch = 1;

@@ -12,12 +12,20 @@
 //!   layer and step (about 12% of an MLP epoch in `perf`). matrixmultiply takes strided operands
 //!   as they are, so [`cpu`] hands it the transposed views.
 //!
+//! - **Dropout's masks.** Burn samples them element by element; [`dropout`] hashes a counter.
+//! - **Σ x² for gradient clipping.** Burn's `powf_scalar(2.0)` multiplies a tensor by a clone of
+//!   itself, which copies it first (copy-on-write), then allocates the product: three passes
+//!   over every gradient; [`AdapterOps::sum_of_squares`] is one, without allocating.
+//! - **AdamW.** Burn's step is a dozen whole-tensor operations per parameter (each a pass over
+//!   memory and an allocation); [`AdapterOps::adamw_step`] is one pass on the CPU.
+//!
 //! [`AdapterOps`] has a default for every method, built from Burn's primitive operations, so any
 //! backend works (the CUDA build uses the defaults); [`cpu`] overrides them with kernels for
 //! Burn's ndarray backend and [`autodiff`] gives both operations their backward passes.
 
 pub mod autodiff;
 pub mod cpu;
+pub mod dropout;
 
 use std::f64::consts::{PI, SQRT_2};
 
@@ -67,6 +75,76 @@ pub trait AdapterOps: Backend {
     fn gelu_exact_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         composite_gelu_backward::<Self>(x, grad)
     }
+
+    /// `Σ x²` over all elements, as a one-element tensor (the global-norm clipping's sum).
+    fn sum_of_squares(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_sum(Self::float_mul(x.clone(), x))
+    }
+
+    /// One AdamW step of one parameter tensor: the new `[param, moment_1, moment_2]`.
+    fn adamw_step(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: &AdamWStep,
+    ) -> [FloatTensor<Self>; 3] {
+        composite_adamw_step::<Self>(param, grad, moment_1, moment_2, step)
+    }
+}
+
+/// The constants of one AdamW step (PyTorch's `torch.optim.AdamW`, as Burn's `AdamW`):
+///   m ← β₁·m + (1−β₁)·g,  v ← β₂·v + (1−β₂)·g²,
+///   p ← p·(1 − lr·λ) − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWStep {
+    pub lr: f64,
+    pub beta_1: f64,
+    pub beta_2: f64,
+    pub epsilon: f64,
+    pub weight_decay: f64,
+    /// 1 for the first step.
+    pub time: i32,
+}
+
+impl AdamWStep {
+    /// `1 − β₁ᵗ`.
+    pub fn bias_correction_1(&self) -> f64 {
+        1.0 - self.beta_1.powi(self.time)
+    }
+
+    /// `1 − β₂ᵗ`.
+    pub fn bias_correction_2(&self) -> f64 {
+        1.0 - self.beta_2.powi(self.time)
+    }
+}
+
+/// [`AdapterOps::adamw_step`] from Burn's primitives.
+pub fn composite_adamw_step<B: Backend>(
+    param: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    moment_1: FloatTensor<B>,
+    moment_2: FloatTensor<B>,
+    s: &AdamWStep,
+) -> [FloatTensor<B>; 3] {
+    let m = B::float_add(
+        B::float_mul_scalar(moment_1, s.beta_1.into()),
+        B::float_mul_scalar(grad.clone(), (1.0 - s.beta_1).into()),
+    );
+    let square = B::float_mul(grad.clone(), grad);
+    let v = B::float_add(
+        B::float_mul_scalar(moment_2, s.beta_2.into()),
+        B::float_mul_scalar(square, (1.0 - s.beta_2).into()),
+    );
+    let m_hat = B::float_div_scalar(m.clone(), s.bias_correction_1().into());
+    let v_hat = B::float_div_scalar(v.clone(), s.bias_correction_2().into());
+    let update = B::float_div(
+        m_hat,
+        B::float_add_scalar(B::float_sqrt(v_hat), s.epsilon.into()),
+    );
+    let decayed = B::float_mul_scalar(param, (1.0 - s.lr * s.weight_decay).into());
+    let p = B::float_sub(decayed, B::float_mul_scalar(update, s.lr.into()));
+    [p, m, v]
 }
 
 /// [`AdapterOps::gelu_exact`] from Burn's primitives (Burn's own forward is the exact one).
