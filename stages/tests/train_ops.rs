@@ -444,3 +444,50 @@ fn sum_of_squares_equals_a_plain_f64_sum() {
         assert_close("sum of squares", &[got[0] as f64], &[want], 1e-6);
     }
 }
+
+#[test]
+fn cpu_layer_norm_equals_burns_and_its_backward_the_primitive_op_default() {
+    type P = NdArray<f32>;
+    let device = Default::default();
+    let t = |rows: usize, cols: usize, seed: usize| -> Tensor<P, 2> {
+        let v: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 + seed * 104_729) % 2003) as f32 / 500.0 - 2.0)
+            .collect();
+        Tensor::from_data(TensorData::new(v, [rows, cols]), &device)
+    };
+    let prim = |x: Tensor<P, 2>| x.into_primitive().tensor();
+    let vals = |p| -> Vec<f64> {
+        Tensor::<P, 2>::from_primitive(TensorPrimitive::Float(p))
+            .into_data()
+            .into_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect()
+    };
+    let vec1 = |p| -> Vec<f64> {
+        Tensor::<P, 1>::from_primitive(TensorPrimitive::Float(p))
+            .into_data()
+            .into_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect()
+    };
+    let row = |seed: usize| t(1, 300, seed).reshape([300]).into_primitive().tensor();
+    let eps = ops::LAYER_NORM_EPSILON;
+    // x [40, 300] contiguous and transposed from [300, 40].
+    for x in [t(40, 300, 1), t(300, 40, 1).transpose()] {
+        let ours = P::adapter_layer_norm(prim(x.clone()), row(2), row(3), eps);
+        let burns = P::layer_norm(prim(x.clone()), row(2), Some(row(3)), eps);
+        assert_close("layer norm", &vals(ours), &vals(burns), 1e-5);
+        let g = t(40, 300, 4);
+        let [dx, dg, db] =
+            P::adapter_layer_norm_backward(prim(x.clone()), row(2), prim(g.clone()), eps);
+        let [cx, cg, cb] =
+            ops::composite_layer_norm_backward::<P>(prim(x.clone()), row(2), prim(g.clone()), eps);
+        assert_close("dx", &vals(dx), &vals(cx), 1e-4);
+        assert_close("dgamma", &vec1(dg), &vec1(cg), 1e-4);
+        assert_close("dbeta", &vec1(db), &vec1(cb), 1e-4);
+    }
+}

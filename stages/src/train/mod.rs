@@ -28,8 +28,9 @@ pub mod training;
 pub use config::TrainConfig;
 
 /// Bump when the same features and config would train different adapters.
-/// 2: GELU's exact gradient (Burn's was the tanh approximation's); Linear's CPU kernels.
-pub const VERSION: u32 = 2;
+/// 3: `ops` (exact GELU gradient; CPU kernels for Linear, LayerNorm, AdamW; hashed dropout
+/// masks). 2 existed only between commits of that change.
+pub const VERSION: u32 = 3;
 
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;

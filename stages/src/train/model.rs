@@ -29,11 +29,17 @@ impl<B: AdapterOps> HiddenBlock<B> {
             self.relu.forward(x)
         };
         let x = match &self.norm {
-            Some(n) => n.forward(x),
+            Some(n) => ops::layer_norm(n, x),
             None => x,
         };
         ops::dropout::dropout(x, self.dropout)
     }
+}
+
+fn layer_norm<B: Backend>(width: usize, device: &B::Device) -> LayerNorm<B> {
+    LayerNormConfig::new(width)
+        .with_epsilon(ops::LAYER_NORM_EPSILON)
+        .init(device)
 }
 
 /// One modality's adapter: `linear` = Linear → LayerNorm; `mlp` = hidden blocks, then
@@ -56,7 +62,7 @@ impl<B: Backend> Adapter<B> {
         for &h in hidden_dims {
             hidden.push(HiddenBlock {
                 linear: LinearConfig::new(width, h).init(device),
-                norm: norm.then(|| LayerNormConfig::new(h).init(device)),
+                norm: norm.then(|| layer_norm(h, device)),
                 dropout: config.dropout,
                 relu: Relu::new(),
                 use_gelu: config.activation == Activation::Gelu,
@@ -66,7 +72,7 @@ impl<B: Backend> Adapter<B> {
         Adapter {
             hidden,
             out: LinearConfig::new(width, d_out).init(device),
-            out_norm: norm.then(|| LayerNormConfig::new(d_out).init(device)),
+            out_norm: norm.then(|| layer_norm(d_out, device)),
         }
     }
 }
@@ -79,7 +85,7 @@ impl<B: AdapterOps> Adapter<B> {
         }
         let x = ops::linear(&self.out, x);
         match &self.out_norm {
-            Some(n) => n.forward(x),
+            Some(n) => ops::layer_norm(n, x),
             None => x,
         }
     }

@@ -112,4 +112,58 @@ impl<B: AdapterOps, C: CheckpointStrategy> AdapterOps for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => prep.finish(B::gelu_exact(x.primitive)),
         }
     }
+
+    fn adapter_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct LayerNormBackward;
+
+        impl<B: AdapterOps> Backward<B, 3> for LayerNormBackward {
+            /// The checkpointed x and γ, and ε.
+            type State = (NodeId, NodeId, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, gamma, epsilon) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x);
+                let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma);
+                let [dx, d_gamma, d_beta] = B::adapter_layer_norm_backward(x, gamma, grad, epsilon);
+                for (node, g) in [(node_x, dx), (node_gamma, d_gamma), (node_beta, d_beta)] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, g);
+                    }
+                }
+            }
+        }
+
+        match LayerNormBackward
+            .prepare::<C>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&gamma), epsilon);
+                prep.finish(
+                    state,
+                    B::adapter_layer_norm(x.primitive, gamma.primitive, beta.primitive, epsilon),
+                )
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::adapter_layer_norm(
+                x.primitive,
+                gamma.primitive,
+                beta.primitive,
+                epsilon,
+            )),
+        }
+    }
 }

@@ -20,7 +20,10 @@ use ndarray::{
     Array1, Array2, ArrayView2, ArrayViewD, Axis, Dimension, Ix1, Ix2, LinalgScalar, Zip,
 };
 
-use super::{AdamWStep, AdapterOps, composite_adamw_step, composite_gelu, composite_gelu_backward};
+use super::{
+    AdamWStep, AdapterOps, composite_adamw_step, composite_gelu, composite_gelu_backward,
+    composite_layer_norm_backward,
+};
 
 /// Below this many elements, GELU runs on the calling thread: splitting costs more.
 const PARALLEL_ELEMENTS: usize = 1 << 15;
@@ -199,6 +202,93 @@ pub fn gelu_backward<T: Float>(
     Some(out.into_shared())
 }
 
+/// One row's mean and `1/√(σ² + ε)` (two passes: the variance of the centred values).
+#[inline]
+fn row_moments<T: Float>(row: &[T], epsilon: T) -> (T, T) {
+    let n = T::of(row.len() as f64);
+    let mean = row.iter().fold(T::zero(), |a, &v| a + v) / n;
+    let var = row
+        .iter()
+        .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
+        / n;
+    (mean, T::one() / (var + epsilon).sqrt())
+}
+
+/// LayerNorm of each row of `x` (`[rows, d]`), rows in parallel.
+pub fn layer_norm<T: Float>(
+    x: ArrayViewD<'_, T>,
+    gamma: ArrayViewD<'_, T>,
+    beta: ArrayViewD<'_, T>,
+    epsilon: f64,
+) -> Option<SharedArray<T>> {
+    use rayon::prelude::*;
+    let x = matrix(x)?.as_standard_layout().into_owned();
+    let (gamma, beta) = (
+        gamma.into_dimensionality::<Ix1>().ok()?,
+        beta.into_dimensionality::<Ix1>().ok()?,
+    );
+    let d = x.ncols();
+    if gamma.len() != d || beta.len() != d || d == 0 {
+        return None;
+    }
+    let (gamma, beta) = (gamma.to_vec(), beta.to_vec());
+    let eps = T::of(epsilon);
+    let mut out = x;
+    out.as_slice_mut()?.par_chunks_mut(d).for_each(|row| {
+        let (mean, r) = row_moments(row, eps);
+        for ((v, &g), &b) in row.iter_mut().zip(&gamma).zip(&beta) {
+            *v = (*v - mean) * r * g + b;
+        }
+    });
+    Some(shared(out))
+}
+
+/// `[dx, dγ, dβ]` of [`layer_norm`] (the formulas of
+/// [`super::composite_layer_norm_backward`]); rows in parallel for dx, then the column sums
+/// for dγ and dβ in row order, so results do not depend on the number of threads.
+pub fn layer_norm_backward<T: Float>(
+    x: ArrayViewD<'_, T>,
+    gamma: ArrayViewD<'_, T>,
+    grad: ArrayViewD<'_, T>,
+    epsilon: f64,
+) -> Option<[SharedArray<T>; 3]> {
+    use rayon::prelude::*;
+    let x = matrix(x)?.as_standard_layout().into_owned();
+    let g = matrix(grad)?.as_standard_layout().into_owned();
+    let gamma = gamma.into_dimensionality::<Ix1>().ok()?.to_vec();
+    let (rows, d) = x.dim();
+    if g.dim() != (rows, d) || gamma.len() != d || d == 0 {
+        return None;
+    }
+    let eps = T::of(epsilon);
+    let n = T::of(d as f64);
+    // x̂ (kept for dγ) and dx, row by row.
+    let mut x_hat = x;
+    let mut dx = Array2::<T>::zeros((rows, d));
+    x_hat
+        .as_slice_mut()?
+        .par_chunks_mut(d)
+        .zip(dx.as_slice_mut()?.par_chunks_mut(d))
+        .zip(g.as_slice()?.par_chunks(d))
+        .for_each(|((xh, dx), g)| {
+            let (mean, r) = row_moments(xh, eps);
+            let (mut sum_1, mut sum_2) = (T::zero(), T::zero());
+            for ((v, &gv), &gm) in xh.iter_mut().zip(g).zip(&gamma) {
+                *v = (*v - mean) * r;
+                let d_x_hat = gv * gm;
+                sum_1 = sum_1 + d_x_hat;
+                sum_2 = sum_2 + d_x_hat * *v;
+            }
+            let (mean_1, mean_2) = (sum_1 / n, sum_2 / n);
+            for (((o, &v), &gv), &gm) in dx.iter_mut().zip(xh.iter()).zip(g).zip(&gamma) {
+                *o = r * (gv * gm - mean_1 - v * mean_2);
+            }
+        });
+    let d_beta: Array1<T> = g.sum_axis(Axis(0));
+    let d_gamma: Array1<T> = (&g * &x_hat).sum_axis(Axis(0));
+    Some([shared(dx), shared(d_gamma), shared(d_beta)])
+}
+
 /// `Σ x²` accumulated in f64: fixed chunks summed in parallel, then the chunk sums in order, so
 /// the result does not depend on the number of threads.
 pub fn sum_of_squares<T: Float + Into<f64>>(x: ArrayViewD<'_, T>) -> f64 {
@@ -354,6 +444,42 @@ where
             _ => None,
         };
         out.unwrap_or_else(|| composite_gelu_backward::<Self>(x, grad))
+    }
+
+    fn adapter_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        use NdArrayTensor::{F32, F64};
+        let out = match (&x, &gamma, &beta) {
+            (F32(x), F32(g), F32(b)) => {
+                layer_norm(x.view(), g.view(), b.view(), epsilon).map(Into::into)
+            }
+            (F64(x), F64(g), F64(b)) => {
+                layer_norm(x.view(), g.view(), b.view(), epsilon).map(Into::into)
+            }
+            _ => None,
+        };
+        out.unwrap_or_else(|| Self::layer_norm(x, gamma, Some(beta), epsilon))
+    }
+
+    fn adapter_layer_norm_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> [FloatTensor<Self>; 3] {
+        use NdArrayTensor::{F32, F64};
+        let out = match (&x, &gamma, &grad) {
+            (F32(x), F32(m), F32(g)) => layer_norm_backward(x.view(), m.view(), g.view(), epsilon)
+                .map(|a| a.map(Into::into)),
+            (F64(x), F64(m), F64(g)) => layer_norm_backward(x.view(), m.view(), g.view(), epsilon)
+                .map(|a| a.map(Into::into)),
+            _ => None,
+        };
+        out.unwrap_or_else(|| composite_layer_norm_backward::<Self>(x, gamma, grad, epsilon))
     }
 
     fn sum_of_squares(x: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -13,6 +13,8 @@
 //!   as they are, so [`cpu`] hands it the transposed views.
 //!
 //! - **Dropout's masks.** Burn samples them element by element; [`dropout`] hashes a counter.
+//! - **LayerNorm.** Burn's is a dozen tensor operations forward and more backward; here one
+//!   pass over the rows each way, with the textbook gradient.
 //! - **Σ x² for gradient clipping.** Burn's `powf_scalar(2.0)` multiplies a tensor by a clone of
 //!   itself, which copies it first (copy-on-write), then allocates the product: three passes
 //!   over every gradient; [`AdapterOps::sum_of_squares`] is one, without allocating.
@@ -29,7 +31,7 @@ pub mod dropout;
 
 use std::f64::consts::{PI, SQRT_2};
 
-use burn::nn::Linear;
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
@@ -74,6 +76,27 @@ pub trait AdapterOps: Backend {
     /// `grad · GELU'(x)`, with `GELU'(x) = Φ(x) + x·φ(x)`.
     fn gelu_exact_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         composite_gelu_backward::<Self>(x, grad)
+    }
+
+    /// LayerNorm over the last dimension of a `[rows, d]` tensor: `(x − μ)/√(σ² + ε)·γ + β`,
+    /// with the biased variance (PyTorch's and Burn's).
+    fn adapter_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        Self::layer_norm(x, gamma, Some(beta), epsilon)
+    }
+
+    /// The gradients of [`Self::adapter_layer_norm`]: `[dx, dγ, dβ]`.
+    fn adapter_layer_norm_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> [FloatTensor<Self>; 3] {
+        composite_layer_norm_backward::<Self>(x, gamma, grad, epsilon)
     }
 
     /// `Σ x²` over all elements, as a one-element tensor (the global-norm clipping's sum).
@@ -166,6 +189,54 @@ pub fn composite_gelu_backward<B: Backend>(
     let derivative = B::float_add(cdf, B::float_mul(x, pdf));
     B::float_mul(grad, derivative)
 }
+
+/// [`AdapterOps::adapter_layer_norm_backward`] from Burn's primitives, for `[rows, d]`:
+///   x̂ = (x − μ)·r, r = 1/√(σ² + ε);  dβ = Σ_rows g;  dγ = Σ_rows g·x̂;
+///   dx = r · (g·γ − mean_d(g·γ) − x̂ · mean_d(g·γ·x̂)).
+pub fn composite_layer_norm_backward<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    epsilon: f64,
+) -> [FloatTensor<B>; 3] {
+    use burn::tensor::{Shape, TensorMetadata};
+    let d = x.shape()[1];
+    let mean = B::float_mean_dim(x.clone(), 1);
+    let centered = B::float_sub(x, mean);
+    let var = B::float_mean_dim(B::float_mul(centered.clone(), centered.clone()), 1);
+    let r = B::float_recip(B::float_sqrt(B::float_add_scalar(var, epsilon.into())));
+    let x_hat = B::float_mul(centered, r.clone());
+    let d_beta = B::float_reshape(B::float_sum_dim(grad.clone(), 0), Shape::new([d]));
+    let d_gamma = B::float_reshape(
+        B::float_sum_dim(B::float_mul(grad.clone(), x_hat.clone()), 0),
+        Shape::new([d]),
+    );
+    let d_x_hat = B::float_mul(grad, B::float_reshape(gamma, Shape::new([1, d])));
+    let mean_1 = B::float_mean_dim(d_x_hat.clone(), 1);
+    let mean_2 = B::float_mean_dim(B::float_mul(d_x_hat.clone(), x_hat.clone()), 1);
+    let inner = B::float_sub(B::float_sub(d_x_hat, mean_1), B::float_mul(x_hat, mean_2));
+    [B::float_mul(inner, r), d_gamma, d_beta]
+}
+
+/// Burn's [`LayerNorm`] module (its parameters and record) applied through
+/// [`AdapterOps::adapter_layer_norm`]. `epsilon` must be the one the module was built with
+/// (Burn keeps it private): [`crate::train::model`] builds its norms with
+/// [`LAYER_NORM_EPSILON`].
+pub fn layer_norm<B: AdapterOps>(norm: &LayerNorm<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let Some(beta) = norm.beta.as_ref() else {
+        return norm.forward(x);
+    };
+    let out = B::adapter_layer_norm(
+        x.into_primitive().tensor(),
+        norm.gamma.val().into_primitive().tensor(),
+        beta.val().into_primitive().tensor(),
+        LAYER_NORM_EPSILON,
+    );
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+/// LayerNorm's ε (PyTorch's and Burn's default).
+pub const LAYER_NORM_EPSILON: f64 = 1e-5;
 
 /// Burn's [`Linear`] module (its parameters, init and record) applied through
 /// [`AdapterOps::adapter_linear`].
