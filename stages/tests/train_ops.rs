@@ -10,7 +10,7 @@ use std::path::Path;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
-use burn::tensor::ops::ModuleOps;
+use burn::tensor::ops::{FloatTensor, ModuleOps};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use stages::train::config::{Activation, TrainConfig};
 use stages::train::loss;
@@ -42,6 +42,24 @@ fn assert_close(what: &str, got: &[f64], want: &[f64], tolerance: f64) {
             "{what}[{i}]: {g} vs {w}"
         );
     }
+}
+
+type Cpu32 = NdArray<f32>;
+
+/// A CPU f32 tensor's primitive.
+fn prim<const D: usize>(t: Tensor<Cpu32, D>) -> FloatTensor<Cpu32> {
+    t.into_primitive().tensor()
+}
+
+/// The values of a CPU f32 primitive of rank `D`, widened to f64.
+fn values_of<const D: usize>(p: FloatTensor<Cpu32>) -> Vec<f64> {
+    Tensor::<Cpu32, D>::from_primitive(TensorPrimitive::Float(p))
+        .into_data()
+        .into_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|&v| v as f64)
+        .collect()
 }
 
 fn f64_tensor<B: burn::tensor::backend::Backend, const D: usize>(
@@ -137,16 +155,6 @@ fn cpu_linear_kernels_equal_burns_linear_ops_on_strided_inputs() {
             .collect();
         Tensor::from_data(TensorData::new(v, [rows, cols]), &device)
     };
-    let prim = |t: Tensor<B, 2>| t.into_primitive().tensor();
-    let vals = |p| -> Vec<f64> {
-        Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(p))
-            .into_data()
-            .into_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&v| v as f64)
-            .collect()
-    };
     let bias = Tensor::<B, 1>::from_data(
         TensorData::new((0..5).map(|i| i as f32 * 0.3 - 0.7).collect(), [5]),
         &device,
@@ -164,27 +172,23 @@ fn cpu_linear_kernels_equal_burns_linear_ops_on_strided_inputs() {
             prim(w.clone()),
             Some(bias.clone().into_primitive().tensor()),
         );
-        assert_close("linear", &vals(ours), &vals(burns), 1e-5);
+        assert_close(
+            "linear",
+            &values_of::<2>(ours),
+            &values_of::<2>(burns),
+            1e-5,
+        );
 
         let g = t(7, 5, 3);
         let ours = B::adapter_linear_x_backward(prim(w.clone()), prim(g.clone()));
         let burns = B::linear_x_backward(prim(w.clone()), prim(g.clone()));
-        assert_close("dx", &vals(ours), &vals(burns), 1e-5);
+        assert_close("dx", &values_of::<2>(ours), &values_of::<2>(burns), 1e-5);
         let ours = B::adapter_linear_weight_backward(prim(x.clone()), prim(g.clone()));
         let burns = B::linear_weight_backward(prim(x.clone()), prim(g.clone()));
-        assert_close("dw", &vals(ours), &vals(burns), 1e-5);
-        let db = |p| -> Vec<f64> {
-            Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(p))
-                .into_data()
-                .into_vec::<f32>()
-                .unwrap()
-                .iter()
-                .map(|&v| v as f64)
-                .collect()
-        };
+        assert_close("dw", &values_of::<2>(ours), &values_of::<2>(burns), 1e-5);
         let ours = B::adapter_linear_bias_backward(prim(g.clone()));
         let burns = B::linear_bias_backward(prim(g.clone()));
-        assert_close("db", &db(ours), &db(burns), 1e-5);
+        assert_close("db", &values_of::<1>(ours), &values_of::<1>(burns), 1e-5);
     }
 }
 
@@ -395,16 +399,6 @@ fn cpu_adamw_kernel_equals_the_primitive_op_default() {
         weight_decay: 0.02,
         time: 7,
     };
-    let prim = |x: Tensor<P, 2>| x.into_primitive().tensor();
-    let vals = |p| -> Vec<f64> {
-        Tensor::<P, 2>::from_primitive(TensorPrimitive::Float(p))
-            .into_data()
-            .into_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&v| v as f64)
-            .collect()
-    };
     // v must be non-negative; the gradient of a transposed layout exercises the strided path.
     let inputs = || {
         (
@@ -422,7 +416,7 @@ fn cpu_adamw_kernel_equals_the_primitive_op_default() {
         .iter()
         .zip(fused.into_iter().zip(composite))
     {
-        assert_close(name, &vals(a), &vals(b), 1e-6);
+        assert_close(name, &values_of::<2>(a), &values_of::<2>(b), 1e-6);
     }
 }
 
@@ -455,39 +449,25 @@ fn cpu_layer_norm_equals_burns_and_its_backward_the_primitive_op_default() {
             .collect();
         Tensor::from_data(TensorData::new(v, [rows, cols]), &device)
     };
-    let prim = |x: Tensor<P, 2>| x.into_primitive().tensor();
-    let vals = |p| -> Vec<f64> {
-        Tensor::<P, 2>::from_primitive(TensorPrimitive::Float(p))
-            .into_data()
-            .into_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&v| v as f64)
-            .collect()
-    };
-    let vec1 = |p| -> Vec<f64> {
-        Tensor::<P, 1>::from_primitive(TensorPrimitive::Float(p))
-            .into_data()
-            .into_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&v| v as f64)
-            .collect()
-    };
     let row = |seed: usize| t(1, 300, seed).reshape([300]).into_primitive().tensor();
     let eps = ops::LAYER_NORM_EPSILON;
     // x [40, 300] contiguous and transposed from [300, 40].
     for x in [t(40, 300, 1), t(300, 40, 1).transpose()] {
         let ours = P::adapter_layer_norm(prim(x.clone()), row(2), row(3), eps);
         let burns = P::layer_norm(prim(x.clone()), row(2), Some(row(3)), eps);
-        assert_close("layer norm", &vals(ours), &vals(burns), 1e-5);
+        assert_close(
+            "layer norm",
+            &values_of::<2>(ours),
+            &values_of::<2>(burns),
+            1e-5,
+        );
         let g = t(40, 300, 4);
         let [dx, dg, db] =
             P::adapter_layer_norm_backward(prim(x.clone()), row(2), prim(g.clone()), eps);
         let [cx, cg, cb] =
             ops::composite_layer_norm_backward::<P>(prim(x.clone()), row(2), prim(g.clone()), eps);
-        assert_close("dx", &vals(dx), &vals(cx), 1e-4);
-        assert_close("dgamma", &vec1(dg), &vec1(cg), 1e-4);
-        assert_close("dbeta", &vec1(db), &vec1(cb), 1e-4);
+        assert_close("dx", &values_of::<2>(dx), &values_of::<2>(cx), 1e-4);
+        assert_close("dgamma", &values_of::<1>(dg), &values_of::<1>(cg), 1e-4);
+        assert_close("dbeta", &values_of::<1>(db), &values_of::<1>(cb), 1e-4);
     }
 }

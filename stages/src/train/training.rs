@@ -245,7 +245,7 @@ fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
 ///
 /// A checkpoint (weights and AdamW moments, MessagePack) costs more than an epoch of a small
 /// adapter on this data (measured: MLP [1024, 1024] 0.8 s against ~0.25 s of training), so writing
-/// one every epoch would double training time. Any checkpoint resumes to the same final weights
+/// one every epoch would more than double training time. Any checkpoint resumes to the same final weights
 /// (batch order and dropout depend only on seed and epoch), so the interval only bounds the
 /// work a killed run loses; it is not a parameter of the result and not part of the key.
 pub fn checkpoint_interval() -> std::time::Duration {

@@ -15,14 +15,14 @@ use burn::backend::NdArray;
 use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArrayTensor, QuantElement, SharedArray,
 };
-use burn::tensor::ops::{FloatTensor, FloatTensorOps, ModuleOps};
+use burn::tensor::ops::{FloatTensor, ModuleOps};
 use ndarray::{
     Array1, Array2, ArrayView2, ArrayViewD, Axis, Dimension, Ix1, Ix2, LinalgScalar, Zip,
 };
 
 use super::{
     AdamWStep, AdapterOps, composite_adamw_step, composite_gelu, composite_gelu_backward,
-    composite_layer_norm_backward,
+    composite_layer_norm_backward, composite_sum_of_squares,
 };
 
 /// Below this many elements, GELU runs on the calling thread: splitting costs more.
@@ -141,18 +141,22 @@ pub fn linear<T: Float>(
     Some(shared(out))
 }
 
+/// `a · b` into a new array; None where the inner dimensions differ.
+fn product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Option<SharedArray<T>> {
+    if a.ncols() != b.nrows() {
+        return None;
+    }
+    let mut out = Array2::<T>::zeros((a.nrows(), b.ncols()));
+    matmul_into(&a, &b, &mut out, false);
+    Some(shared(out))
+}
+
 /// `g · wᵀ`.
 pub fn linear_x_backward<T: Float>(
     w: ArrayViewD<'_, T>,
     g: ArrayViewD<'_, T>,
 ) -> Option<SharedArray<T>> {
-    let (w, g) = (matrix(w)?, matrix(g)?);
-    if g.ncols() != w.ncols() {
-        return None;
-    }
-    let mut out = Array2::<T>::zeros((g.nrows(), w.nrows()));
-    matmul_into(&g, &w.t(), &mut out, false);
-    Some(shared(out))
+    product(matrix(g)?, matrix(w)?.reversed_axes())
 }
 
 /// `xᵀ · g`.
@@ -160,13 +164,7 @@ pub fn linear_weight_backward<T: Float>(
     x: ArrayViewD<'_, T>,
     g: ArrayViewD<'_, T>,
 ) -> Option<SharedArray<T>> {
-    let (x, g) = (matrix(x)?, matrix(g)?);
-    if x.nrows() != g.nrows() {
-        return None;
-    }
-    let mut out = Array2::<T>::zeros((x.ncols(), g.ncols()));
-    matmul_into(&x.t(), &g, &mut out, false);
-    Some(shared(out))
+    product(matrix(x)?.reversed_axes(), matrix(g)?)
 }
 
 /// Column sums of `g`.
@@ -486,9 +484,7 @@ where
         let total = match &x {
             NdArrayTensor::F32(v) => sum_of_squares(v.view()),
             NdArrayTensor::F64(v) => sum_of_squares(v.view()),
-            _ => {
-                return Self::float_sum(Self::float_mul(x.clone(), x));
-            }
+            _ => return composite_sum_of_squares::<Self>(x),
         };
         match &x {
             NdArrayTensor::F32(_) => {

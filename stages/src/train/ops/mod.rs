@@ -101,7 +101,7 @@ pub trait AdapterOps: Backend {
 
     /// `Σ x²` over all elements, as a one-element tensor (the global-norm clipping's sum).
     fn sum_of_squares(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        Self::float_sum(Self::float_mul(x.clone(), x))
+        composite_sum_of_squares::<Self>(x)
     }
 
     /// One AdamW step of one parameter tensor: the new `[param, moment_1, moment_2]`.
@@ -140,6 +140,11 @@ impl AdamWStep {
     pub fn bias_correction_2(&self) -> f64 {
         1.0 - self.beta_2.powi(self.time)
     }
+}
+
+/// [`AdapterOps::sum_of_squares`] from Burn's primitives.
+pub fn composite_sum_of_squares<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_sum(B::float_mul(x.clone(), x))
 }
 
 /// [`AdapterOps::adamw_step`] from Burn's primitives.
