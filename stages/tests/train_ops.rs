@@ -25,6 +25,16 @@ fn golden() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
+/// The golden points, GELU at them and its derivative.
+fn gelu_golden() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let g = golden();
+    (
+        column(&g, "x"),
+        column(&g, "gelu"),
+        column(&g, "derivative"),
+    )
+}
+
 fn column(g: &serde_json::Value, name: &str) -> Vec<f64> {
     g[name]
         .as_array()
@@ -74,12 +84,7 @@ fn f64_tensor<B: burn::tensor::backend::Backend, const D: usize>(
 
 #[test]
 fn gelu_and_its_gradient_match_math_erf_in_f64() {
-    let g = golden();
-    let (xs, want, derivative) = (
-        column(&g, "x"),
-        column(&g, "gelu"),
-        column(&g, "derivative"),
-    );
+    let (xs, want, derivative) = gelu_golden();
     let n = xs.len();
     let x = f64_tensor::<F64, 1>(xs.clone(), [n]).require_grad();
     let y = ops::gelu(x.clone());
@@ -108,12 +113,7 @@ fn gelu_and_its_gradient_match_math_erf_in_f64() {
 
 #[test]
 fn gelu_and_its_gradient_match_math_erf_in_f32() {
-    let g = golden();
-    let (xs, want, derivative) = (
-        column(&g, "x"),
-        column(&g, "gelu"),
-        column(&g, "derivative"),
-    );
+    let (xs, want, derivative) = gelu_golden();
     let n = xs.len();
     // Large enough for the multi-threaded path: the golden points repeated.
     let reps = 5000;

@@ -1,6 +1,6 @@
 //! The adapters, as Burn modules generic over the backend. Their parameters are Burn's
-//! [`Linear`] and [`LayerNorm`] modules (init, records); Linear and GELU run through
-//! [`crate::train::ops`] (exact GELU gradient, CPU kernels).
+//! [`Linear`] and [`LayerNorm`] modules (init, records); Linear, GELU, LayerNorm and dropout
+//! run through [`crate::train::ops`] (exact GELU gradient, CPU kernels, hashed masks).
 
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu};

@@ -244,9 +244,9 @@ fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
 /// Least time between two epoch checkpoints: `PIPELINE_CHECKPOINT_SECS`, default 30 s.
 ///
 /// A checkpoint (weights and AdamW moments, MessagePack) costs more than an epoch of a small
-/// adapter on this data (measured: MLP [1024, 1024] 0.8 s against ~0.25 s of training), so writing
-/// one every epoch would more than double training time. Any checkpoint resumes to the same final weights
-/// (batch order and dropout depend only on seed and epoch), so the interval only bounds the
+/// adapter on this data (measured: MLP [1024, 1024] 0.8 s against ~0.25 s of training), so
+/// writing one every epoch would more than double training time. Any checkpoint resumes to the
+/// same final weights (batch order and dropout depend only on seed and epoch), so the interval only bounds the
 /// work a killed run loses; it is not a parameter of the result and not part of the key.
 pub fn checkpoint_interval() -> std::time::Duration {
     let secs = std::env::var("PIPELINE_CHECKPOINT_SECS")

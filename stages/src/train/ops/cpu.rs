@@ -344,7 +344,8 @@ impl<T: Float> AdamWConstants<T> {
     }
 }
 
-/// One AdamW step in one pass, in place where the arrays are not shared. (Measured: about
+/// One AdamW step in one pass, in place where the arrays are not shared. The four shapes must
+/// be equal (ndarray's Zip panics otherwise; the caller checks and falls back). (Measured: about
 /// 1.7 ns per element on 2 cores, the memory traffic of reading four arrays and writing
 /// three; Burn's AdamW made a dozen passes.)
 pub fn adamw_step<T: Float>(
@@ -353,10 +354,7 @@ pub fn adamw_step<T: Float>(
     m: SharedArray<T>,
     v: SharedArray<T>,
     s: &AdamWStep,
-) -> Option<[SharedArray<T>; 3]> {
-    if p.shape() != g.shape() || m.shape() != g.shape() || v.shape() != g.shape() {
-        return None;
-    }
+) -> [SharedArray<T>; 3] {
     let c = AdamWConstants::new(s);
     let (mut p, mut m, mut v) = (p, m, v);
     let zip = Zip::from(p.view_mut())
@@ -369,7 +367,7 @@ pub fn adamw_step<T: Float>(
     } else {
         zip.for_each(update);
     }
-    Some([p, m, v])
+    [p, m, v]
 }
 
 impl<E: FloatNdArrayElement, I: IntNdArrayElement, Q: QuantElement> AdapterOps for NdArray<E, I, Q>
@@ -515,7 +513,6 @@ where
                     v.into_shared(),
                     step,
                 )
-                .expect("shapes checked")
                 .map(Into::into)
             }
             (F64(p), F64(g), F64(m), F64(v))
@@ -528,7 +525,6 @@ where
                     v.into_shared(),
                     step,
                 )
-                .expect("shapes checked")
                 .map(Into::into)
             }
             (p, g, m, v) => composite_adamw_step::<Self>(p, g, m, v, step),

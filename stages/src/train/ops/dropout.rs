@@ -12,7 +12,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use rayon::prelude::*;
 
-/// Rows of masks generated per parallel task.
+/// Mask elements generated per parallel task.
 const CHUNK: usize = 1 << 14;
 
 fn splitmix64(mut z: u64) -> u64 {
@@ -50,13 +50,9 @@ pub fn dropout<B: Backend, const D: usize>(x: Tensor<B, D>, prob: f64) -> Tensor
         return x;
     }
     // One key per call from the backend's RNG: four uniforms, their bits hashed together.
-    let draws = Tensor::<B, 1>::random([4], Distribution::Default, &device)
+    let key = Tensor::<B, 1>::random([4], Distribution::Default, &device)
         .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .unwrap_or_default();
-    let key = draws
-        .iter()
+        .iter::<f32>()
         .fold(0u64, |k, d| splitmix64(k ^ u64::from(d.to_bits())));
     let shape = x.shape();
     let values = mask(key, shape.num_elements(), prob);
