@@ -233,3 +233,122 @@ fn global_norm_clipping_scales_all_gradients_together() {
         "clipped to the max norm: {after}"
     );
 }
+
+/// Values of a `[rows, cols]` tensor as f64.
+fn values<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Vec<f64> {
+    t.into_data().iter::<f64>().collect()
+}
+
+fn assert_all_close(name: &str, got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{name}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "{name}[{i}]: {g} vs {w}"
+        );
+    }
+}
+
+#[test]
+fn fused_loss_gradients_equal_autodiff_of_the_formulas() {
+    // The ops' gradients (computed with the value) against Burn's autodiff through the same
+    // formulas written as tensor operations (stages::train::ops::loss::*_value), for both
+    // inputs, with the reference as wide as the embeddings and wider.
+    use stages::train::ops::loss as formulas;
+    let g = golden();
+    for reference in ["reference", "reference_wide"] {
+        let a = t64(&g["a"]).require_grad();
+        let b = t64(&g["b"]).require_grad();
+        let r = t64(&g[reference]);
+        let fused = loss::contrastive(a.clone(), b.clone(), 0.2, 0.15)
+            + loss::variance_matching(a.clone(), b.clone(), r.clone()).mul_scalar(0.4);
+        let grads = fused.backward();
+        let (fa, fb) = (a.grad(&grads).unwrap(), b.grad(&grads).unwrap());
+
+        let a2 = t64(&g["a"]).require_grad();
+        let b2 = t64(&g["b"]).require_grad();
+        let plain = formulas::contrastive_value(a2.clone(), b2.clone(), 0.2, 0.15)
+            + formulas::variance_matching_value(a2.clone(), b2.clone(), r).mul_scalar(0.4);
+        let grads = plain.backward();
+        let (pa, pb) = (a2.grad(&grads).unwrap(), b2.grad(&grads).unwrap());
+        assert_all_close(
+            &format!("dL/da ({reference})"),
+            &values(fa),
+            &values(pa),
+            1e-12,
+        );
+        assert_all_close(
+            &format!("dL/db ({reference})"),
+            &values(fb),
+            &values(pb),
+            1e-12,
+        );
+    }
+}
+
+#[test]
+fn cpu_loss_kernels_equal_the_default_ops() {
+    // The ndarray kernels against the defaults every other backend (CUDA) uses, in f64 and f32,
+    // on a batch with an all-zero row (its norm is clamped to 1e-12).
+    use burn::tensor::{Tensor as T, TensorPrimitive};
+    use stages::train::ops::{AdapterOps, loss as formulas};
+    fn run<B: AdapterOps>(
+        a: Vec<f64>,
+        b: Vec<f64>,
+        r: Vec<f64>,
+        rw: usize,
+        dtype: DType,
+        tol: f64,
+    ) {
+        let device = Default::default();
+        let t = |v: Vec<f64>, cols: usize| -> T<B, 2> {
+            let rows = v.len() / cols;
+            T::<B, 2>::from_data(TensorData::new(v, [rows, cols]), (&device, dtype))
+        };
+        let p = |x: T<B, 2>| x.into_primitive().tensor();
+        let back = |x| T::<B, 2>::from_primitive(TensorPrimitive::Float(x));
+        let (a, b, r) = (t(a, 4), t(b, 4), t(r, rw));
+        let [l, ga, gb] = B::contrastive_loss_and_grads(p(a.clone()), p(b.clone()), 0.07, 0.1);
+        let value = formulas::contrastive_value(a.clone(), b.clone(), 0.07, 0.1);
+        let [wa, wb] = formulas::contrastive_grads(a.clone(), b.clone(), 0.07, 0.1);
+        let scalar = |x| {
+            T::<B, 1>::from_primitive(TensorPrimitive::Float(x))
+                .into_scalar()
+                .elem::<f64>()
+        };
+        let loss_value = scalar(B::contrastive_loss(p(a.clone()), p(b.clone()), 0.07, 0.1));
+        assert_all_close(
+            "contrastive",
+            &[scalar(l), loss_value],
+            &[value.clone().into_scalar().elem::<f64>(); 2],
+            tol,
+        );
+        assert_all_close("contrastive dL/da", &values(back(ga)), &values(wa), tol);
+        assert_all_close("contrastive dL/db", &values(back(gb)), &values(wb), tol);
+
+        let [l, ga, gb] =
+            B::variance_matching_loss_and_grads(p(a.clone()), p(b.clone()), p(r.clone()));
+        let value = formulas::variance_matching_value(a.clone(), b.clone(), r.clone());
+        let [wa, wb] = formulas::variance_matching_grads(a.clone(), b.clone(), r.clone());
+        let loss_value = scalar(B::variance_matching_loss(p(a), p(b), p(r)));
+        assert_all_close(
+            "variance",
+            &[scalar(l), loss_value],
+            &[value.into_scalar().elem::<f64>(); 2],
+            tol,
+        );
+        assert_all_close("variance dL/da", &values(back(ga)), &values(wa), tol);
+        assert_all_close("variance dL/db", &values(back(gb)), &values(wb), tol);
+    }
+    let g = golden();
+    let mut a = matrix(&g["a"]).0;
+    a[4..8].fill(0.0);
+    let b = matrix(&g["b"]).0;
+    for (r, width) in [
+        (matrix(&g["reference"]).0, 4),
+        (matrix(&g["reference_wide"]).0, 6),
+    ] {
+        run::<NdArray<f64>>(a.clone(), b.clone(), r.clone(), width, DType::F64, 1e-12);
+        run::<NdArray<f32>>(a.clone(), b.clone(), r, width, DType::F32, 2e-5);
+    }
+}

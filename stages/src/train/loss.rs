@@ -14,10 +14,18 @@
 //!   `L_var = ½ · [(mean_d var(A)_d − mean_d var(R)_d)² + (… B …)²]`.
 //!
 //! Total: `L = L_con + variance_weight · L_var`.
+//!
+//! Both terms are backend ops ([`AdapterOps::contrastive_loss`],
+//! [`AdapterOps::variance_matching_loss`]): their gradients come with their values (derived in
+//! [`crate::train::ops::loss`]), instead of ~60 small autodiff operations.
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
+
+use crate::train::ops::AdapterOps;
+use crate::train::ops::loss::{primitive, tensor};
+
+pub use crate::train::ops::loss::l2_normalise;
 
 pub struct LossParts<B: Backend> {
     pub total: Tensor<B, 1>,
@@ -25,61 +33,34 @@ pub struct LossParts<B: Backend> {
     pub variance: Tensor<B, 1>,
 }
 
-pub fn l2_normalise<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
-    let norm = x
-        .clone()
-        .powf_scalar(2.0)
-        .sum_dim(1)
-        .sqrt()
-        .clamp_min(1e-12);
-    x / norm
-}
-
-/// Cross-entropy of each row of `logits` against the diagonal, with label smoothing `alpha`.
-fn smoothed_diagonal_ce<B: Backend>(logits: Tensor<B, 2>, alpha: f64) -> Tensor<B, 1> {
-    let [n, _] = logits.dims();
-    let logp = log_softmax(logits, 1);
-    let device = logp.device();
-    // Same float type as the logits (tests run the loss in f64).
-    let eye = Tensor::<B, 2>::eye(n, &device);
-    let eye: Tensor<B, 2> = eye.cast(logp.dtype());
-    let target = eye.mul_scalar(1.0 - alpha).add_scalar(alpha / n as f64);
-    (target * logp).sum_dim(1).neg().mean()
-}
-
-pub fn contrastive<B: Backend>(
+pub fn contrastive<B: AdapterOps>(
     a: Tensor<B, 2>,
     b: Tensor<B, 2>,
     temperature: f64,
     alpha: f64,
 ) -> Tensor<B, 1> {
-    let a = l2_normalise(a);
-    let b = l2_normalise(b);
-    let logits = a.matmul(b.transpose()).div_scalar(temperature);
-    let i2t = smoothed_diagonal_ce(logits.clone(), alpha);
-    let t2i = smoothed_diagonal_ce(logits.transpose(), alpha);
-    (i2t + t2i).div_scalar(2.0)
+    tensor(B::contrastive_loss(
+        primitive(a),
+        primitive(b),
+        temperature,
+        alpha,
+    ))
 }
 
-pub fn variance_matching<B: Backend>(
+/// The reference gets no gradient (it is never trained).
+pub fn variance_matching<B: AdapterOps>(
     a: Tensor<B, 2>,
     b: Tensor<B, 2>,
     reference: Tensor<B, 2>,
 ) -> Tensor<B, 1> {
-    let var_r = reference.var(0);
-    let same_width = a.dims()[1] == var_r.dims()[1];
-    let term = |x: Tensor<B, 2>| -> Tensor<B, 1> {
-        let v = x.var(0);
-        if same_width {
-            (v - var_r.clone()).powf_scalar(2.0).mean()
-        } else {
-            (v.mean() - var_r.clone().mean()).powf_scalar(2.0)
-        }
-    };
-    (term(a) + term(b)).div_scalar(2.0)
+    tensor(B::variance_matching_loss(
+        primitive(a),
+        primitive(b),
+        primitive(reference),
+    ))
 }
 
-pub fn loss<B: Backend>(
+pub fn loss<B: AdapterOps>(
     a: Tensor<B, 2>,
     b: Tensor<B, 2>,
     reference: Tensor<B, 2>,

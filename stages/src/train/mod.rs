@@ -4,8 +4,8 @@
 //!
 //! - [`config`]: `TrainConfig`, every hyperparameter, with the research's two experiments;
 //! - [`model`]: the adapters (linear, MLP) as Burn modules;
-//! - [`ops`]: Linear and exact GELU as backend operations with their own gradients and CPU
-//!   kernels;
+//! - [`ops`]: Linear, exact GELU, LayerNorm, dropout, AdamW and the two loss terms as backend
+//!   operations with their own gradients and CPU kernels;
 //! - [`loss`]: bidirectional contrastive loss with label smoothing, variance matching;
 //! - [`optimizer`]: AdamW, one fused step per parameter;
 //! - [`schedule`]: cosine learning rate with linear warmup;
@@ -30,7 +30,7 @@ pub use config::TrainConfig;
 /// Bump when the same features and config would train different adapters.
 /// 3: `ops` (exact GELU gradient; CPU kernels for Linear, LayerNorm, AdamW; hashed dropout
 /// masks). 2 existed only between commits of that change.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;

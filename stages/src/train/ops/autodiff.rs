@@ -8,6 +8,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::tensor::Shape;
 use burn::tensor::ops::{FloatTensor, ModuleOps};
 
 use super::AdapterOps;
@@ -165,5 +166,80 @@ impl<B: AdapterOps, C: CheckpointStrategy> AdapterOps for Autodiff<B, C> {
                 epsilon,
             )),
         }
+    }
+
+    fn contrastive_loss(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        temperature: f64,
+        alpha: f64,
+    ) -> FloatTensor<Self> {
+        scalar_loss::<B, C>(
+            a,
+            b,
+            |a, b| B::contrastive_loss_and_grads(a, b, temperature, alpha),
+            |a, b| B::contrastive_loss(a, b, temperature, alpha),
+        )
+    }
+
+    fn variance_matching_loss(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        reference: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        // The reference features are a constant: its inner tensor is all the op needs.
+        let reference = reference.primitive;
+        let r = reference.clone();
+        scalar_loss::<B, C>(
+            a,
+            b,
+            move |a, b| B::variance_matching_loss_and_grads(a, b, r),
+            move |a, b| B::variance_matching_loss(a, b, reference),
+        )
+    }
+}
+
+/// A loss term of two tensors as one autodiff op: when either is tracked, `with_grads` gives the
+/// value and both gradients at once and the backward pass scales the kept gradients by the
+/// incoming one (a one-element tensor); otherwise `value` alone.
+fn scalar_loss<B: AdapterOps, C: CheckpointStrategy>(
+    a: FloatTensor<Autodiff<B, C>>,
+    b: FloatTensor<Autodiff<B, C>>,
+    with_grads: impl FnOnce(FloatTensor<B>, FloatTensor<B>) -> [FloatTensor<B>; 3],
+    value: impl FnOnce(FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    #[derive(Debug)]
+    struct ScalarLossBackward;
+
+    impl<B: AdapterOps> Backward<B, 2> for ScalarLossBackward {
+        /// ∂L/∂a and ∂L/∂b.
+        type State = [FloatTensor<B>; 2];
+
+        fn backward(
+            self,
+            ops: Ops<Self::State, 2>,
+            grads: &mut Gradients,
+            _checkpointer: &mut Checkpointer,
+        ) {
+            let upstream = grads.consume::<B>(&ops.node);
+            let upstream = B::float_reshape(upstream, Shape::new([1, 1]));
+            for (node, g) in ops.parents.into_iter().zip(ops.state) {
+                if let Some(node) = node {
+                    grads.register::<B>(node.id, B::float_mul(g, upstream.clone()));
+                }
+            }
+        }
+    }
+
+    match ScalarLossBackward
+        .prepare::<C>([a.node.clone(), b.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let [loss, g_a, g_b] = with_grads(a.primitive, b.primitive);
+            prep.finish([g_a, g_b], loss)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(value(a.primitive, b.primitive)),
     }
 }

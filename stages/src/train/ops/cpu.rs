@@ -20,18 +20,21 @@ use ndarray::{
     Array1, Array2, ArrayView2, ArrayViewD, Axis, Dimension, Ix1, Ix2, LinalgScalar, Zip,
 };
 
+use super::loss::{self, primitive, tensor};
 use super::{
     AdamWStep, AdapterOps, composite_adamw_step, composite_gelu, composite_gelu_backward,
-    composite_layer_norm_backward, composite_sum_of_squares,
+    composite_layer_norm_backward, composite_sum_of_squares, cpu_loss, fast_math,
 };
 
 /// Below this many elements, GELU runs on the calling thread: splitting costs more.
 const PARALLEL_ELEMENTS: usize = 1 << 15;
 
 /// The float types of the kernels.
-pub trait Float: LinalgScalar + Send + Sync + 'static {
+pub trait Float: LinalgScalar + PartialOrd + Send + Sync + 'static {
     fn of(v: f64) -> Self;
+    fn to_f64(self) -> f64;
     fn sqrt(self) -> Self;
+    fn exp(self) -> Self;
     /// `x·Φ(x)`.
     fn gelu(self) -> Self;
     /// `Φ(x) + x·φ(x)`.
@@ -44,17 +47,28 @@ impl Float for f32 {
         v as f32
     }
     #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.into()
+    }
+    #[inline(always)]
     fn sqrt(self) -> f32 {
         f32::sqrt(self)
     }
-    fn gelu(self) -> f32 {
-        0.5 * self * (1.0 + libm::erff(self * std::f32::consts::FRAC_1_SQRT_2))
+    #[inline(always)]
+    fn exp(self) -> f32 {
+        fast_math::exp(self)
     }
+    // The branch-free erf and exp of [`fast_math`], so the GELU loops vectorise.
+    #[inline(always)]
+    fn gelu(self) -> f32 {
+        0.5 * self * (1.0 + fast_math::erf(self * std::f32::consts::FRAC_1_SQRT_2))
+    }
+    #[inline(always)]
     fn gelu_derivative(self) -> f32 {
         // 1/√(2π)
         const INV_SQRT_2PI: f32 = 0.398_942_3;
-        let cdf = 0.5 * (1.0 + libm::erff(self * std::f32::consts::FRAC_1_SQRT_2));
-        cdf + self * INV_SQRT_2PI * libm::expf(-0.5 * self * self)
+        let cdf = 0.5 * (1.0 + fast_math::erf(self * std::f32::consts::FRAC_1_SQRT_2));
+        cdf + self * INV_SQRT_2PI * fast_math::exp(-0.5 * self * self)
     }
 }
 
@@ -64,8 +78,16 @@ impl Float for f64 {
         v
     }
     #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
     fn sqrt(self) -> f64 {
         f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn exp(self) -> f64 {
+        libm::exp(self)
     }
     fn gelu(self) -> f64 {
         0.5 * self * (1.0 + libm::erf(self * std::f64::consts::FRAC_1_SQRT_2))
@@ -79,7 +101,7 @@ impl Float for f64 {
 
 /// `out = a·b`, or `out += a·b` when `accumulate`, through the gemm crate on the operands'
 /// own strides (a transposed view costs nothing), on rayon's threads.
-fn matmul_into<T: Float>(
+pub(super) fn matmul_into<T: Float>(
     a: &ArrayView2<'_, T>,
     b: &ArrayView2<'_, T>,
     out: &mut Array2<T>,
@@ -122,6 +144,34 @@ fn matrix<T>(a: ArrayViewD<'_, T>) -> Option<ArrayView2<'_, T>> {
 
 fn shared<T: Clone, D: Dimension>(a: ndarray::Array<T, D>) -> SharedArray<T> {
     a.into_dyn().into_shared()
+}
+
+fn matrices<'a, T>(
+    a: ArrayViewD<'a, T>,
+    b: ArrayViewD<'a, T>,
+) -> Option<(ArrayView2<'a, T>, ArrayView2<'a, T>)> {
+    Some((matrix(a)?, matrix(b)?))
+}
+
+/// A one-element tensor (a loss value).
+fn scalar_tensor<T: Clone>(v: T) -> NdArrayTensor
+where
+    NdArrayTensor: From<SharedArray<T>>,
+{
+    NdArrayTensor::from(shared(Array1::from_elem(1, v)))
+}
+
+/// `[loss, ∂L/∂a, ∂L/∂b]` as tensors; None without gradients.
+fn with_grads<T: Clone>(loss: T, grads: Option<[Array2<T>; 2]>) -> Option<[NdArrayTensor; 3]>
+where
+    NdArrayTensor: From<SharedArray<T>>,
+{
+    let [g_a, g_b] = grads?;
+    Some([
+        scalar_tensor(loss),
+        NdArrayTensor::from(shared(g_a)),
+        NdArrayTensor::from(shared(g_b)),
+    ])
 }
 
 /// `x · w + b`; None where the shapes are not those of a linear layer.
@@ -200,15 +250,33 @@ pub fn gelu_backward<T: Float>(
     Some(out.into_shared())
 }
 
+/// Σ f(a_i, b_i) in eight interleaved partial sums, combined in a fixed order. A single running
+/// sum is one dependent addition per element (four cycles each); eight independent ones
+/// vectorise. The order depends only on the length, never on threads.
+#[inline(always)]
+pub(super) fn lane_sum<T: Float>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    const LANES: usize = 8;
+    let mut acc = [T::zero(); LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for k in 0..LANES {
+            acc[k] = acc[k] + f(x[k], y[k]);
+        }
+    }
+    let tail = a_tail
+        .iter()
+        .zip(b_tail)
+        .fold(T::zero(), |s, (&x, &y)| s + f(x, y));
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// One row's mean and `1/√(σ² + ε)` (two passes: the variance of the centred values).
 #[inline]
 fn row_moments<T: Float>(row: &[T], epsilon: T) -> (T, T) {
     let n = T::of(row.len() as f64);
-    let mean = row.iter().fold(T::zero(), |a, &v| a + v) / n;
-    let var = row
-        .iter()
-        .fold(T::zero(), |a, &v| a + (v - mean) * (v - mean))
-        / n;
+    let mean = lane_sum(row, row, |v, _| v) / n;
+    let var = lane_sum(row, row, |v, _| (v - mean) * (v - mean)) / n;
     (mean, T::one() / (var + epsilon).sqrt())
 }
 
@@ -270,20 +338,32 @@ pub fn layer_norm_backward<T: Float>(
         .zip(g.as_slice()?.par_chunks(d))
         .for_each(|((xh, dx), g)| {
             let (mean, r) = row_moments(xh, eps);
-            let (mut sum_1, mut sum_2) = (T::zero(), T::zero());
-            for ((v, &gv), &gm) in xh.iter_mut().zip(g).zip(&gamma) {
+            for v in xh.iter_mut() {
                 *v = (*v - mean) * r;
-                let d_x_hat = gv * gm;
-                sum_1 = sum_1 + d_x_hat;
-                sum_2 = sum_2 + d_x_hat * *v;
             }
-            let (mean_1, mean_2) = (sum_1 / n, sum_2 / n);
-            for (((o, &v), &gv), &gm) in dx.iter_mut().zip(xh.iter()).zip(g).zip(&gamma) {
-                *o = r * (gv * gm - mean_1 - v * mean_2);
+            // dx̂ = g·γ, kept in dx until the means are known.
+            for ((o, &gv), &gm) in dx.iter_mut().zip(g).zip(&gamma) {
+                *o = gv * gm;
+            }
+            let mean_1 = lane_sum(dx, dx, |v, _| v) / n;
+            let mean_2 = lane_sum(dx, xh, |v, h| v * h) / n;
+            for (o, &v) in dx.iter_mut().zip(xh.iter()) {
+                *o = r * (*o - mean_1 - v * mean_2);
             }
         });
-    let d_beta: Array1<T> = g.sum_axis(Axis(0));
-    let d_gamma: Array1<T> = (&g * &x_hat).sum_axis(Axis(0));
+    // Column sums in row order.
+    let mut d_beta = Array1::<T>::zeros(d);
+    let mut d_gamma = Array1::<T>::zeros(d);
+    for (g, xh) in g.rows().into_iter().zip(x_hat.rows()) {
+        Zip::from(&mut d_beta)
+            .and(&mut d_gamma)
+            .and(&g)
+            .and(&xh)
+            .for_each(|b, c, &gv, &h| {
+                *b = *b + gv;
+                *c = *c + gv * h;
+            });
+    }
     Some([shared(dx), shared(d_gamma), shared(d_beta)])
 }
 
@@ -490,6 +570,108 @@ where
             }
             _ => NdArrayTensor::from(shared(Array1::from_elem(1, total))),
         }
+    }
+
+    fn contrastive_loss(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        temperature: f64,
+        alpha: f64,
+    ) -> FloatTensor<Self> {
+        use NdArrayTensor::{F32, F64};
+        let out = match (&a, &b) {
+            (F32(x), F32(y)) => matrices(x.view(), y.view())
+                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, false))
+                .map(|(l, _)| scalar_tensor(l as f32)),
+            (F64(x), F64(y)) => matrices(x.view(), y.view())
+                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, false))
+                .map(|(l, _)| scalar_tensor(l)),
+            _ => None,
+        };
+        out.unwrap_or_else(|| {
+            primitive(loss::contrastive_value::<Self>(
+                tensor(a),
+                tensor(b),
+                temperature,
+                alpha,
+            ))
+        })
+    }
+
+    fn contrastive_loss_and_grads(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        temperature: f64,
+        alpha: f64,
+    ) -> [FloatTensor<Self>; 3] {
+        use NdArrayTensor::{F32, F64};
+        let out = match (&a, &b) {
+            (F32(x), F32(y)) => matrices(x.view(), y.view())
+                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, true))
+                .and_then(|(l, g)| with_grads(l as f32, g)),
+            (F64(x), F64(y)) => matrices(x.view(), y.view())
+                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, true))
+                .and_then(|(l, g)| with_grads(l, g)),
+            _ => None,
+        };
+        out.unwrap_or_else(|| {
+            let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
+            let value = loss::contrastive_value(a.clone(), b.clone(), temperature, alpha);
+            let [g_a, g_b] = loss::contrastive_grads(a, b, temperature, alpha);
+            [primitive(value), primitive(g_a), primitive(g_b)]
+        })
+    }
+
+    fn variance_matching_loss(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        reference: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        use NdArrayTensor::{F32, F64};
+        let out = match (&a, &b, &reference) {
+            (F32(x), F32(y), F32(r)) => matrices(x.view(), y.view())
+                .zip(matrix(r.view()))
+                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, false))
+                .map(|(l, _)| scalar_tensor(l as f32)),
+            (F64(x), F64(y), F64(r)) => matrices(x.view(), y.view())
+                .zip(matrix(r.view()))
+                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, false))
+                .map(|(l, _)| scalar_tensor(l)),
+            _ => None,
+        };
+        out.unwrap_or_else(|| {
+            primitive(loss::variance_matching_value::<Self>(
+                tensor(a),
+                tensor(b),
+                tensor(reference),
+            ))
+        })
+    }
+
+    fn variance_matching_loss_and_grads(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        reference: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        use NdArrayTensor::{F32, F64};
+        let out = match (&a, &b, &reference) {
+            (F32(x), F32(y), F32(r)) => matrices(x.view(), y.view())
+                .zip(matrix(r.view()))
+                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, true))
+                .and_then(|(l, g)| with_grads(l as f32, g)),
+            (F64(x), F64(y), F64(r)) => matrices(x.view(), y.view())
+                .zip(matrix(r.view()))
+                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, true))
+                .and_then(|(l, g)| with_grads(l, g)),
+            _ => None,
+        };
+        out.unwrap_or_else(|| {
+            let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
+            let reference = tensor::<Self, 2>(reference);
+            let value = loss::variance_matching_value(a.clone(), b.clone(), reference.clone());
+            let [g_a, g_b] = loss::variance_matching_grads(a, b, reference);
+            [primitive(value), primitive(g_a), primitive(g_b)]
+        })
     }
 
     fn adamw_step(

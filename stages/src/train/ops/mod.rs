@@ -1,20 +1,23 @@
-//! The two operations the adapters spend their time in, Linear and GELU, as backend operations
-//! with their own backward passes.
+//! What the adapters spend their time in, as backend operations with their own backward passes:
+//! Linear, GELU, LayerNorm, dropout masks, the loss's two terms, Σx² for clipping, AdamW.
 //!
 //! Why not Burn's own:
 //! - **GELU's gradient.** Burn 0.21's `gelu` is the exact, erf-based GELU (PyTorch's
 //!   `nn.GELU()`), but its `gelu_backward` is the derivative of the *tanh approximation*, with
 //!   six-digit constants. Gradients through an MLP adapter were off by up to ~1e-3 relative
 //!   (stages/tests/train_ops.rs shows it against finite differences). Here the backward is the
-//!   derivative of the forward: `GELU'(x) = Φ(x) + x·φ(x)`.
+//!   derivative of the forward: `GELU'(x) = Φ(x) + x·φ(x)`. On the CPU, f32 uses the
+//!   vectorisable erf and exp of [`fast_math`].
 //! - **Linear on the CPU.** Burn's ndarray matmul copies a transposed operand into a contiguous
 //!   array before multiplying, and Linear's backward multiplies by `Wᵀ` and `xᵀ`: two copies per
-//!   layer and step (about 12% of an MLP epoch in `perf`). matrixmultiply takes strided operands
+//!   layer and step (about 12% of an MLP epoch in `perf`). The gemm crate takes strided operands
 //!   as they are, so [`cpu`] hands it the transposed views.
-//!
 //! - **Dropout's masks.** Burn samples them element by element; [`dropout`] hashes a counter.
 //! - **LayerNorm.** Burn's is a dozen tensor operations forward and more backward; here one
 //!   pass over the rows each way, with the textbook gradient.
+//! - **The loss.** Contrastive and variance-matching terms were ~60 small autodiff operations;
+//!   as ops ([`loss`], CPU kernels in [`cpu_loss`]) each computes its value and gradients at
+//!   once, and the backward pass scales the gradients.
 //! - **Σ x² for gradient clipping.** Burn's `powf_scalar(2.0)` multiplies a tensor by a clone of
 //!   itself, which copies it first (copy-on-write), then allocates the product: three passes
 //!   over every gradient; [`AdapterOps::sum_of_squares`] is one, without allocating.
@@ -23,11 +26,14 @@
 //!
 //! [`AdapterOps`] has a default for every method, built from Burn's primitive operations, so any
 //! backend works (the CUDA build uses the defaults); [`cpu`] overrides them with kernels for
-//! Burn's ndarray backend and [`autodiff`] gives both operations their backward passes.
+//! Burn's ndarray backend and [`autodiff`] gives the differentiable ones their backward passes.
 
 pub mod autodiff;
 pub mod cpu;
+pub mod cpu_loss;
 pub mod dropout;
+pub mod fast_math;
+pub mod loss;
 
 use std::f64::consts::{PI, SQRT_2};
 
@@ -35,6 +41,8 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
+
+use loss::{primitive, tensor};
 
 /// Backend operations of the adapters. Every method has a default from Burn's primitives.
 pub trait AdapterOps: Backend {
@@ -102,6 +110,62 @@ pub trait AdapterOps: Backend {
     /// `Σ x²` over all elements, as a one-element tensor (the global-norm clipping's sum).
     fn sum_of_squares(x: FloatTensor<Self>) -> FloatTensor<Self> {
         composite_sum_of_squares::<Self>(x)
+    }
+
+    /// The contrastive loss of `a` and `b` (`[n, d]` each), a one-element tensor
+    /// ([`loss::contrastive_value`]).
+    fn contrastive_loss(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        temperature: f64,
+        alpha: f64,
+    ) -> FloatTensor<Self> {
+        primitive(loss::contrastive_value::<Self>(
+            tensor(a),
+            tensor(b),
+            temperature,
+            alpha,
+        ))
+    }
+
+    /// [`Self::contrastive_loss`] and its gradients: `[loss, ∂L/∂a, ∂L/∂b]`.
+    fn contrastive_loss_and_grads(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        temperature: f64,
+        alpha: f64,
+    ) -> [FloatTensor<Self>; 3] {
+        let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
+        let value = loss::contrastive_value(a.clone(), b.clone(), temperature, alpha);
+        let [g_a, g_b] = loss::contrastive_grads(a, b, temperature, alpha);
+        [primitive(value), primitive(g_a), primitive(g_b)]
+    }
+
+    /// The variance-matching loss of `a` and `b` against `reference` (a constant: it gets no
+    /// gradient), a one-element tensor ([`loss::variance_matching_value`]).
+    fn variance_matching_loss(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        reference: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        primitive(loss::variance_matching_value::<Self>(
+            tensor(a),
+            tensor(b),
+            tensor(reference),
+        ))
+    }
+
+    /// [`Self::variance_matching_loss`] and its gradients: `[loss, ∂L/∂a, ∂L/∂b]`.
+    fn variance_matching_loss_and_grads(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        reference: FloatTensor<Self>,
+    ) -> [FloatTensor<Self>; 3] {
+        let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
+        let reference = tensor::<Self, 2>(reference);
+        let value = loss::variance_matching_value(a.clone(), b.clone(), reference.clone());
+        let [g_a, g_b] = loss::variance_matching_grads(a, b, reference);
+        [primitive(value), primitive(g_a), primitive(g_b)]
     }
 
     /// One AdamW step of one parameter tensor: the new `[param, moment_1, moment_2]`.
