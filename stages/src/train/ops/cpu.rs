@@ -20,7 +20,7 @@ use ndarray::{
     Array1, Array2, ArrayView2, ArrayViewD, Axis, Dimension, Ix1, Ix2, LinalgScalar, Zip,
 };
 
-use super::loss::{self, primitive, tensor};
+use super::loss;
 use super::{
     AdamWStep, AdapterOps, composite_adamw_step, composite_gelu, composite_gelu_backward,
     composite_layer_norm_backward, composite_sum_of_squares, cpu_loss, fast_math,
@@ -588,14 +588,7 @@ where
                 .map(|(l, _)| scalar_tensor(l)),
             _ => None,
         };
-        out.unwrap_or_else(|| {
-            primitive(loss::contrastive_value::<Self>(
-                tensor(a),
-                tensor(b),
-                temperature,
-                alpha,
-            ))
-        })
+        out.unwrap_or_else(|| loss::composite_contrastive::<Self>(a, b, temperature, alpha))
     }
 
     fn contrastive_loss_and_grads(
@@ -615,10 +608,7 @@ where
             _ => None,
         };
         out.unwrap_or_else(|| {
-            let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
-            let value = loss::contrastive_value(a.clone(), b.clone(), temperature, alpha);
-            let [g_a, g_b] = loss::contrastive_grads(a, b, temperature, alpha);
-            [primitive(value), primitive(g_a), primitive(g_b)]
+            loss::composite_contrastive_and_grads::<Self>(a, b, temperature, alpha)
         })
     }
 
@@ -639,13 +629,7 @@ where
                 .map(|(l, _)| scalar_tensor(l)),
             _ => None,
         };
-        out.unwrap_or_else(|| {
-            primitive(loss::variance_matching_value::<Self>(
-                tensor(a),
-                tensor(b),
-                tensor(reference),
-            ))
-        })
+        out.unwrap_or_else(|| loss::composite_variance_matching::<Self>(a, b, reference))
     }
 
     fn variance_matching_loss_and_grads(
@@ -665,13 +649,7 @@ where
                 .and_then(|(l, g)| with_grads(l, g)),
             _ => None,
         };
-        out.unwrap_or_else(|| {
-            let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
-            let reference = tensor::<Self, 2>(reference);
-            let value = loss::variance_matching_value(a.clone(), b.clone(), reference.clone());
-            let [g_a, g_b] = loss::variance_matching_grads(a, b, reference);
-            [primitive(value), primitive(g_a), primitive(g_b)]
-        })
+        out.unwrap_or_else(|| loss::composite_variance_matching_and_grads::<Self>(a, b, reference))
     }
 
     fn adamw_step(

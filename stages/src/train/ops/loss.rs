@@ -172,3 +172,57 @@ pub fn variance_matching_grads<B: Backend>(
     };
     [grad(a), grad(b)]
 }
+
+/// [`super::AdapterOps::contrastive_loss`] from Burn's tensor operations.
+pub fn composite_contrastive<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    temperature: f64,
+    alpha: f64,
+) -> FloatTensor<B> {
+    primitive(contrastive_value::<B>(
+        tensor(a),
+        tensor(b),
+        temperature,
+        alpha,
+    ))
+}
+
+/// [`super::AdapterOps::contrastive_loss_and_grads`] from Burn's tensor operations.
+pub fn composite_contrastive_and_grads<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    temperature: f64,
+    alpha: f64,
+) -> [FloatTensor<B>; 3] {
+    let (a, b) = (tensor::<B, 2>(a), tensor::<B, 2>(b));
+    let value = contrastive_value(a.clone(), b.clone(), temperature, alpha);
+    let [g_a, g_b] = contrastive_grads(a, b, temperature, alpha);
+    [primitive(value), primitive(g_a), primitive(g_b)]
+}
+
+/// [`super::AdapterOps::variance_matching_loss`] from Burn's tensor operations.
+pub fn composite_variance_matching<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    reference: FloatTensor<B>,
+) -> FloatTensor<B> {
+    primitive(variance_matching_value::<B>(
+        tensor(a),
+        tensor(b),
+        tensor(reference),
+    ))
+}
+
+/// [`super::AdapterOps::variance_matching_loss_and_grads`] from Burn's tensor operations.
+pub fn composite_variance_matching_and_grads<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    reference: FloatTensor<B>,
+) -> [FloatTensor<B>; 3] {
+    let (a, b) = (tensor::<B, 2>(a), tensor::<B, 2>(b));
+    let reference = tensor::<B, 2>(reference);
+    let value = variance_matching_value(a.clone(), b.clone(), reference.clone());
+    let [g_a, g_b] = variance_matching_grads(a, b, reference);
+    [primitive(value), primitive(g_a), primitive(g_b)]
+}

@@ -42,8 +42,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use loss::{primitive, tensor};
-
 /// Backend operations of the adapters. Every method has a default from Burn's primitives.
 pub trait AdapterOps: Backend {
     /// `x · weight + bias`, weight `[d_in, d_out]` (Burn's Linear layout).
@@ -120,12 +118,7 @@ pub trait AdapterOps: Backend {
         temperature: f64,
         alpha: f64,
     ) -> FloatTensor<Self> {
-        primitive(loss::contrastive_value::<Self>(
-            tensor(a),
-            tensor(b),
-            temperature,
-            alpha,
-        ))
+        loss::composite_contrastive::<Self>(a, b, temperature, alpha)
     }
 
     /// [`Self::contrastive_loss`] and its gradients: `[loss, ∂L/∂a, ∂L/∂b]`.
@@ -135,10 +128,7 @@ pub trait AdapterOps: Backend {
         temperature: f64,
         alpha: f64,
     ) -> [FloatTensor<Self>; 3] {
-        let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
-        let value = loss::contrastive_value(a.clone(), b.clone(), temperature, alpha);
-        let [g_a, g_b] = loss::contrastive_grads(a, b, temperature, alpha);
-        [primitive(value), primitive(g_a), primitive(g_b)]
+        loss::composite_contrastive_and_grads::<Self>(a, b, temperature, alpha)
     }
 
     /// The variance-matching loss of `a` and `b` against `reference` (a constant: it gets no
@@ -148,11 +138,7 @@ pub trait AdapterOps: Backend {
         b: FloatTensor<Self>,
         reference: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        primitive(loss::variance_matching_value::<Self>(
-            tensor(a),
-            tensor(b),
-            tensor(reference),
-        ))
+        loss::composite_variance_matching::<Self>(a, b, reference)
     }
 
     /// [`Self::variance_matching_loss`] and its gradients: `[loss, ∂L/∂a, ∂L/∂b]`.
@@ -161,11 +147,7 @@ pub trait AdapterOps: Backend {
         b: FloatTensor<Self>,
         reference: FloatTensor<Self>,
     ) -> [FloatTensor<Self>; 3] {
-        let (a, b) = (tensor::<Self, 2>(a), tensor::<Self, 2>(b));
-        let reference = tensor::<Self, 2>(reference);
-        let value = loss::variance_matching_value(a.clone(), b.clone(), reference.clone());
-        let [g_a, g_b] = loss::variance_matching_grads(a, b, reference);
-        [primitive(value), primitive(g_a), primitive(g_b)]
+        loss::composite_variance_matching_and_grads::<Self>(a, b, reference)
     }
 
     /// One AdamW step of one parameter tensor: the new `[param, moment_1, moment_2]`.
