@@ -12,6 +12,9 @@ use stages::train::config::TrainConfig;
 use stages::train::loss;
 use stages::train::model::AlignModel;
 
+mod common;
+use common::{assert_close, widened};
+
 type F64 = Autodiff<NdArray<f64>>;
 type F32 = Autodiff<NdArray<f32>>;
 
@@ -234,21 +237,6 @@ fn global_norm_clipping_scales_all_gradients_together() {
     );
 }
 
-/// Values of a `[rows, cols]` tensor as f64.
-fn values<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Vec<f64> {
-    t.into_data().iter::<f64>().collect()
-}
-
-fn assert_all_close(name: &str, got: &[f64], want: &[f64], tol: f64) {
-    assert_eq!(got.len(), want.len(), "{name}: lengths");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * w.abs().max(1.0),
-            "{name}[{i}]: {g} vs {w}"
-        );
-    }
-}
-
 #[test]
 fn fused_loss_gradients_equal_autodiff_of_the_formulas() {
     // The ops' gradients (computed with the value) against Burn's autodiff through the same
@@ -271,16 +259,16 @@ fn fused_loss_gradients_equal_autodiff_of_the_formulas() {
             + formulas::variance_matching_value(a2.clone(), b2.clone(), r).mul_scalar(0.4);
         let grads = plain.backward();
         let (pa, pb) = (a2.grad(&grads).unwrap(), b2.grad(&grads).unwrap());
-        assert_all_close(
+        assert_close(
             &format!("dL/da ({reference})"),
-            &values(fa),
-            &values(pa),
+            &widened(fa),
+            &widened(pa),
             1e-12,
         );
-        assert_all_close(
+        assert_close(
             &format!("dL/db ({reference})"),
-            &values(fb),
-            &values(pb),
+            &widened(fb),
+            &widened(pb),
             1e-12,
         );
     }
@@ -317,28 +305,28 @@ fn cpu_loss_kernels_equal_the_default_ops() {
                 .elem::<f64>()
         };
         let loss_value = scalar(B::contrastive_loss(p(a.clone()), p(b.clone()), 0.07, 0.1));
-        assert_all_close(
+        assert_close(
             "contrastive",
             &[scalar(l), loss_value],
             &[value.clone().into_scalar().elem::<f64>(); 2],
             tol,
         );
-        assert_all_close("contrastive dL/da", &values(back(ga)), &values(wa), tol);
-        assert_all_close("contrastive dL/db", &values(back(gb)), &values(wb), tol);
+        assert_close("contrastive dL/da", &widened(back(ga)), &widened(wa), tol);
+        assert_close("contrastive dL/db", &widened(back(gb)), &widened(wb), tol);
 
         let [l, ga, gb] =
             B::variance_matching_loss_and_grads(p(a.clone()), p(b.clone()), p(r.clone()));
         let value = formulas::variance_matching_value(a.clone(), b.clone(), r.clone());
         let [wa, wb] = formulas::variance_matching_grads(a.clone(), b.clone(), r.clone());
         let loss_value = scalar(B::variance_matching_loss(p(a), p(b), p(r)));
-        assert_all_close(
+        assert_close(
             "variance",
             &[scalar(l), loss_value],
             &[value.into_scalar().elem::<f64>(); 2],
             tol,
         );
-        assert_all_close("variance dL/da", &values(back(ga)), &values(wa), tol);
-        assert_all_close("variance dL/db", &values(back(gb)), &values(wb), tol);
+        assert_close("variance dL/da", &widened(back(ga)), &widened(wa), tol);
+        assert_close("variance dL/db", &widened(back(gb)), &widened(wb), tol);
     }
     let g = golden();
     let mut a = matrix(&g["a"]).0;

@@ -17,6 +17,9 @@ use stages::train::loss;
 use stages::train::model::AlignModel;
 use stages::train::ops::{self, AdapterOps};
 
+mod common;
+use common::{assert_close, widened};
+
 type F64 = Autodiff<NdArray<f64>>;
 type F32 = Autodiff<NdArray<f32>>;
 
@@ -44,16 +47,6 @@ fn column(g: &serde_json::Value, name: &str) -> Vec<f64> {
         .collect()
 }
 
-fn assert_close(what: &str, got: &[f64], want: &[f64], tolerance: f64) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tolerance * w.abs().max(1.0),
-            "{what}[{i}]: {g} vs {w}"
-        );
-    }
-}
-
 type Cpu32 = NdArray<f32>;
 
 /// A CPU f32 tensor's primitive.
@@ -63,13 +56,9 @@ fn prim<const D: usize>(t: Tensor<Cpu32, D>) -> FloatTensor<Cpu32> {
 
 /// The values of a CPU f32 primitive of rank `D`, widened to f64.
 fn values_of<const D: usize>(p: FloatTensor<Cpu32>) -> Vec<f64> {
-    Tensor::<Cpu32, D>::from_primitive(TensorPrimitive::Float(p))
-        .into_data()
-        .into_vec::<f32>()
-        .unwrap()
-        .iter()
-        .map(|&v| v as f64)
-        .collect()
+    widened(Tensor::<Cpu32, D>::from_primitive(TensorPrimitive::Float(
+        p,
+    )))
 }
 
 fn f64_tensor<B: burn::tensor::backend::Backend, const D: usize>(
@@ -123,23 +112,9 @@ fn gelu_and_its_gradient_match_math_erf_in_f32() {
     let x = Tensor::<F32, 1>::from_data(TensorData::new(values, [n * reps]), &Default::default())
         .require_grad();
     let y = ops::gelu(x.clone());
-    let got: Vec<f64> = y
-        .to_data()
-        .into_vec::<f32>()
-        .unwrap()
-        .iter()
-        .map(|&v| v as f64)
-        .collect();
+    let got = widened(y.clone());
     let grads = y.sum().backward();
-    let grad: Vec<f64> = x
-        .grad(&grads)
-        .unwrap()
-        .into_data()
-        .into_vec::<f32>()
-        .unwrap()
-        .iter()
-        .map(|&v| v as f64)
-        .collect();
+    let grad = widened(x.grad(&grads).unwrap());
     let repeat = |v: &[f64]| -> Vec<f64> { (0..reps).flat_map(|_| v.to_vec()).collect() };
     assert_close("gelu f32", &got, &repeat(&want), 1e-6);
     assert_close("gelu' f32", &grad, &repeat(&derivative), 1e-6);
@@ -335,17 +310,8 @@ fn fused_adamw_follows_burns_adamw_step_by_step() {
     <B as burn::tensor::backend::Backend>::seed(&device, 5);
     let start: Linear<B> = LinearConfig::new(6, 4).init(&device);
     let values = |m: &Linear<B>| -> Vec<f64> {
-        let mut v: Vec<f64> = m
-            .weight
-            .val()
-            .into_data()
-            .into_vec::<f32>()
-            .unwrap()
-            .iter()
-            .map(|&x| x as f64)
-            .collect();
-        let bias = m.bias.as_ref().unwrap().val().into_data();
-        v.extend(bias.into_vec::<f32>().unwrap().iter().map(|&x| x as f64));
+        let mut v = widened(m.weight.val());
+        v.extend(widened(m.bias.as_ref().unwrap().val()));
         v
     };
     let mut ours = stages::train::optimizer::AdamW::new(0.02).init::<B, Linear<B>>();

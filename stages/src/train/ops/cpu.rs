@@ -146,14 +146,7 @@ fn shared<T: Clone, D: Dimension>(a: ndarray::Array<T, D>) -> SharedArray<T> {
     a.into_dyn().into_shared()
 }
 
-fn matrices<'a, T>(
-    a: ArrayViewD<'a, T>,
-    b: ArrayViewD<'a, T>,
-) -> Option<(ArrayView2<'a, T>, ArrayView2<'a, T>)> {
-    Some((matrix(a)?, matrix(b)?))
-}
-
-/// A one-element tensor (a loss value).
+/// A one-element tensor (a loss value, a sum).
 fn scalar_tensor<T: Clone>(v: T) -> NdArrayTensor
 where
     NdArrayTensor: From<SharedArray<T>>,
@@ -161,17 +154,67 @@ where
     NdArrayTensor::from(shared(Array1::from_elem(1, v)))
 }
 
-/// `[loss, ∂L/∂a, ∂L/∂b]` as tensors; None without gradients.
-fn with_grads<T: Clone>(loss: T, grads: Option<[Array2<T>; 2]>) -> Option<[NdArrayTensor; 3]>
-where
-    NdArrayTensor: From<SharedArray<T>>,
-{
-    let [g_a, g_b] = grads?;
-    Some([
-        scalar_tensor(loss),
-        NdArrayTensor::from(shared(g_a)),
-        NdArrayTensor::from(shared(g_b)),
-    ])
+/// A loss term of [`cpu_loss`] with its parameters: one dtype dispatch for both terms, with
+/// and without gradients.
+#[derive(Clone, Copy)]
+enum LossTerm {
+    Contrastive { temperature: f64, alpha: f64 },
+    VarianceMatching,
+}
+
+/// A loss tensor and, when asked for, the gradient tensors of `a` and `b`.
+type LossTensors = (NdArrayTensor, Option<[NdArrayTensor; 2]>);
+
+impl LossTerm {
+    /// The kernel on `[a, b]` (contrastive) or `[a, b, reference]`; None where the operands do
+    /// not fit it.
+    fn run<T: Float>(
+        self,
+        m: &[ArrayView2<'_, T>],
+        with_grads: bool,
+    ) -> Option<cpu_loss::LossAndGrads<T>> {
+        match (self, m) {
+            (LossTerm::Contrastive { temperature, alpha }, [a, b]) => {
+                cpu_loss::contrastive(a.view(), b.view(), temperature, alpha, with_grads)
+            }
+            (LossTerm::VarianceMatching, [a, b, r]) => {
+                cpu_loss::variance_matching(a.view(), b.view(), r.view(), with_grads)
+            }
+            _ => None,
+        }
+    }
+
+    /// The kernel on f32 or f64 matrices (all of one dtype); None otherwise, for the caller's
+    /// fallback.
+    fn on_ndarray(self, inputs: &[&NdArrayTensor], with_grads: bool) -> Option<LossTensors> {
+        fn tensors<T: Clone>(loss: T, grads: Option<[Array2<T>; 2]>) -> LossTensors
+        where
+            NdArrayTensor: From<SharedArray<T>>,
+        {
+            let grads = grads.map(|g| g.map(|g| NdArrayTensor::from(shared(g))));
+            (scalar_tensor(loss), grads)
+        }
+        let f32s: Option<Vec<_>> = inputs
+            .iter()
+            .map(|t| match t {
+                NdArrayTensor::F32(x) => matrix(x.view()),
+                _ => None,
+            })
+            .collect();
+        if let Some(m) = f32s {
+            let (loss, grads) = self.run(&m, with_grads)?;
+            return Some(tensors(loss as f32, grads));
+        }
+        let f64s: Option<Vec<_>> = inputs
+            .iter()
+            .map(|t| match t {
+                NdArrayTensor::F64(x) => matrix(x.view()),
+                _ => None,
+            })
+            .collect();
+        let (loss, grads) = self.run(&f64s?, with_grads)?;
+        Some(tensors(loss, grads))
+    }
 }
 
 /// `x · w + b`; None where the shapes are not those of a linear layer.
@@ -565,10 +608,8 @@ where
             _ => return composite_sum_of_squares::<Self>(x),
         };
         match &x {
-            NdArrayTensor::F32(_) => {
-                NdArrayTensor::from(shared(Array1::from_elem(1, total as f32)))
-            }
-            _ => NdArrayTensor::from(shared(Array1::from_elem(1, total))),
+            NdArrayTensor::F32(_) => scalar_tensor(total as f32),
+            _ => scalar_tensor(total),
         }
     }
 
@@ -578,17 +619,11 @@ where
         temperature: f64,
         alpha: f64,
     ) -> FloatTensor<Self> {
-        use NdArrayTensor::{F32, F64};
-        let out = match (&a, &b) {
-            (F32(x), F32(y)) => matrices(x.view(), y.view())
-                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, false))
-                .map(|(l, _)| scalar_tensor(l as f32)),
-            (F64(x), F64(y)) => matrices(x.view(), y.view())
-                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, false))
-                .map(|(l, _)| scalar_tensor(l)),
-            _ => None,
-        };
-        out.unwrap_or_else(|| loss::composite_contrastive::<Self>(a, b, temperature, alpha))
+        let term = LossTerm::Contrastive { temperature, alpha };
+        match term.on_ndarray(&[&a, &b], false) {
+            Some((loss, _)) => loss,
+            None => loss::composite_contrastive::<Self>(a, b, temperature, alpha),
+        }
     }
 
     fn contrastive_loss_and_grads(
@@ -597,19 +632,11 @@ where
         temperature: f64,
         alpha: f64,
     ) -> [FloatTensor<Self>; 3] {
-        use NdArrayTensor::{F32, F64};
-        let out = match (&a, &b) {
-            (F32(x), F32(y)) => matrices(x.view(), y.view())
-                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, true))
-                .and_then(|(l, g)| with_grads(l as f32, g)),
-            (F64(x), F64(y)) => matrices(x.view(), y.view())
-                .and_then(|(x, y)| cpu_loss::contrastive(x, y, temperature, alpha, true))
-                .and_then(|(l, g)| with_grads(l, g)),
-            _ => None,
-        };
-        out.unwrap_or_else(|| {
-            loss::composite_contrastive_and_grads::<Self>(a, b, temperature, alpha)
-        })
+        let term = LossTerm::Contrastive { temperature, alpha };
+        match term.on_ndarray(&[&a, &b], true) {
+            Some((loss, Some([g_a, g_b]))) => [loss, g_a, g_b],
+            _ => loss::composite_contrastive_and_grads::<Self>(a, b, temperature, alpha),
+        }
     }
 
     fn variance_matching_loss(
@@ -617,19 +644,10 @@ where
         b: FloatTensor<Self>,
         reference: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        use NdArrayTensor::{F32, F64};
-        let out = match (&a, &b, &reference) {
-            (F32(x), F32(y), F32(r)) => matrices(x.view(), y.view())
-                .zip(matrix(r.view()))
-                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, false))
-                .map(|(l, _)| scalar_tensor(l as f32)),
-            (F64(x), F64(y), F64(r)) => matrices(x.view(), y.view())
-                .zip(matrix(r.view()))
-                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, false))
-                .map(|(l, _)| scalar_tensor(l)),
-            _ => None,
-        };
-        out.unwrap_or_else(|| loss::composite_variance_matching::<Self>(a, b, reference))
+        match LossTerm::VarianceMatching.on_ndarray(&[&a, &b, &reference], false) {
+            Some((loss, _)) => loss,
+            None => loss::composite_variance_matching::<Self>(a, b, reference),
+        }
     }
 
     fn variance_matching_loss_and_grads(
@@ -637,19 +655,10 @@ where
         b: FloatTensor<Self>,
         reference: FloatTensor<Self>,
     ) -> [FloatTensor<Self>; 3] {
-        use NdArrayTensor::{F32, F64};
-        let out = match (&a, &b, &reference) {
-            (F32(x), F32(y), F32(r)) => matrices(x.view(), y.view())
-                .zip(matrix(r.view()))
-                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, true))
-                .and_then(|(l, g)| with_grads(l as f32, g)),
-            (F64(x), F64(y), F64(r)) => matrices(x.view(), y.view())
-                .zip(matrix(r.view()))
-                .and_then(|((x, y), r)| cpu_loss::variance_matching(x, y, r, true))
-                .and_then(|(l, g)| with_grads(l, g)),
-            _ => None,
-        };
-        out.unwrap_or_else(|| loss::composite_variance_matching_and_grads::<Self>(a, b, reference))
+        match LossTerm::VarianceMatching.on_ndarray(&[&a, &b, &reference], true) {
+            Some((loss, Some([g_a, g_b]))) => [loss, g_a, g_b],
+            _ => loss::composite_variance_matching_and_grads::<Self>(a, b, reference),
+        }
     }
 
     fn adamw_step(

@@ -13,16 +13,17 @@ use super::loss::NORM_EPSILON;
 /// A loss term's value and, when asked for, its gradients with respect to `a` and `b`.
 pub type LossAndGrads<T> = (f64, Option<[Array2<T>; 2]>);
 
-/// The rows of `x` L2-normalised, with each row's norm after clamping, and whether it was
-/// clamped.
-fn normalise_rows<T: Float>(x: ArrayView2<'_, T>) -> (Array2<T>, Vec<(T, bool)>) {
+/// Each row's norm after clamping, and whether it was clamped.
+type RowNorms<T> = Vec<(T, bool)>;
+
+/// The rows of `x` L2-normalised, with their [`RowNorms`]. (A standard-layout array is always
+/// one slice; None is never expected.)
+fn normalise_rows<T: Float>(x: ArrayView2<'_, T>) -> Option<(Array2<T>, RowNorms<T>)> {
     let eps = T::of(NORM_EPSILON);
     let d = x.ncols().max(1);
     let mut out = x.as_standard_layout().into_owned();
-    let Some(values) = out.as_slice_mut() else {
-        unreachable!("a standard-layout array is contiguous")
-    };
-    let norms = values
+    let norms = out
+        .as_slice_mut()?
         .chunks_mut(d)
         .map(|row| {
             let norm = lane_sum(row, row, |v, _| v * v).sqrt();
@@ -34,7 +35,7 @@ fn normalise_rows<T: Float>(x: ArrayView2<'_, T>) -> (Array2<T>, Vec<(T, bool)>)
             (norm, clamped)
         })
         .collect();
-    (out, norms)
+    Some((out, norms))
 }
 
 /// `g ← ∂/∂x` from `g = ∂/∂x̂`, row by row (in place).
@@ -83,8 +84,8 @@ pub fn contrastive<T: Float>(
     if b.dim() != (n, d) || n == 0 {
         return None;
     }
-    let (a_hat, a_norms) = normalise_rows(a);
-    let (b_hat, b_norms) = normalise_rows(b);
+    let (a_hat, a_norms) = normalise_rows(a)?;
+    let (b_hat, b_norms) = normalise_rows(b)?;
     let mut s = Array2::<T>::zeros((n, n));
     matmul_into(&a_hat.view(), &b_hat.t(), &mut s, false);
     let tau = T::of(temperature);
@@ -121,13 +122,12 @@ pub fn contrastive<T: Float>(
     Some((loss, Some([g_a, g_b])))
 }
 
-/// Each column's mean and unbiased variance, summed in f64 in row order.
-fn column_moments<T: Float>(x: ArrayView2<'_, T>) -> (Vec<f64>, Vec<f64>) {
+/// Each column's mean and unbiased variance, summed in f64 in row order. (A standard-layout
+/// array is always one slice; None is never expected.)
+fn column_moments<T: Float>(x: ArrayView2<'_, T>) -> Option<(Vec<f64>, Vec<f64>)> {
     let (n, d) = x.dim();
     let x = x.as_standard_layout();
-    let Some(values) = x.as_slice() else {
-        unreachable!("a standard-layout array is contiguous")
-    };
+    let values = x.as_slice()?;
     let rows = || values.chunks_exact(d.max(1));
     let mut mean = vec![0.0; d];
     for row in rows() {
@@ -144,7 +144,7 @@ fn column_moments<T: Float>(x: ArrayView2<'_, T>) -> (Vec<f64>, Vec<f64>) {
         }
     }
     var.iter_mut().for_each(|s| *s /= n as f64 - 1.0);
-    (mean, var)
+    Some((mean, var))
 }
 
 fn average(v: &[f64]) -> f64 {
@@ -163,25 +163,24 @@ pub fn variance_matching<T: Float>(
     if b.dim() != (n, d) || reference.nrows() != n || n == 0 || d == 0 {
         return None;
     }
-    let (_, var_r) = column_moments(reference);
+    let (_, var_r) = column_moments(reference)?;
     let same_width = reference.ncols() == d;
     let mean_var_r = average(&var_r);
-    let mut loss = 0.0;
-    let mut grads = Vec::new();
-    for x in [a, b] {
-        let (mean, var) = column_moments(x);
+    // One input's half of the loss, and its gradient when asked for.
+    let term = |x: ArrayView2<'_, T>| -> Option<(f64, Option<Array2<T>>)> {
+        let (mean, var) = column_moments(x)?;
         // c_d: what each column's variance is off by (or the mean variance, for every column).
         let c: Vec<f64> = if same_width {
             var.iter().zip(&var_r).map(|(v, r)| v - r).collect()
         } else {
             vec![average(&var) - mean_var_r; d]
         };
-        loss += if same_width {
-            average(&c.iter().map(|c| c * c).collect::<Vec<_>>())
+        let half = if same_width {
+            c.iter().map(|c| c * c).sum::<f64>() / d as f64
         } else {
             c[0] * c[0]
         } / 2.0;
-        if with_grads {
+        let grad = with_grads.then(|| {
             let k = 2.0 / (d as f64 * (n as f64 - 1.0));
             let mut g = x.as_standard_layout().into_owned();
             for mut row in g.rows_mut() {
@@ -189,12 +188,10 @@ pub fn variance_matching<T: Float>(
                     *v = T::of(k * c * (v.to_f64() - m));
                 }
             }
-            grads.push(g);
-        }
-    }
-    let grads = match (grads.pop(), grads.pop()) {
-        (Some(g_b), Some(g_a)) => Some([g_a, g_b]),
-        _ => None,
+            g
+        });
+        Some((half, grad))
     };
-    Some((loss, grads))
+    let ((loss_a, g_a), (loss_b, g_b)) = (term(a)?, term(b)?);
+    Some((loss_a + loss_b, g_a.zip(g_b).map(|(g_a, g_b)| [g_a, g_b])))
 }
