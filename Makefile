@@ -2,6 +2,8 @@
 # clone. Tests and CI use the dev profile: release builds of this stack take 20+ min on 2 cores.
 SHELL := /bin/bash
 CARGO ?= cargo
+# Cargo.lock is the build's lock file: no cargo command here may change it.
+LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
 .PHONY: all setup setup-large build features report test browser lint check-cuda bench
@@ -22,7 +24,7 @@ setup-large: setup
 	@python3 data/setup.py large
 
 build: setup
-	$(CARGO) build --bin pipeline
+	$(CARGO) build $(LOCKED) --bin pipeline
 
 # Ingest and every encoder, once: features for the dataset and the probe set.
 features: build
@@ -30,7 +32,7 @@ features: build
 
 test: setup browser
 	python3 data/test_setup.py
-	$(CARGO) test --workspace
+	$(CARGO) test $(LOCKED) --workspace
 
 # The report test renders the page in Debian's headless Chromium.
 browser:
@@ -40,16 +42,19 @@ browser:
 	  $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
+# The one definition of the lints (CI runs this): formatting, clippy on every target, and clippy
+# on the CUDA build too, so code behind the `cuda` feature is linted (it needs no GPU to build).
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(LOCKED) --workspace --all-targets --features pipeline/cuda -- -D warnings
 
 # The CUDA paths compile (ONNX Runtime's CUDA execution provider); running them needs a GPU.
 check-cuda:
-	$(CARGO) check --workspace --features pipeline/cuda
+	$(CARGO) check $(LOCKED) --workspace --features pipeline/cuda
 
 bench: setup
-	$(CARGO) run -q -p pipeline --example bench_engine
-	$(CARGO) run -q -p stages --example bench_features
-	$(CARGO) run -q -p stages --example bench_train
-	$(CARGO) run -q -p stages --example bench_metrics
+	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_engine
+	$(CARGO) run $(LOCKED) -q -p stages --example bench_features
+	$(CARGO) run $(LOCKED) -q -p stages --example bench_train
+	$(CARGO) run $(LOCKED) -q -p stages --example bench_metrics

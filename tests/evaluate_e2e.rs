@@ -3,11 +3,9 @@
 //! nothing; one changed hyperparameter reruns only its adapter's stages and the page. Also
 //! `pipeline metric` on the numpy golden files.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{Project, repo};
+use crate::common::{Project, repo};
 use stages::table::Table;
 
 #[test]
@@ -159,6 +157,26 @@ fn the_day_align_probe_report() {
         );
         assert!(med[t] < med[u], "{d}: median rank");
     }
+    // One definition of R@1: the last epoch's validation R@1 in the training history is the
+    // probe stage's trained R@1 on the same split (the embeddings are computed in batches of a
+    // different size, so the similarities may differ in the last bit: allow one query).
+    let history = Table::read(&p.show_with("train:linear", &sets).join("history.parquet")).unwrap();
+    let r1 = r.f64s("recall_at_1").unwrap();
+    let queries = r.i64s("queries").unwrap();
+    for (column, d) in [
+        ("val_r1_i2t", "image_to_text"),
+        ("val_r1_t2i", "text_to_image"),
+    ] {
+        let last = *history.f64s(column).unwrap().last().unwrap();
+        let i = (0..r.num_rows())
+            .find(|&i| state[i] == "trained" && dirn[i] == d)
+            .unwrap();
+        assert!(
+            (last - r1[i]).abs() <= 1.0 / queries[i] as f64 + 1e-12,
+            "{d}: history R@1 {last} vs probe R@1 {}",
+            r1[i]
+        );
+    }
 
     report_in_a_browser(&p, &sets);
 }
@@ -186,8 +204,8 @@ fn report_in_a_browser(p: &Project, sets: &[&str]) {
         "self-contained"
     );
     assert!(!html.contains("<script"), "no scripts");
-    let shot = common::repo().join("tests/output/report.png");
-    let page = common::browser::check_page(&index, &shot);
+    let shot = crate::common::repo().join("tests/output/report.png");
+    let page = crate::common::browser::check_page(&index, &shot);
     assert!(
         page.broken.is_empty(),
         "images that did not load: {:?}",

@@ -2,13 +2,11 @@
 //! fast): every encoder runs once, the artifacts are readable as numpy and Parquet would read
 //! them, a second run does nothing, and a killed run resumes and ends with the same bytes.
 
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Project, read_npy};
+use crate::common::{Project, read_npy};
 
 fn features_of(p: &Project, stage: &str) -> (usize, usize, Vec<f32>) {
     let dir = p.show(stage);

@@ -2,12 +2,10 @@
 //! validation loss and raises validation retrieval R@1 over the untrained adapters; the history,
 //! checkpoint and aligned embeddings are written; a killed run resumes to the same result.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Project, read_npy};
+use crate::common::{Project, read_npy};
 use stages::table::Table;
 
 fn history(p: &Project, stage: &str, sets: &[&str]) -> Table {

@@ -14,16 +14,22 @@ use pipeline::engine::error::Result;
 use pipeline::engine::graph::Graph;
 use pipeline::engine::hash_index::HashIndex;
 use pipeline::engine::runner;
-use pipeline::engine::stage::{Stage, StageContext};
+use pipeline::engine::stage::{AnyStage, Stage, StageContext};
 use pipeline::engine::store::Store;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 const NODES: usize = 10;
 const TOTAL_BYTES: u64 = 1 << 30;
 
 struct Node(usize);
 
+/// The nodes have no parameters.
+#[derive(Serialize, Deserialize)]
+struct NoParams {}
+
 impl Stage for Node {
+    type Params = NoParams;
+
     fn name(&self) -> String {
         format!("node{}", self.0)
     }
@@ -40,20 +46,23 @@ impl Stage for Node {
             vec![format!("node{}", self.0 - 1)]
         }
     }
-    fn params(&self, _config: &Config) -> Result<Value> {
-        Ok(json!({}))
+    fn defaults(&self) -> NoParams {
+        NoParams {}
     }
-    fn externals(&self, _params: &Value, config: &Config) -> Result<Vec<PathBuf>> {
+    fn read_params(&self, _config: &Config) -> Result<NoParams> {
+        Ok(NoParams {})
+    }
+    fn externals(&self, _params: &NoParams, config: &Config) -> Result<Vec<PathBuf>> {
         Ok(vec![config.resolve(&format!("input{}.bin", self.0))])
     }
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
+    fn run(&self, ctx: &StageContext, _params: &NoParams) -> anyhow::Result<()> {
         Ok(std::fs::write(ctx.out_dir.join("out.txt"), self.name())?)
     }
 }
 
-fn registry(_c: &Config) -> Result<Vec<Box<dyn Stage>>> {
+fn registry(_c: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     Ok((0..NODES)
-        .map(|i| Box::new(Node(i)) as Box<dyn Stage>)
+        .map(|i| Box::new(Node(i)) as Box<dyn AnyStage>)
         .collect())
 }
 

@@ -124,18 +124,19 @@ impl Config {
         table.clone()
     }
 
-    /// Reads section `section` as `T` (defaults filled in) and returns its canonical JSON form.
-    pub fn typed<T: DeserializeOwned + Serialize>(&self, section: &str) -> Result<(T, Value)> {
-        self.deserialize(section, self.section(section))
+    /// Reads section `section` as `T`, missing fields at `T`'s defaults.
+    pub fn typed<T: DeserializeOwned + Serialize + Default>(&self, section: &str) -> Result<T> {
+        self.typed_over(section, &T::default())
     }
 
-    /// Like [`Config::typed`], but missing fields take their values from `defaults` (for
-    /// sections whose defaults depend on the role, e.g. each encoder).
+    /// Reads section `section` as `T`; missing fields take their values from `defaults` (for
+    /// sections whose defaults depend on the node, e.g. each encoder's preset). Every stage's
+    /// parameters are read here, so every configuration error has this one shape.
     pub fn typed_over<T: DeserializeOwned + Serialize>(
         &self,
         section: &str,
         defaults: &T,
-    ) -> Result<(T, Value)> {
+    ) -> Result<T> {
         let mut merged = match toml::Value::try_from(defaults) {
             Ok(toml::Value::Table(t)) => t,
             _ => {
@@ -145,24 +146,13 @@ impl Config {
             }
         };
         merged.extend(self.section(section));
-        self.deserialize(section, merged)
-    }
-
-    fn deserialize<T: DeserializeOwned + Serialize>(
-        &self,
-        section: &str,
-        table: toml::Table,
-    ) -> Result<(T, Value)> {
-        let typed: T = T::deserialize(toml::Value::Table(table)).map_err(|e| {
+        T::deserialize(toml::Value::Table(merged)).map_err(|e| {
             EngineError::Config(format!(
                 "{}: section [{section}]: {}",
                 self.file.display(),
                 e.message()
             ))
-        })?;
-        let json = serde_json::to_value(&typed)
-            .map_err(|e| EngineError::Other(format!("section [{section}]: {e}")))?;
-        Ok((typed, json))
+        })
     }
 
     /// Resolves a path from the config against the config's folder.

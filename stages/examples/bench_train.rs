@@ -11,7 +11,7 @@ use stages::dataset::{DatasetSpec, Split};
 use stages::features::output::{self, RowMeta};
 use stages::features::{EncoderSpec, FeatureMatrix, encode, npy};
 use stages::train::data::{PairRow, TrainingData, gather};
-use stages::train::{TrainConfig, training};
+use stages::train::{TrainArtifact, TrainConfig, training};
 
 mod common;
 use common::{absolute, repo};
@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     let ingest_dir = work.path().join("ingest");
     std::fs::create_dir_all(&ingest_dir)?;
-    ingest::write(&ingest_dir, &ingested)?;
+    ingest::IngestArtifact::at(&ingest_dir).write(&ingested)?;
     let records = &ingested.records;
     let paths: Vec<PathBuf> = records.iter().map(|r| repo().join(&r.image_path)).collect();
     let meta_img: Vec<RowMeta> = records
@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
             let out = tempfile::tempdir()?;
             let start = Instant::now();
             // The entry point the train stage uses.
-            training::train_on_cpu(&config, &data, out.path(), name)?;
+            training::train_on_cpu(&config, &data, &TrainArtifact::at(out.path()), name)?;
             Ok(start.elapsed().as_secs_f64())
         };
         run(1)?;

@@ -1,6 +1,6 @@
 """PyTorch CPU baseline for `make bench` (the train part, `bench_train.rs`).
 
-The research's training loop (../shared/seeds: the notebook and the experiment table) written
+The research's training loop (docs/science.md: the notebook's loop and the experiment table) written
 in plain PyTorch, run on the same cached features and the same TrainConfig as the pipeline's
 Burn loop, and timed the same way: the marginal cost of an epoch, (12-epoch run - 2-epoch run) / 10,
 best of three.

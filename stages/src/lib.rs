@@ -16,7 +16,11 @@
 //!   `features.parquet`; memory-mapped reading downstream.
 //! - [`evaluate`]: the align and probe stages (H1/H2, retrieval, the linear probe).
 //! - [`report`]: the HTML report with its figures (plotters) and metrics.json.
-//! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors).
+//! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors), and result
+//!   types written as tables ([`table::Record`]);
+//! - [`json`]: JSON files written with sorted keys and read back into their types;
+//! - [`names`]: enums whose values are fixed names in files and on the page;
+//! - [`spaces`]: the experiment's vocabulary: modalities, adapter weights, spaces, pairs.
 //! - [`metrics`]: the representational-similarity metrics (kernel alignment, the PRH code's
 //!   eight, debiased CKA), their preparation, intervals and permutation p-values.
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
@@ -29,11 +33,14 @@ pub mod error;
 pub mod evaluate;
 pub mod features;
 pub mod image;
+pub mod json;
 pub mod metrics;
+pub mod names;
 pub mod onnx;
 pub mod paths;
 pub mod pooling;
 pub mod report;
+pub mod spaces;
 pub mod table;
 pub mod text;
 pub mod train;

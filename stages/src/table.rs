@@ -1,5 +1,9 @@
 //! Parquet tables others can open (pandas, polars, DuckDB): writing columns of strings, integers,
 //! floats and fixed-size float vectors, and reading them back.
+//!
+//! A result type owns its schema: [`Record`] (usually through [`parquet_record!`]) writes rows
+//! of the type as columns named after its fields and reads them back, each field's column type
+//! given by [`Cell`], so a writer and its readers cannot disagree on a column's name or type.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,12 +61,12 @@ fn parquet_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Writes one table (snappy-compressed; row groups of at most 64k rows).
-pub fn write(path: &Path, columns: Vec<(&str, Column)>) -> Result<()> {
+pub fn write<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<()> {
     let mut fields = Vec::new();
     let mut arrays = Vec::new();
     for (name, col) in columns {
         let (ty, array) = col.into_array();
-        fields.push(Field::new(name, ty, false));
+        fields.push(Field::new(name.as_ref(), ty, false));
         arrays.push(array);
     }
     let schema = Arc::new(Schema::new(fields));
@@ -101,6 +105,20 @@ impl Table {
         })
     }
 
+    /// The column names, in file order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.batches
+            .first()
+            .map(|b| {
+                b.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
@@ -111,6 +129,44 @@ impl Table {
             .map(|b| {
                 b.column_by_name(name)
                     .ok_or_else(|| parquet_err(&self.path, format!("no column `{name}`")))
+            })
+            .collect()
+    }
+
+    /// The values of string column `name` through `parse`; a value it rejects is an error that
+    /// names the file, the column, the row and what was `expected`.
+    pub fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        expected: &str,
+    ) -> Result<Vec<T>> {
+        self.strings(name)?
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                parse(s).ok_or_else(|| {
+                    parquet_err(
+                        &self.path,
+                        format!("column `{name}` row {i}: `{s}`, expected one of {expected}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Column `name` as non-negative integers.
+    pub fn counts(&self, name: &str) -> Result<Vec<usize>> {
+        self.i64s(name)?
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                usize::try_from(v).map_err(|_| {
+                    parquet_err(
+                        &self.path,
+                        format!("column `{name}` row {i}: {v}, expected a count (>= 0)"),
+                    )
+                })
             })
             .collect()
     }
@@ -172,6 +228,91 @@ impl Table {
         }
         Ok((dim, out))
     }
+}
+
+/// A type stored as one Parquet column.
+pub trait Cell: Sized + Clone {
+    fn column(values: Vec<Self>) -> Column;
+    fn read(table: &Table, name: &str) -> Result<Vec<Self>>;
+}
+
+impl Cell for String {
+    fn column(values: Vec<Self>) -> Column {
+        Column::Str(values)
+    }
+    fn read(table: &Table, name: &str) -> Result<Vec<Self>> {
+        table.strings(name)
+    }
+}
+
+impl Cell for f64 {
+    fn column(values: Vec<Self>) -> Column {
+        Column::F64(values)
+    }
+    fn read(table: &Table, name: &str) -> Result<Vec<Self>> {
+        table.f64s(name)
+    }
+}
+
+impl Cell for i64 {
+    fn column(values: Vec<Self>) -> Column {
+        Column::I64(values)
+    }
+    fn read(table: &Table, name: &str) -> Result<Vec<Self>> {
+        table.i64s(name)
+    }
+}
+
+/// Counts are int64 in the file (Parquet has no unsigned 64-bit type pandas reads as such).
+impl Cell for usize {
+    fn column(values: Vec<Self>) -> Column {
+        Column::I64(values.into_iter().map(|v| v as i64).collect())
+    }
+    fn read(table: &Table, name: &str) -> Result<Vec<Self>> {
+        table.counts(name)
+    }
+}
+
+/// Rows of a type written as one Parquet table and read back.
+pub trait Record: Sized {
+    /// The columns of `rows`, in file order.
+    fn columns(rows: &[Self]) -> Vec<(String, Column)>;
+    /// The rows of a table written by [`Record::columns`].
+    fn from_table(table: &Table) -> Result<Vec<Self>>;
+}
+
+/// Writes `rows` to `path`.
+pub fn write_records<R: Record>(path: &Path, rows: &[R]) -> Result<()> {
+    write(path, R::columns(rows))
+}
+
+/// Reads the rows of type `R` from `path`; a missing column or a column of another type is an
+/// error naming the file and the column.
+pub fn read_records<R: Record>(path: &Path) -> Result<Vec<R>> {
+    R::from_table(&Table::read(path)?)
+}
+
+/// Implements [`Record`] for a struct whose fields are all [`Cell`]s: one column per field, named
+/// after it, in the order listed.
+#[macro_export]
+macro_rules! parquet_record {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl $crate::table::Record for $ty {
+            fn columns(rows: &[Self]) -> Vec<(String, $crate::table::Column)> {
+                vec![$((
+                    stringify!($field).to_string(),
+                    $crate::table::Cell::column(rows.iter().map(|r| r.$field.clone()).collect()),
+                )),+]
+            }
+
+            fn from_table(table: &$crate::table::Table) -> $crate::Result<Vec<Self>> {
+                $(let $field = $crate::table::Cell::read(table, stringify!($field))?;)+
+                Ok((0..table.num_rows())
+                    .map(|i| $ty { $($field: Clone::clone(&$field[i])),+ })
+                    .collect())
+            }
+        }
+    };
 }
 
 #[cfg(test)]

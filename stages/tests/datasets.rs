@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use stages::dataset::Split;
-use stages::dataset::ingest::{self, ingest};
+use stages::dataset::ingest::{IngestArtifact, ingest};
 use stages::dataset::probe::{self, ProbeKind, ProbeSplit};
 use stages::dataset::spec::{CaptionChoice, DatasetKind, DatasetSpec, OnBadRecord};
 
@@ -186,8 +186,9 @@ fn every_bad_record_kind_is_named_at_once() {
     assert_eq!(skip.records.len(), 1);
     assert_eq!(skip.records[0].caption, "A frog.");
     assert_eq!(skip.rejected.len(), 8);
-    ingest::write(dir.path(), &skip).unwrap();
-    let rejected = stages::table::Table::read(&dir.path().join(ingest::REJECTED)).unwrap();
+    let artifact = IngestArtifact::at(dir.path());
+    artifact.write(&skip).unwrap();
+    let rejected = stages::table::Table::read(&artifact.rejected()).unwrap();
     assert_eq!(
         rejected.num_rows(),
         8,

@@ -12,8 +12,7 @@ use stages::train::config::TrainConfig;
 use stages::train::loss;
 use stages::train::model::AlignModel;
 
-mod common;
-use common::{assert_close, widened};
+use crate::common::{assert_close, widened};
 
 type F64 = Autodiff<NdArray<f64>>;
 type F32 = Autodiff<NdArray<f32>>;

@@ -10,11 +10,10 @@ use crate::engine::error::EngineError;
 use crate::engine::graph::Graph;
 use crate::engine::hash_index::HashIndex;
 use crate::engine::key;
-use crate::engine::lock::KeyLock;
 use crate::engine::runner;
 use crate::engine::stage::Registry;
 use crate::engine::status::{self, State};
-use crate::engine::store::{self, Store};
+use crate::engine::store::{self, Removal, Store};
 
 struct Session {
     graph: Graph,
@@ -66,6 +65,7 @@ fn run(s: &mut Session, stage: Option<&str>, adapter: Option<&str>, force: bool)
         None => s.graph.names().iter().map(|n| n.to_string()).collect(),
     };
     let order = s.graph.closure(&targets);
+    s.graph.check_params(&order)?;
     let keys = s.graph.keys_for(&mut s.index, &order)?;
     let forced: BTreeSet<String> = if force {
         targets.iter().cloned().collect()
@@ -166,18 +166,20 @@ fn verify(s: &Session, repair: bool) -> CliResult {
             println!("         {p}");
         }
         if repair {
-            std::fs::remove_dir_all(&f.dir).map_err(|e| EngineError::io(&f.dir, e))?;
-            println!("removed  {}", f.dir.display());
+            match s.store.remove(f)? {
+                Removal::Removed => println!("removed  {}", f.dir.display()),
+                Removal::Busy => println!("busy     {} (another run holds it)", f.dir.display()),
+            }
         }
     }
     for t in &temps {
-        if is_abandoned(s, t) {
+        if s.store.is_abandoned(t) {
             println!(
                 "leftover {} (an interrupted build; never trusted)",
                 t.display()
             );
             if repair {
-                std::fs::remove_dir_all(t).map_err(|e| EngineError::io(t, e))?;
+                s.store.remove_abandoned(t)?;
             }
         }
     }
@@ -202,50 +204,31 @@ fn gc(s: &mut Session, dry_run: bool) -> CliResult {
             kept += 1;
             continue;
         }
-        removed += 1;
-        println!("{verb} {}", f.dir.display());
-        if !dry_run {
-            std::fs::remove_dir_all(&f.dir).map_err(|e| EngineError::io(&f.dir, e))?;
-            let lock = s
-                .store
-                .root()
-                .join(".locks")
-                .join(format!("{}.{}.lock", f.stage_dir, f.key));
-            let _ = std::fs::remove_file(lock);
+        if dry_run {
+            removed += 1;
+            println!("{verb} {}", f.dir.display());
+            continue;
+        }
+        match s.store.remove(&f)? {
+            Removal::Removed => {
+                removed += 1;
+                println!("{verb} {}", f.dir.display());
+            }
+            Removal::Busy => {
+                kept += 1;
+                println!("kept {} (another run holds its lock)", f.dir.display());
+            }
         }
     }
     for t in temps {
-        if is_abandoned(s, &t) {
+        if s.store.is_abandoned(&t) {
             removed += 1;
             println!("{verb} {}", t.display());
             if !dry_run {
-                std::fs::remove_dir_all(&t).map_err(|e| EngineError::io(&t, e))?;
+                s.store.remove_abandoned(&t)?;
             }
         }
     }
     println!("kept {kept}, {verb} {removed}");
     Ok(0)
-}
-
-/// A temporary folder whose key is not locked belongs to a run that is gone.
-fn is_abandoned(s: &Session, tmp: &std::path::Path) -> bool {
-    let name = tmp
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let stage_dir = tmp
-        .parent()
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let Some(rest) = name.strip_prefix(store::TMP_PREFIX) else {
-        return false;
-    };
-    let key: String = rest.chars().take(key::KEY_HEX_LEN).collect();
-    let lock = s
-        .store
-        .root()
-        .join(".locks")
-        .join(format!("{stage_dir}.{key}.lock"));
-    !lock.exists() || matches!(KeyLock::try_acquire(&lock), Ok(Some(_)))
 }

@@ -10,14 +10,23 @@ use crate::config::{Config, flatten_json};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::hash_index::HashIndex;
 use crate::engine::key::{self, KeyInput};
-use crate::engine::stage::Stage;
+use crate::engine::stage::{AnyStage, Configured};
 
 pub struct Node {
-    pub stage: Box<dyn Stage>,
+    pub stage: Box<dyn AnyStage>,
     pub name: String,
-    pub params: Value,
-    pub externals: Vec<PathBuf>,
+    /// The parameters read from the configuration (their canonical JSON is `config.params`).
+    pub config: Configured,
+    /// Values in the parameters the stage cannot use (checked before a run starts).
+    pub problems: Vec<String>,
     pub inputs: Vec<String>,
+}
+
+impl Node {
+    /// The canonical JSON of the node's parameters.
+    pub fn params(&self) -> &Value {
+        &self.config.params
+    }
 }
 
 pub struct Graph {
@@ -39,15 +48,14 @@ pub struct Keyed {
 }
 
 impl Graph {
-    pub fn build(stages: Vec<Box<dyn Stage>>, config: &Config) -> Result<Graph> {
+    pub fn build(stages: Vec<Box<dyn AnyStage>>, config: &Config) -> Result<Graph> {
         // Unknown keys are reported first, against every stage's defaults, so that a typo gets
         // the list of valid keys rather than one section's deserialisation error.
         let defaults = config.with_empty_table();
         let mut known = BTreeSet::new();
         let mut open_sections = BTreeSet::new();
         for stage in &stages {
-            let d = stage.params(&defaults)?;
-            for (section, part) in stage.config_sections(&d) {
+            for (section, part) in stage.known_sections(&defaults)? {
                 flatten_json(&section, &part, &mut known);
                 collect_open_maps(&section, &part, &mut open_sections);
             }
@@ -56,18 +64,17 @@ impl Graph {
         let mut nodes = Vec::new();
         let mut names = BTreeSet::new();
         for stage in stages {
-            let name = stage.name();
+            let name = stage.stage_name();
             if !names.insert(name.clone()) {
                 return Err(EngineError::Other(format!("two stages are named {name}")));
             }
-            let params = stage.params(config)?;
-            let externals = stage.externals(&params, config)?;
-            let inputs = stage.inputs();
+            let (configured, problems) = stage.configure(config)?;
+            let inputs = stage.stage_inputs();
             nodes.push(Node {
                 stage,
                 name,
-                params,
-                externals,
+                config: configured,
+                problems,
                 inputs,
             });
         }
@@ -143,6 +150,24 @@ impl Graph {
             .collect()
     }
 
+    /// Fails, before anything runs, with every value the nodes at `order` cannot use.
+    pub fn check_params(&self, order: &[usize]) -> Result<()> {
+        let problems: Vec<String> = order
+            .iter()
+            .flat_map(|&i| {
+                let node = &self.nodes[i];
+                node.problems.iter().map(|p| format!("{}: {p}", node.name))
+            })
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(EngineError::Config(format!(
+            "the configuration has values its stages cannot use:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+
     /// Every node's key, in graph order.
     pub fn keys(&self, index: &mut HashIndex) -> Result<Keys> {
         let all: Vec<usize> = (0..self.nodes.len()).collect();
@@ -164,7 +189,7 @@ impl Graph {
                 inputs.insert(name.clone(), k.key.clone());
             }
             let mut externals = BTreeMap::new();
-            for path in &node.externals {
+            for path in &node.config.externals {
                 if !path.exists() {
                     return Err(EngineError::Config(format!(
                         "stage {}: input {} does not exist",
@@ -176,8 +201,8 @@ impl Graph {
             }
             let key = key::compute(&KeyInput {
                 stage: &node.name,
-                version: node.stage.version(),
-                params: &node.params,
+                version: node.stage.stage_version(),
+                params: node.params(),
                 inputs: &inputs,
                 externals: &externals,
             });

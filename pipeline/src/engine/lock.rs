@@ -5,6 +5,11 @@
 //! dead process is therefore just an unlocked file and never blocks anyone; no "unable to
 //! acquire lock" that a user must clear by hand. The holder's pid is written into the file only
 //! to tell a waiting user who they are waiting for.
+//!
+//! A lock file may be removed (`gc` removes the lock files of the artifacts it deletes), but
+//! only by the lock's holder, through [`KeyLock::remove`]. A process that opened the file before
+//! it was unlinked then locks an orphan inode; so after locking, [`KeyLock::acquire`] checks that
+//! the path still names the file it locked, and starts over when it does not.
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -24,31 +29,40 @@ impl KeyLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
         }
-        let mut file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| EngineError::io(path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
-                on_wait(pid.trim().parse().ok());
-                file.lock().map_err(|e| EngineError::io(path, e))?;
+        let mut on_wait = Some(on_wait);
+        loop {
+            let mut file = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| EngineError::io(path, e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    if let Some(f) = on_wait.take() {
+                        let mut pid = String::new();
+                        let _ = file.read_to_string(&mut pid);
+                        f(pid.trim().parse().ok());
+                    }
+                    file.lock().map_err(|e| EngineError::io(path, e))?;
+                }
+                Err(TryLockError::Error(e)) => return Err(EngineError::io(path, e)),
             }
-            Err(TryLockError::Error(e)) => return Err(EngineError::io(path, e)),
+            if !still_at(&file, path) {
+                // Its holder removed it while we waited: that lock guards nothing now.
+                continue;
+            }
+            // Record who holds it (informational only).
+            let _ = file.set_len(0);
+            let _ = file.rewind();
+            let _ = write!(file, "{}", std::process::id());
+            return Ok(KeyLock {
+                file,
+                path: path.to_path_buf(),
+            });
         }
-        // Record who holds it (informational only).
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = write!(file, "{}", std::process::id());
-        Ok(KeyLock {
-            file,
-            path: path.to_path_buf(),
-        })
     }
 
     /// Takes the lock only if it is free now.
@@ -59,10 +73,12 @@ impl KeyLock {
             Err(e) => return Err(EngineError::io(path, e)),
         };
         match file.try_lock() {
-            Ok(()) => Ok(Some(KeyLock {
+            Ok(()) if still_at(&file, path) => Ok(Some(KeyLock {
                 file,
                 path: path.to_path_buf(),
             })),
+            // Removed by its holder since we opened it: no longer the key's lock.
+            Ok(()) => Ok(None),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(EngineError::io(path, e)),
         }
@@ -70,6 +86,25 @@ impl KeyLock {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Removes the lock file, then releases the lock. Processes waiting on this file find it
+    /// gone when they get it and start over on a new one.
+    pub fn remove(self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(EngineError::io(&self.path, e)),
+        }
+    }
+}
+
+/// True if `path` still names the file `file` has open (same device and inode).
+fn still_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 

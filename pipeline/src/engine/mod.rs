@@ -1,4 +1,4 @@
-//! The stage graph and the artifact store (see ../shared/DESIGN.md, "Cache contract").
+//! The stage graph and the artifact store (docs/design.md, "Cache contract").
 
 pub mod error;
 pub mod graph;

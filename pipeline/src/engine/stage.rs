@@ -1,19 +1,30 @@
-//! What a node of the graph is: a name, a version, a config section, its inputs and the external
-//! files it reads, and a `run` that writes its outputs into a folder it is given.
+//! What a node of the graph is: a name, a version, typed parameters read from the config, its
+//! inputs and the external files it reads, and a `run` that writes its outputs into a folder it
+//! is given.
 //!
 //! A stage never sees the artifact store: it reads its inputs' folders and writes into `out_dir`
 //! (a temporary folder the store renames into place once the stage returns successfully).
+//!
+//! Nodes implement [`Stage`], whose parameters are a typed struct; the graph holds them as
+//! [`AnyStage`] (implemented for every [`Stage`]), which reads the parameters once, hashes their
+//! canonical JSON into the key and hands the typed value back to [`Stage::run`]. So no node
+//! deserialises JSON by hand, and every configuration error comes from [`Config::typed_over`].
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::engine::error::Result;
+use crate::engine::error::{EngineError, Result};
 
-pub trait Stage: Send + Sync {
+pub trait Stage: Send + Sync + 'static {
+    /// The stage's parameters, read from its config section with defaults filled in.
+    type Params: Serialize + DeserializeOwned + Send + Sync + 'static;
+
     /// Unique, readable in the CLI: `ingest`, `features:image`, `train:linear`.
     fn name(&self) -> String;
 
@@ -26,17 +37,36 @@ pub trait Stage: Send + Sync {
     /// Names of the nodes whose artifacts this stage reads.
     fn inputs(&self) -> Vec<String>;
 
+    /// The parameters when the config says nothing (some depend on the node: each encoder's
+    /// preset, each adapter's experiment).
+    fn defaults(&self) -> Self::Params;
+
+    /// Reads the parameters: [`Stage::section`] over [`Stage::defaults`]. Stages that read
+    /// several sections override this and [`Stage::config_sections`] together.
+    fn read_params(&self, config: &Config) -> Result<Self::Params> {
+        config.typed_over(&self.section(), &self.defaults())
+    }
+
     /// The config sections this stage reads and, for each, the part of `defaults` (the params at
-    /// their defaults) that section holds: what `--set` may name. One section by default.
+    /// their defaults, as JSON) that section holds: what `--set` may name.
     fn config_sections(&self, defaults: &Value) -> Vec<(String, Value)> {
         vec![(self.section(), defaults.clone())]
     }
 
-    /// The stage's parameters, read from its section with defaults filled in, as canonical JSON.
-    fn params(&self, config: &Config) -> Result<Value>;
+    /// Values the stage cannot use, each naming its key; found when the graph is built, before
+    /// any stage runs.
+    fn problems(&self, _params: &Self::Params) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The canonical JSON of the parameters, hashed into the key and kept in the manifest.
+    fn key_params(&self, params: &Self::Params) -> Result<Value> {
+        serde_json::to_value(params)
+            .map_err(|e| EngineError::Other(format!("{}: parameters: {e}", self.name())))
+    }
 
     /// External files and folders the stage reads (model files, datasets), given its params.
-    fn externals(&self, _params: &Value, _config: &Config) -> Result<Vec<PathBuf>> {
+    fn externals(&self, _params: &Self::Params, _config: &Config) -> Result<Vec<PathBuf>> {
         Ok(Vec::new())
     }
 
@@ -48,7 +78,14 @@ pub trait Stage: Send + Sync {
     }
 
     /// Computes the outputs into `ctx.out_dir`.
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()>;
+    fn run(&self, ctx: &StageContext, params: &Self::Params) -> anyhow::Result<()>;
+}
+
+/// An input of a running stage: the artifact of another node.
+#[derive(Debug, Clone)]
+pub struct InputArtifact {
+    pub key: String,
+    pub dir: PathBuf,
 }
 
 /// What a running stage sees.
@@ -56,27 +93,93 @@ pub struct StageContext<'a> {
     pub name: &'a str,
     /// Where to write outputs (a temporary folder; renamed into place on success).
     pub out_dir: PathBuf,
-    pub params: &'a Value,
-    /// Input node name → its artifact folder.
-    pub inputs: BTreeMap<String, PathBuf>,
+    /// Input node name → its artifact.
+    pub inputs: BTreeMap<String, InputArtifact>,
     /// The folder of the config file (relative paths resolve against it).
     pub root: &'a Path,
 }
 
 impl StageContext<'_> {
-    /// The parameters as the stage's typed struct.
-    pub fn params<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
-        Ok(serde_json::from_value(self.params.clone())?)
-    }
-
     /// The artifact folder of input `name`.
     pub fn input(&self, name: &str) -> anyhow::Result<&Path> {
+        Ok(&self.artifact(name)?.dir)
+    }
+
+    /// The artifact (key and folder) of input `name`.
+    pub fn artifact(&self, name: &str) -> anyhow::Result<&InputArtifact> {
         self.inputs
             .get(name)
-            .map(PathBuf::as_path)
             .ok_or_else(|| anyhow::anyhow!("stage {} has no input named {name}", self.name))
     }
 }
 
+/// A stage's parameters as read from one configuration.
+pub struct Configured {
+    /// Canonical JSON: hashed into the key, recorded in the manifest.
+    pub params: Value,
+    /// What [`Stage::externals`] named.
+    pub externals: Vec<PathBuf>,
+    /// The typed parameters, handed back to [`Stage::run`].
+    typed: Box<dyn Any + Send + Sync>,
+}
+
+/// A [`Stage`] with its parameter type erased, as the graph holds it.
+///
+/// Its methods have names of their own, so that calling a [`Stage`] method on a node type is
+/// never ambiguous.
+pub trait AnyStage: Send + Sync {
+    fn stage_name(&self) -> String;
+    fn stage_version(&self) -> u32;
+    fn stage_inputs(&self) -> Vec<String>;
+    fn is_resumable(&self) -> bool;
+    /// The sections and keys `--set` may name, from the parameters at their defaults.
+    fn known_sections(&self, defaults: &Config) -> Result<Vec<(String, Value)>>;
+    /// Reads the parameters from `config`, with the values the stage cannot use listed.
+    fn configure(&self, config: &Config) -> Result<(Configured, Vec<String>)>;
+    fn run_configured(&self, ctx: &StageContext, params: &Configured) -> anyhow::Result<()>;
+}
+
+impl<S: Stage> AnyStage for S {
+    fn stage_name(&self) -> String {
+        self.name()
+    }
+
+    fn stage_version(&self) -> u32 {
+        self.version()
+    }
+
+    fn stage_inputs(&self) -> Vec<String> {
+        self.inputs()
+    }
+
+    fn is_resumable(&self) -> bool {
+        self.resumable()
+    }
+
+    fn known_sections(&self, defaults: &Config) -> Result<Vec<(String, Value)>> {
+        let params = self.read_params(defaults)?;
+        Ok(self.config_sections(&self.key_params(&params)?))
+    }
+
+    fn configure(&self, config: &Config) -> Result<(Configured, Vec<String>)> {
+        let typed = self.read_params(config)?;
+        let problems = self.problems(&typed);
+        let configured = Configured {
+            params: self.key_params(&typed)?,
+            externals: self.externals(&typed, config)?,
+            typed: Box::new(typed),
+        };
+        Ok((configured, problems))
+    }
+
+    fn run_configured(&self, ctx: &StageContext, params: &Configured) -> anyhow::Result<()> {
+        let typed = params
+            .typed
+            .downcast_ref::<S::Params>()
+            .ok_or_else(|| anyhow::anyhow!("{}: parameters of another stage", ctx.name))?;
+        self.run(ctx, typed)
+    }
+}
+
 /// Builds the list of stages for a config (e.g. one `train:<adapter>` node per adapter).
-pub type Registry = fn(&Config) -> Result<Vec<Box<dyn Stage>>>;
+pub type Registry = fn(&Config) -> Result<Vec<Box<dyn AnyStage>>>;

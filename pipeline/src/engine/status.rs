@@ -57,7 +57,7 @@ pub fn status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     stage: node.name.clone(),
                     state: State::Stale,
                     key: k.key.clone(),
-                    reasons: explain(node.stage.version(), &node.params, k, prev),
+                    reasons: explain(node.stage.stage_version(), node.params(), k, prev),
                     artifact: None,
                 },
             }

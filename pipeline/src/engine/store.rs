@@ -11,13 +11,23 @@ use std::time::{Instant, SystemTime};
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::hash_index::hash_file_contents;
+use crate::engine::key::KEY_HEX_LEN;
 use crate::engine::lock::KeyLock;
 use crate::engine::manifest::{self, Manifest, OutputFile};
 
-pub const TMP_PREFIX: &str = ".tmp-";
+const TMP_PREFIX: &str = ".tmp-";
+const LOCKS: &str = ".locks";
 
 pub struct Store {
     root: PathBuf,
+}
+
+/// What [`Store::remove`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// Another process holds the key's lock (it is building or replacing it): left alone.
+    Busy,
 }
 
 /// One artifact folder found on disk.
@@ -47,9 +57,62 @@ impl Store {
     }
 
     pub fn lock_path(&self, stage: &str, key: &str) -> PathBuf {
+        self.lock_path_in(&Self::stage_dir_name(stage), key)
+    }
+
+    fn lock_path_in(&self, stage_dir: &str, key: &str) -> PathBuf {
         self.root
-            .join(".locks")
-            .join(format!("{}.{key}.lock", Self::stage_dir_name(stage)))
+            .join(LOCKS)
+            .join(format!("{stage_dir}.{key}.lock"))
+    }
+
+    /// The (stage folder, key) a temporary folder of [`Store::build`] was building.
+    fn temp_owner(tmp: &Path) -> Option<(String, String)> {
+        let name = tmp.file_name()?.to_string_lossy().to_string();
+        let stage_dir = tmp.parent()?.file_name()?.to_string_lossy().to_string();
+        let key: String = name
+            .strip_prefix(TMP_PREFIX)?
+            .chars()
+            .take(KEY_HEX_LEN)
+            .collect();
+        Some((stage_dir, key))
+    }
+
+    /// True if the run that made temporary folder `tmp` is gone: its key is not locked.
+    pub fn is_abandoned(&self, tmp: &Path) -> bool {
+        let Some((stage_dir, key)) = Self::temp_owner(tmp) else {
+            return false;
+        };
+        let lock = self.lock_path_in(&stage_dir, &key);
+        !lock.exists() || matches!(KeyLock::try_acquire(&lock), Ok(Some(_)))
+    }
+
+    /// Removes an artifact folder (and its lock file) while holding its key's lock, so that no
+    /// run building or waiting for the same key loses its mutual exclusion; a key another process
+    /// holds is left alone.
+    pub fn remove(&self, found: &Found) -> Result<Removal> {
+        let path = self.lock_path_in(&found.stage_dir, &found.key);
+        std::fs::create_dir_all(self.root.join(LOCKS))
+            .map_err(|e| EngineError::io(self.root.join(LOCKS), e))?;
+        // Create the lock file if need be, then take it without waiting.
+        drop(
+            File::options()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| EngineError::io(&path, e))?,
+        );
+        let Some(lock) = KeyLock::try_acquire(&path)? else {
+            return Ok(Removal::Busy);
+        };
+        std::fs::remove_dir_all(&found.dir).map_err(|e| EngineError::io(&found.dir, e))?;
+        lock.remove()?;
+        Ok(Removal::Removed)
+    }
+
+    /// Removes a temporary folder left by a run that is gone.
+    pub fn remove_abandoned(&self, tmp: &Path) -> Result<()> {
+        std::fs::remove_dir_all(tmp).map_err(|e| EngineError::io(tmp, e))
     }
 
     /// The artifact for (stage, key) if it exists and its manifest is valid.

@@ -2,18 +2,26 @@
 //! trained and untrained pairs of the evaluation split, with intervals, p-values and H1/H2
 //! (stages::evaluate::align). Parameters in `[align]`, shared by all adapters.
 
-use serde_json::Value;
-use stages::evaluate::align::{self, AlignConfig};
+use stages::evaluate::align::{self, AlignArtifact, AlignConfig};
+use stages::evaluate::hypotheses::{Tested, Verdict};
+use stages::spaces::Weights;
+use stages::train::TrainArtifact;
 
-use crate::config::Config;
-use crate::engine::error::Result;
 use crate::engine::stage::{Stage, StageContext};
 
 pub struct AlignNode {
     pub adapter: String,
 }
 
+impl AlignNode {
+    fn train(&self) -> String {
+        format!("train:{}", self.adapter)
+    }
+}
+
 impl Stage for AlignNode {
+    type Params = AlignConfig;
+
     fn name(&self) -> String {
         format!("align:{}", self.adapter)
     }
@@ -28,37 +36,38 @@ impl Stage for AlignNode {
 
     fn inputs(&self) -> Vec<String> {
         let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
-        v.push(format!("train:{}", self.adapter));
+        v.push(self.train());
         v
     }
 
-    fn params(&self, config: &Config) -> Result<Value> {
-        let (typed, json): (AlignConfig, Value) = config.typed("align")?;
-        // Fail at configuration time, not after the features are built.
-        typed
-            .metric_list()
-            .and_then(|_| typed.split())
-            .map_err(|e| crate::engine::EngineError::Config(format!("[align]: {e}")))?;
-        Ok(json)
+    fn defaults(&self) -> AlignConfig {
+        AlignConfig::default()
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let config: AlignConfig = ctx.params()?;
+    fn problems(&self, config: &AlignConfig) -> Vec<String> {
+        config.problems()
+    }
+
+    fn run(&self, ctx: &StageContext, config: &AlignConfig) -> anyhow::Result<()> {
         let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let name = ctx.name;
         let summary = align::run(
-            &config,
+            config,
             &data,
-            ctx.input(&format!("train:{}", self.adapter))?,
-            &ctx.out_dir,
+            &TrainArtifact::at(ctx.input(&self.train())?),
+            &AlignArtifact::at(&ctx.out_dir),
             &|step| tracing::info!("{name}: {step}"),
         )?;
-        let count = |v: &str| {
+        let count = |v: Verdict| {
             summary
                 .tests
                 .iter()
-                .filter(|t| t.adapter == "trained" && t.tested == "aligned_image" && t.verdict == v)
+                .filter(|t| {
+                    t.adapter == Weights::Trained
+                        && t.tested == Tested::AlignedImage
+                        && t.verdict == v
+                })
                 .count()
         };
         eprintln!(
@@ -66,9 +75,9 @@ impl Stage for AlignNode {
              {} supported, {} inconclusive, {} contradicted",
             summary.rows,
             clock.elapsed().as_secs_f64(),
-            count("supported"),
-            count("inconclusive"),
-            count("contradicted"),
+            count(Verdict::Supported),
+            count(Verdict::Inconclusive),
+            count(Verdict::Contradicted),
         );
         Ok(())
     }

@@ -3,15 +3,14 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-use stages::dataset::ingest;
+use stages::dataset::ingest::IngestArtifact;
 use stages::features::encode;
 use stages::features::output::{self, RowMeta};
 use stages::features::spec::EncoderKind;
 use stages::features::{EncoderSpec, FeatureMatrix};
 
 use crate::config::Config;
-use crate::engine::error::{EngineError, Result};
+use crate::engine::error::Result;
 use crate::engine::stage::{Stage, StageContext};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,18 +36,26 @@ impl Role {
             Role::Reference => EncoderSpec::embedded_reference(),
         }
     }
+
+    /// The kind of model the role needs.
+    pub fn kind(self) -> EncoderKind {
+        match self {
+            Role::Text => EncoderKind::Text,
+            Role::Image | Role::Reference => EncoderKind::Image,
+        }
+    }
+
+    /// The role's encoder section.
+    pub fn section(self) -> String {
+        format!("encoders.{}", self.as_str())
+    }
 }
 
 pub struct FeaturesNode(pub Role);
 
-impl FeaturesNode {
-    fn spec(&self, params: &Value) -> Result<EncoderSpec> {
-        serde_json::from_value(params.clone())
-            .map_err(|e| EngineError::Config(format!("[encoders.{}]: {e}", self.0.as_str())))
-    }
-}
-
 impl Stage for FeaturesNode {
+    type Params = EncoderSpec;
+
     fn name(&self) -> String {
         format!("features:{}", self.0.as_str())
     }
@@ -58,34 +65,22 @@ impl Stage for FeaturesNode {
     }
 
     fn section(&self) -> String {
-        format!("encoders.{}", self.0.as_str())
+        self.0.section()
     }
 
     fn inputs(&self) -> Vec<String> {
         vec!["ingest".into()]
     }
 
-    fn params(&self, config: &Config) -> Result<Value> {
-        let (spec, value) = config.typed_over(&self.section(), &self.0.defaults())?;
-        let want = if self.0 == Role::Text {
-            EncoderKind::Text
-        } else {
-            EncoderKind::Image
-        };
-        if spec.kind != want {
-            return Err(EngineError::Config(format!(
-                "[{}] kind = {:?}, but the {} encoder must be an {:?} model",
-                self.section(),
-                spec.kind,
-                self.0.as_str(),
-                want
-            )));
-        }
-        Ok(value)
+    fn defaults(&self) -> EncoderSpec {
+        self.0.defaults()
     }
 
-    fn externals(&self, params: &Value, config: &Config) -> Result<Vec<PathBuf>> {
-        let spec = self.spec(params)?;
+    fn problems(&self, spec: &EncoderSpec) -> Vec<String> {
+        kind_problem(self.0, spec).into_iter().collect()
+    }
+
+    fn externals(&self, spec: &EncoderSpec, config: &Config) -> Result<Vec<PathBuf>> {
         let mut files = vec![config.resolve(&spec.onnx)];
         if spec.kind == EncoderKind::Text {
             files.push(config.resolve(&spec.tokenizer));
@@ -98,16 +93,15 @@ impl Stage for FeaturesNode {
         true
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let spec = self.spec(ctx.params)?;
-        let records = ingest::read_manifest(ctx.input("ingest")?)?;
+    fn run(&self, ctx: &StageContext, spec: &EncoderSpec) -> anyhow::Result<()> {
+        let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
         let model = ctx.root.join(&spec.onnx);
         let label = ctx.name;
         let clock = std::time::Instant::now();
         let meta: Vec<RowMeta> = if spec.kind == EncoderKind::Text {
             let texts: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
             encode::encode_texts(
-                &spec,
+                spec,
                 &model,
                 &ctx.root.join(&spec.tokenizer),
                 &texts,
@@ -134,7 +128,7 @@ impl Stage for FeaturesNode {
                 .iter()
                 .map(|r| ctx.root.join(&r.image_path))
                 .collect();
-            encode::encode_images(&spec, &model, &paths, &ctx.out_dir, label)?;
+            encode::encode_images(spec, &model, &paths, &ctx.out_dir, label)?;
             images
                 .iter()
                 .map(|r| RowMeta {
@@ -158,6 +152,19 @@ impl Stage for FeaturesNode {
     }
 }
 
+/// The encoder of `role` must be a model of the role's kind.
+pub(crate) fn kind_problem(role: Role, spec: &EncoderSpec) -> Option<String> {
+    (spec.kind != role.kind()).then(|| {
+        format!(
+            "[{}] kind = {:?}, but the {} encoder must be an {:?} model",
+            role.section(),
+            spec.kind,
+            role.as_str(),
+            role.kind()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,9 +175,7 @@ mod tests {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../data/models/research-models.toml");
         let config = Config::load(&file, &[]).unwrap();
-        let spec = |role: Role| -> EncoderSpec {
-            serde_json::from_value(FeaturesNode(role).params(&config).unwrap()).unwrap()
-        };
+        let spec = |role: Role| -> EncoderSpec { FeaturesNode(role).read_params(&config).unwrap() };
         let mut image = EncoderSpec::resnet18("models/resnet18.onnx");
         image.batch_size = spec(Role::Image).batch_size;
         assert_eq!(spec(Role::Image), image);

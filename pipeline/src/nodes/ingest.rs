@@ -1,18 +1,19 @@
-//! `ingest`: the image–caption dataset, validated and split → `manifest.parquet`.
+//! `ingest`: the image–caption dataset, validated and split → the ingest artifact.
 
 use std::path::PathBuf;
 
-use serde_json::Value;
 use stages::dataset::DatasetSpec;
-use stages::dataset::ingest;
+use stages::dataset::ingest::{self, IngestArtifact};
 
 use crate::config::Config;
-use crate::engine::error::{EngineError, Result};
+use crate::engine::error::Result;
 use crate::engine::stage::{Stage, StageContext};
 
 pub struct IngestNode;
 
 impl Stage for IngestNode {
+    type Params = DatasetSpec;
+
     fn name(&self) -> String {
         "ingest".into()
     }
@@ -29,20 +30,17 @@ impl Stage for IngestNode {
         Vec::new()
     }
 
-    fn params(&self, config: &Config) -> Result<Value> {
-        config.typed::<DatasetSpec>("dataset").map(|(_, v)| v)
+    fn defaults(&self) -> DatasetSpec {
+        DatasetSpec::default()
     }
 
-    fn externals(&self, params: &Value, config: &Config) -> Result<Vec<PathBuf>> {
-        let spec: DatasetSpec = serde_json::from_value(params.clone())
-            .map_err(|e| EngineError::Config(format!("[dataset]: {e}")))?;
-        Ok(ingest::inputs(&spec, &config.root))
+    fn externals(&self, spec: &DatasetSpec, config: &Config) -> Result<Vec<PathBuf>> {
+        Ok(ingest::inputs(spec, &config.root))
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let spec: DatasetSpec = ctx.params()?;
-        let ingested = ingest::ingest(&spec, ctx.root)?;
-        ingest::write(&ctx.out_dir, &ingested)?;
+    fn run(&self, ctx: &StageContext, spec: &DatasetSpec) -> anyhow::Result<()> {
+        let ingested = ingest::ingest(spec, ctx.root)?;
+        IngestArtifact::at(&ctx.out_dir).write(&ingested)?;
         let s = &ingested.summary;
         eprintln!(
             "ingest: {} pairs of {} images ({} train, {} val); {} rejected",

@@ -19,7 +19,7 @@ mod train;
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::Stage;
+use crate::engine::stage::AnyStage;
 
 pub use align::AlignNode;
 pub use features::{FeaturesNode, Role};
@@ -51,8 +51,8 @@ pub fn paired_features(
 }
 
 /// The stages of the experiment described by `config`.
-pub fn registry(config: &Config) -> Result<Vec<Box<dyn Stage>>> {
-    let mut nodes: Vec<Box<dyn Stage>> = vec![
+pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
+    let mut nodes: Vec<Box<dyn AnyStage>> = vec![
         Box::new(IngestNode),
         Box::new(FeaturesNode(Role::Image)),
         Box::new(FeaturesNode(Role::Text)),

@@ -2,18 +2,24 @@
 //! features of the probe set, and image–text retrieval for the trained and untrained adapters
 //! (stages::evaluate::probe). Parameters in `[probe]`.
 
-use serde_json::Value;
-use stages::evaluate::probe::{self, ProbeConfig};
+use stages::evaluate::probe::{self, ProbeArtifact, ProbeConfig};
+use stages::train::TrainArtifact;
 
-use crate::config::Config;
-use crate::engine::error::Result;
 use crate::engine::stage::{Stage, StageContext};
 
 pub struct ProbeNode {
     pub adapter: String,
 }
 
+impl ProbeNode {
+    fn train(&self) -> String {
+        format!("train:{}", self.adapter)
+    }
+}
+
 impl Stage for ProbeNode {
+    type Params = ProbeConfig;
+
     fn name(&self) -> String {
         format!("probe:{}", self.adapter)
     }
@@ -31,42 +37,48 @@ impl Stage for ProbeNode {
         v.extend([
             "features:probe-image".into(),
             "features:probe-reference".into(),
-            format!("train:{}", self.adapter),
+            self.train(),
         ]);
         v
     }
 
-    fn params(&self, config: &Config) -> Result<Value> {
-        config.typed::<ProbeConfig>("probe").map(|(_, v)| v)
+    fn defaults(&self) -> ProbeConfig {
+        ProbeConfig::default()
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let config: ProbeConfig = ctx.params()?;
+    fn problems(&self, config: &ProbeConfig) -> Vec<String> {
+        config.problems()
+    }
+
+    fn run(&self, ctx: &StageContext, config: &ProbeConfig) -> anyhow::Result<()> {
         let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let name = ctx.name;
-        let summary = probe::run(
-            &config,
+        let results = probe::run(
+            config,
             &data,
-            ctx.input(&format!("train:{}", self.adapter))?,
+            &TrainArtifact::at(ctx.input(&self.train())?),
             ctx.input("features:probe-image")?,
             ctx.input("features:probe-reference")?,
-            &ctx.out_dir,
+            &ProbeArtifact::at(&ctx.out_dir),
             &|step| tracing::info!("{name}: {step}"),
         )?;
-        let acc: Vec<String> = summary
+        let acc: Vec<String> = results
             .probe
+            .rows
             .iter()
             .map(|r| format!("{} {:.3}", r.features, r.test_accuracy))
             .collect();
-        let r1: Vec<String> = summary
+        let r1: Vec<String> = results
             .retrieval
+            .rows
             .iter()
-            .map(|(s, r)| {
+            .map(|r| {
                 format!(
-                    "{s} {} R@1 {:.3}",
-                    r.direction,
-                    r.recall.first().map_or(f64::NAN, |x| x.1)
+                    "{} {} R@1 {:.3}",
+                    r.adapter,
+                    r.retrieval.direction,
+                    r.retrieval.recall.first().map_or(f64::NAN, |x| x.1)
                 )
             })
             .collect();

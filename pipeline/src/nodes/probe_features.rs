@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use stages::dataset::probe::{self, ProbeDataSpec, ProbeSplit};
 use stages::features::output::{self, RowMeta};
 use stages::features::{EncoderSpec, FeatureMatrix, encode};
@@ -13,23 +13,20 @@ use stages::features::{EncoderSpec, FeatureMatrix, encode};
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::stage::{Stage, StageContext};
-use crate::nodes::features::Role;
+use crate::nodes::features::{Role, kind_problem};
 
 pub struct ProbeFeaturesNode(pub Role);
 
+/// The probe set and the encoder it goes through: two sections of the config.
 #[derive(Serialize, Deserialize)]
-struct Params {
+pub struct ProbeFeaturesParams {
     data: ProbeDataSpec,
     encoder: EncoderSpec,
 }
 
-impl ProbeFeaturesNode {
-    fn encoder_section(&self) -> String {
-        format!("encoders.{}", self.0.as_str())
-    }
-}
-
 impl Stage for ProbeFeaturesNode {
+    type Params = ProbeFeaturesParams;
+
     fn name(&self) -> String {
         format!("features:probe-{}", self.0.as_str())
     }
@@ -42,26 +39,36 @@ impl Stage for ProbeFeaturesNode {
         "probe_dataset".into()
     }
 
-    fn config_sections(&self, defaults: &Value) -> Vec<(String, Value)> {
-        vec![
-            (self.section(), defaults["data"].clone()),
-            (self.encoder_section(), defaults["encoder"].clone()),
-        ]
-    }
-
     fn inputs(&self) -> Vec<String> {
         Vec::new()
     }
 
-    fn params(&self, config: &Config) -> Result<Value> {
-        let (_, data) = config.typed::<ProbeDataSpec>("probe_dataset")?;
-        let (_, encoder) = config.typed_over(&self.encoder_section(), &self.0.defaults())?;
-        Ok(json!({ "data": data, "encoder": encoder }))
+    fn defaults(&self) -> ProbeFeaturesParams {
+        ProbeFeaturesParams {
+            data: ProbeDataSpec::default(),
+            encoder: self.0.defaults(),
+        }
     }
 
-    fn externals(&self, params: &Value, config: &Config) -> Result<Vec<PathBuf>> {
-        let p: Params = serde_json::from_value(params.clone())
-            .map_err(|e| EngineError::Config(format!("[probe_dataset]: {e}")))?;
+    fn read_params(&self, config: &Config) -> Result<ProbeFeaturesParams> {
+        Ok(ProbeFeaturesParams {
+            data: config.typed(&self.section())?,
+            encoder: config.typed_over(&self.0.section(), &self.0.defaults())?,
+        })
+    }
+
+    fn config_sections(&self, defaults: &Value) -> Vec<(String, Value)> {
+        vec![
+            (self.section(), defaults["data"].clone()),
+            (self.0.section(), defaults["encoder"].clone()),
+        ]
+    }
+
+    fn problems(&self, p: &ProbeFeaturesParams) -> Vec<String> {
+        kind_problem(self.0, &p.encoder).into_iter().collect()
+    }
+
+    fn externals(&self, p: &ProbeFeaturesParams, config: &Config) -> Result<Vec<PathBuf>> {
         let dir = config.resolve(&p.data.path);
         let mut files = vec![config.resolve(&p.encoder.onnx)];
         for split in [ProbeSplit::Train, ProbeSplit::Test] {
@@ -79,8 +86,7 @@ impl Stage for ProbeFeaturesNode {
         true
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let p: Params = ctx.params()?;
+    fn run(&self, ctx: &StageContext, p: &ProbeFeaturesParams) -> anyhow::Result<()> {
         let dir = ctx.root.join(&p.data.path);
         let train = probe::read(p.data.kind, &dir, ProbeSplit::Train, p.data.train_samples)?;
         let test = probe::read(p.data.kind, &dir, ProbeSplit::Test, p.data.test_samples)?;

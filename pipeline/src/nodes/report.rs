@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-use stages::report::{self, ReportConfig, ReportInputs};
+use stages::evaluate::align::AlignArtifact;
+use stages::evaluate::probe::ProbeArtifact;
+use stages::report::{self, AdapterArtifacts, ReportConfig, ReportInputs};
+use stages::train::TrainArtifact;
 
 use crate::config::Config;
-use crate::engine::error::{EngineError, Result};
+use crate::engine::error::Result;
 use crate::engine::stage::{Stage, StageContext};
 
 pub struct ReportNode {
@@ -15,6 +17,8 @@ pub struct ReportNode {
 }
 
 impl Stage for ReportNode {
+    type Params = ReportConfig;
+
     fn name(&self) -> String {
         "report".into()
     }
@@ -37,13 +41,11 @@ impl Stage for ReportNode {
         v
     }
 
-    fn params(&self, config: &Config) -> Result<Value> {
-        config.typed::<ReportConfig>("report").map(|(_, v)| v)
+    fn defaults(&self) -> ReportConfig {
+        ReportConfig::default()
     }
 
-    fn externals(&self, params: &Value, config: &Config) -> Result<Vec<PathBuf>> {
-        let p: ReportConfig = serde_json::from_value(params.clone())
-            .map_err(|e| EngineError::Config(format!("[report]: {e}")))?;
+    fn externals(&self, p: &ReportConfig, config: &Config) -> Result<Vec<PathBuf>> {
         let mut files = vec![config.resolve(&p.font)];
         let bold = config.resolve(&p.font_bold);
         if bold.is_file() {
@@ -52,34 +54,29 @@ impl Stage for ReportNode {
         Ok(files)
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let config: ReportConfig = ctx.params()?;
+    fn run(&self, ctx: &StageContext, config: &ReportConfig) -> anyhow::Result<()> {
         let data = super::paired_features(ctx)?;
         let mut adapters = Vec::new();
         for a in &self.adapters {
-            adapters.push((
-                a.clone(),
-                ctx.input(&format!("train:{a}"))?.to_path_buf(),
-                ctx.input(&format!("align:{a}"))?.to_path_buf(),
-                ctx.input(&format!("probe:{a}"))?.to_path_buf(),
-            ));
+            adapters.push(AdapterArtifacts {
+                name: a.clone(),
+                train: TrainArtifact::at(ctx.input(&format!("train:{a}"))?),
+                align: AlignArtifact::at(ctx.input(&format!("align:{a}"))?),
+                probe: ProbeArtifact::at(ctx.input(&format!("probe:{a}"))?),
+            });
         }
-        let keys = ctx
-            .inputs
-            .iter()
-            .map(|(name, dir)| {
-                let key = dir.file_name().map(|k| k.to_string_lossy().to_string());
-                (name.clone(), key.unwrap_or_default())
-            })
-            .collect();
         let inputs = ReportInputs {
             data: &data,
             ingest: ctx.input("ingest")?,
             adapters,
-            keys,
+            keys: ctx
+                .inputs
+                .iter()
+                .map(|(name, input)| (name.clone(), input.key.clone()))
+                .collect(),
             root: ctx.root,
         };
-        report::run(&config, &inputs, &ctx.out_dir)?;
+        report::run(config, &inputs, &ctx.out_dir)?;
         Ok(())
     }
 }

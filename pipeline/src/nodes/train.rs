@@ -2,14 +2,13 @@
 //! two experiments, `train:linear` and `train:mlp` (`mlp_adapter_compact_distribution`).
 
 use serde_json::Value;
-use stages::train::TrainConfig;
-use stages::train::training;
+use stages::train::{TrainArtifact, TrainConfig, training};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::stage::{Stage, StageContext};
 
-/// The key-only parameter naming a non-default training backend (see `params`).
+/// The key-only parameter naming a non-default training backend (see `key_params`).
 const BACKEND_KEY: &str = "backend";
 
 pub struct TrainNode {
@@ -27,16 +26,9 @@ pub fn adapters(config: &Config) -> Vec<String> {
     }
 }
 
-impl TrainNode {
-    fn defaults(&self) -> TrainConfig {
-        match self.name.as_str() {
-            "mlp" => TrainConfig::mlp_compact_distribution(),
-            _ => TrainConfig::linear(),
-        }
-    }
-}
-
 impl Stage for TrainNode {
+    type Params = TrainConfig;
+
     fn name(&self) -> String {
         format!("train:{}", self.name)
     }
@@ -53,13 +45,23 @@ impl Stage for TrainNode {
         super::PAIRED_FEATURES.map(String::from).to_vec()
     }
 
+    fn defaults(&self) -> TrainConfig {
+        match self.name.as_str() {
+            "mlp" => TrainConfig::mlp_compact_distribution(),
+            _ => TrainConfig::linear(),
+        }
+    }
+
+    fn problems(&self, config: &TrainConfig) -> Vec<String> {
+        config.problems()
+    }
+
     /// The training config; in a build that trains on another backend than the default
     /// (ndarray), also `backend`, so that its artifacts get their own keys (float results differ
-    /// between backends) while the default build's keys stay as they were.
-    fn params(&self, config: &Config) -> Result<Value> {
-        let mut params = config
-            .typed_over(&self.section(), &self.defaults())
-            .map(|(_, v)| v)?;
+    /// between backends) while the default build's keys stay as they are.
+    fn key_params(&self, config: &TrainConfig) -> Result<Value> {
+        let mut params = serde_json::to_value(config)
+            .map_err(|e| EngineError::Other(format!("{}: {e}", self.name())))?;
         if stages::train::BACKEND != "ndarray"
             && let Value::Object(map) = &mut params
         {
@@ -68,35 +70,25 @@ impl Stage for TrainNode {
         Ok(params)
     }
 
-    /// Epoch checkpoints of a killed run are picked up (stages::train::training).
+    /// Epoch checkpoints of a killed run are picked up (stages::train::checkpoint).
     fn resumable(&self) -> bool {
         true
     }
 
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
-        let mut params: Value = ctx.params()?;
-        if let Value::Object(map) = &mut params {
-            map.remove(BACKEND_KEY);
-        }
-        let config: TrainConfig = serde_json::from_value(params)?;
+    fn run(&self, ctx: &StageContext, config: &TrainConfig) -> anyhow::Result<()> {
         let data = super::paired_features(ctx)?;
         let clock = std::time::Instant::now();
-        let out = training::train_on_selected_backend(&config, &data, &ctx.out_dir, ctx.name)
-            .map_err(|e| EngineError::Other(e.to_string()))?;
-        std::fs::write(
-            ctx.out_dir.join("config.json"),
-            serde_json::to_vec_pretty(&config)?,
-        )?;
-        let first = out.history.first();
-        let last = out.history.last();
+        let out = TrainArtifact::at(&ctx.out_dir);
+        let outcome = training::train_on_selected_backend(config, &data, &out, ctx.name)?;
+        let (first, last) = (outcome.history.first(), outcome.history.last());
         if let (Some(f), Some(l)) = (first, last) {
             eprintln!(
                 "{}: {} train / {} val pairs, {} epochs x {} steps in {:.1} s on {}; val loss {:.4} -> {:.4}, val R@1 {:.3} -> {:.3}",
                 ctx.name,
-                out.train_pairs,
-                out.val_pairs,
+                outcome.train_pairs,
+                outcome.val_pairs,
                 config.epochs,
-                out.steps_per_epoch,
+                outcome.steps_per_epoch,
                 clock.elapsed().as_secs_f64(),
                 stages::train::BACKEND,
                 f.val_loss,

@@ -1,7 +1,8 @@
 //! The `ingest` stage's computation: read the configured dataset, validate every record, cap,
-//! split by image, and write `manifest.parquet` (+ `rejected.parquet`, `summary.json`).
+//! split by image, and write the ingest artifact ([`IngestArtifact`]: `manifest.parquet`,
+//! `rejected.parquet`, `summary.json`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -9,14 +10,14 @@ use crate::dataset::record::{BadRecord, Candidate, Record};
 use crate::dataset::spec::{DatasetKind, DatasetSpec, OnBadRecord};
 use crate::dataset::{flickr30k, manifest_file, split, tuxpaint, validate};
 use crate::error::{Error, Result};
-use crate::table::{self, Column, Table};
+use crate::table;
 
 /// Bump when the same dataset and spec would give a different manifest.
 pub const VERSION: u32 = 1;
 
-pub const MANIFEST: &str = "manifest.parquet";
-pub const REJECTED: &str = "rejected.parquet";
-pub const SUMMARY: &str = "summary.json";
+const MANIFEST: &str = "manifest.parquet";
+const REJECTED: &str = "rejected.parquet";
+const SUMMARY: &str = "summary.json";
 
 /// The files a dataset spec reads (hashed into the ingest key).
 pub fn inputs(spec: &DatasetSpec, root: &Path) -> Vec<std::path::PathBuf> {
@@ -107,18 +108,7 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
     let n_candidates = cands.len();
     let (valid, rejected) = validate::validate(cands);
     if !rejected.is_empty() && spec.on_bad_record == OnBadRecord::Fail {
-        let listing: Vec<String> = rejected
-            .iter()
-            .map(|b| format!("  {}: {}", b.path, b.reason))
-            .collect();
-        return Err(Error::Invalid {
-            what: format!("dataset {}", spec.path),
-            message: format!(
-                "{} bad record(s):\n{}\n(set [dataset] on_bad_record = \"skip\" to leave them out)",
-                rejected.len(),
-                listing.join("\n")
-            ),
-        });
+        return Err(bad_records(spec, &rejected));
     }
     // Cap after validation, so num_samples counts usable pairs.
     let as_candidates: Vec<Candidate> = valid
@@ -180,81 +170,61 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
     })
 }
 
-pub fn write(dir: &Path, ingested: &Ingested) -> Result<()> {
-    let r = &ingested.records;
-    table::write(
-        &dir.join(MANIFEST),
-        vec![
-            ("id", Column::Str(r.iter().map(|x| x.id.clone()).collect())),
-            (
-                "image_id",
-                Column::Str(r.iter().map(|x| x.image_id.clone()).collect()),
-            ),
-            (
-                "image_path",
-                Column::Str(r.iter().map(|x| x.image_path.clone()).collect()),
-            ),
-            (
-                "image_blake3",
-                Column::Str(r.iter().map(|x| x.image_blake3.clone()).collect()),
-            ),
-            (
-                "caption",
-                Column::Str(r.iter().map(|x| x.caption.clone()).collect()),
-            ),
-            (
-                "split",
-                Column::Str(r.iter().map(|x| x.split.as_str().to_string()).collect()),
-            ),
-        ],
-    )?;
-    let b = &ingested.rejected;
-    table::write(
-        &dir.join(REJECTED),
-        vec![
-            ("id", Column::Str(b.iter().map(|x| x.id.clone()).collect())),
-            (
-                "path",
-                Column::Str(b.iter().map(|x| x.path.clone()).collect()),
-            ),
-            (
-                "reason",
-                Column::Str(b.iter().map(|x| x.reason.clone()).collect()),
-            ),
-        ],
-    )?;
-    let json = serde_json::to_vec_pretty(&ingested.summary).map_err(|e| Error::Invalid {
-        what: SUMMARY.into(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(dir.join(SUMMARY), json).map_err(|e| Error::io(dir.join(SUMMARY), e))
+/// Every bad record, listed at once.
+fn bad_records(spec: &DatasetSpec, rejected: &[BadRecord]) -> Error {
+    let listing: Vec<String> = rejected
+        .iter()
+        .map(|b| format!("  {}: {}", b.path, b.reason))
+        .collect();
+    Error::Invalid {
+        what: format!("dataset {}", spec.path),
+        message: format!(
+            "{} bad record(s):\n{}\n(set [dataset] on_bad_record = \"skip\" to leave them out)",
+            rejected.len(),
+            listing.join("\n")
+        ),
+    }
 }
 
-/// Reads an ingest artifact's manifest back.
-pub fn read_manifest(dir: &Path) -> Result<Vec<Record>> {
-    let path = dir.join(MANIFEST);
-    let t = Table::read(&path)?;
-    let splits = t.strings("split")?;
-    let mut out = Vec::with_capacity(t.num_rows());
-    let (ids, image_ids, paths, hashes, captions) = (
-        t.strings("id")?,
-        t.strings("image_id")?,
-        t.strings("image_path")?,
-        t.strings("image_blake3")?,
-        t.strings("caption")?,
-    );
-    for i in 0..t.num_rows() {
-        out.push(Record {
-            id: ids[i].clone(),
-            image_id: image_ids[i].clone(),
-            image_path: paths[i].clone(),
-            image_blake3: hashes[i].clone(),
-            caption: captions[i].clone(),
-            split: crate::dataset::Split::parse(&splits[i]).ok_or_else(|| Error::Invalid {
-                what: format!("{} row {i}", path.display()),
-                message: format!("split `{}` is neither train nor val", splits[i]),
-            })?,
-        });
+/// An ingest artifact folder: the manifest of validated records (id, image_id, image_path,
+/// image_blake3, caption, split), the rejected records and the summary.
+#[derive(Debug, Clone)]
+pub struct IngestArtifact {
+    dir: PathBuf,
+}
+
+impl IngestArtifact {
+    pub fn at(dir: &Path) -> IngestArtifact {
+        IngestArtifact {
+            dir: dir.to_path_buf(),
+        }
     }
-    Ok(out)
+
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.join(MANIFEST)
+    }
+
+    pub fn rejected(&self) -> PathBuf {
+        self.dir.join(REJECTED)
+    }
+
+    pub fn summary(&self) -> PathBuf {
+        self.dir.join(SUMMARY)
+    }
+
+    pub fn write(&self, ingested: &Ingested) -> Result<()> {
+        table::write_records(&self.manifest(), &ingested.records)?;
+        table::write_records(&self.rejected(), &ingested.rejected)?;
+        let path = self.summary();
+        let json = serde_json::to_vec_pretty(&ingested.summary).map_err(|e| Error::Invalid {
+            what: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&path, json).map_err(|e| Error::io(&path, e))
+    }
+
+    /// The validated records, in manifest order.
+    pub fn read_records(&self) -> Result<Vec<Record>> {
+        table::read_records(&self.manifest())
+    }
 }

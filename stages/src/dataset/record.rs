@@ -40,6 +40,16 @@ impl Split {
     }
 }
 
+impl crate::table::Cell for Split {
+    fn column(values: Vec<Self>) -> crate::table::Column {
+        crate::table::Column::Str(values.iter().map(|s| s.as_str().to_string()).collect())
+    }
+
+    fn read(table: &crate::table::Table, name: &str) -> crate::Result<Vec<Self>> {
+        table.parsed(name, Split::parse, "`train`, `val`")
+    }
+}
+
 /// A validated record, as the ingest manifest stores it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -54,6 +64,15 @@ pub struct Record {
     pub split: Split,
 }
 
+crate::parquet_record!(Record {
+    id,
+    image_id,
+    image_path,
+    image_blake3,
+    caption,
+    split,
+});
+
 /// A record that failed validation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BadRecord {
@@ -61,3 +80,5 @@ pub struct BadRecord {
     pub path: String,
     pub reason: String,
 }
+
+crate::parquet_record!(BadRecord { id, path, reason });

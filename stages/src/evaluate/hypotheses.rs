@@ -7,26 +7,25 @@
 //! scores all pairs on the same rows, so the interval is paired). Verdict: `supported` when the
 //! interval lies above 0, `contradicted` when below, `inconclusive` otherwise.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
+use crate::json::nan_as_null;
 use crate::metrics::Metric;
 use crate::metrics::resample::interval;
+use crate::spaces::Weights;
+use crate::{named_enum, parquet_record};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Hypothesis {
-    H1,
-    H2,
+named_enum! {
+    /// The research's two hypotheses.
+    pub enum Hypothesis {
+        H1 = "H1",
+        H2 = "H2",
+    }
 }
 
 impl Hypothesis {
-    pub fn name(self) -> &'static str {
-        match self {
-            Hypothesis::H1 => "H1",
-            Hypothesis::H2 => "H2",
-        }
-    }
-
     /// The baseline from the two unimodal scores.
     pub fn baseline(self, image_ref: f64, text_ref: f64) -> f64 {
         match self {
@@ -34,33 +33,98 @@ impl Hypothesis {
             Hypothesis::H2 => image_ref.max(text_ref),
         }
     }
-}
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Test {
-    pub hypothesis: String,
-    pub metric: String,
-    /// aligned_image, aligned_text or aligned_mean (their mean score).
-    pub tested: String,
-    /// trained or untrained (the control).
-    pub adapter: String,
-    pub score: f64,
-    pub baseline: f64,
-    pub margin: f64,
-    pub ci_low: f64,
-    pub ci_high: f64,
-    pub verdict: String,
-}
-
-pub fn verdict(lo: f64, hi: f64) -> &'static str {
-    if lo > 0.0 {
-        "supported"
-    } else if hi < 0.0 {
-        "contradicted"
-    } else {
-        "inconclusive"
+    /// What the hypothesis claims, for the files and the page.
+    pub fn definition(self) -> &'static str {
+        match self {
+            Hypothesis::H1 => {
+                "m(aligned, reference) > mean(m(image, reference), m(text, reference))"
+            }
+            Hypothesis::H2 => {
+                "m(aligned, reference) > max(m(image, reference), m(text, reference))"
+            }
+        }
     }
 }
+
+named_enum! {
+    /// What a test scores against the reference: an adapted space, or the mean of both.
+    pub enum Tested {
+        AlignedImage = "aligned_image",
+        AlignedText = "aligned_text",
+        AlignedMean = "aligned_mean",
+    }
+}
+
+named_enum! {
+    /// Where the margin's 95% interval lies.
+    pub enum Verdict {
+        Supported = "supported",
+        Contradicted = "contradicted",
+        Inconclusive = "inconclusive",
+    }
+}
+
+impl Verdict {
+    pub fn of_interval(lo: f64, hi: f64) -> Verdict {
+        if lo > 0.0 {
+            Verdict::Supported
+        } else if hi < 0.0 {
+            Verdict::Contradicted
+        } else {
+            Verdict::Inconclusive
+        }
+    }
+}
+
+/// What the verdicts mean, written beside them.
+pub const VERDICT_DEFINITION: &str =
+    "supported: 95% interval of the margin above 0; contradicted: below 0; else inconclusive";
+
+/// The definitions block of `hypotheses.json`.
+pub fn definitions() -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = Hypothesis::ALL
+        .iter()
+        .map(|h| (h.as_str().to_string(), h.definition().to_string()))
+        .collect();
+    out.insert("verdict".into(), VERDICT_DEFINITION.into());
+    out
+}
+
+/// One hypothesis tested on one metric, for one tested space and one set of adapter weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HypothesisTest {
+    pub hypothesis: Hypothesis,
+    pub metric: Metric,
+    pub tested: Tested,
+    /// The adapters' weights: trained, or untrained (the control).
+    pub adapter: Weights,
+    #[serde(with = "nan_as_null")]
+    pub score: f64,
+    #[serde(with = "nan_as_null")]
+    pub baseline: f64,
+    #[serde(with = "nan_as_null")]
+    pub margin: f64,
+    #[serde(with = "nan_as_null")]
+    pub ci_low: f64,
+    #[serde(with = "nan_as_null")]
+    pub ci_high: f64,
+    pub verdict: Verdict,
+}
+
+parquet_record!(HypothesisTest {
+    hypothesis,
+    metric,
+    tested,
+    adapter,
+    score,
+    baseline,
+    margin,
+    ci_low,
+    ci_high,
+    verdict,
+});
 
 /// Scores (point and replicates) the test reads: the tested space against the reference and
 /// the two unimodal baselines.
@@ -70,7 +134,13 @@ pub struct Inputs<'a> {
     pub text_ref: (f64, &'a [f64]),
 }
 
-pub fn test(h: Hypothesis, metric: Metric, inputs: &Inputs, tested: &str, adapter: &str) -> Test {
+pub fn test(
+    h: Hypothesis,
+    metric: Metric,
+    inputs: &Inputs,
+    tested: Tested,
+    adapter: Weights,
+) -> HypothesisTest {
     let baseline = h.baseline(inputs.image_ref.0, inputs.text_ref.0);
     let margin = inputs.tested.0 - baseline;
     let reps = inputs
@@ -83,16 +153,16 @@ pub fn test(h: Hypothesis, metric: Metric, inputs: &Inputs, tested: &str, adapte
         .map(|r| inputs.tested.1[r] - h.baseline(inputs.image_ref.1[r], inputs.text_ref.1[r]))
         .collect();
     let (ci_low, ci_high) = interval(metric, margin, &margins);
-    Test {
-        hypothesis: h.name().into(),
-        metric: metric.name().into(),
-        tested: tested.into(),
-        adapter: adapter.into(),
+    HypothesisTest {
+        hypothesis: h,
+        metric,
+        tested,
+        adapter,
         score: inputs.tested.0,
         baseline,
         margin,
         ci_low,
         ci_high,
-        verdict: verdict(ci_low, ci_high).into(),
+        verdict: Verdict::of_interval(ci_low, ci_high),
     }
 }

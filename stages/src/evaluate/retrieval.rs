@@ -3,24 +3,50 @@
 //! ranked ≤ k. Image queries search all captions (correct: any caption of that image); caption
 //! queries search the distinct images. Equal similarities rank the correct item last
 //! (pessimistic), so collapsed embeddings cannot score by ties.
+//!
+//! The one definition of R@1 in the pipeline: training's validation history and the probe
+//! stage's retrieval both call [`of_pairs`].
+
+use std::collections::HashMap;
 
 use ndarray::Array2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::json::nan_as_null;
 use crate::metrics::space::l2_normalise;
+use crate::named_enum;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+named_enum! {
+    /// Which way the queries go.
+    pub enum Direction {
+        ImageToText = "image_to_text",
+        TextToImage = "text_to_image",
+    }
+}
+
+/// Retrieval in one direction. (No `deny_unknown_fields`: it is flattened into the probe
+/// stage's rows, which serde does not allow with it.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Retrieval {
-    pub direction: String,
+    pub direction: Direction,
     pub queries: usize,
     pub gallery: usize,
     /// (k, recall@k)
     pub recall: Vec<(usize, f64)>,
+    #[serde(with = "nan_as_null")]
     pub median_rank: f64,
+    #[serde(with = "nan_as_null")]
     pub mean_rank: f64,
 }
 
-fn summarise(direction: &str, ranks: &[usize], gallery: usize, ks: &[usize]) -> Retrieval {
+impl Retrieval {
+    /// Recall at `k`, if measured.
+    pub fn recall_at(&self, k: usize) -> Option<f64> {
+        self.recall.iter().find(|r| r.0 == k).map(|r| r.1)
+    }
+}
+
+fn summarise(direction: Direction, ranks: &[usize], gallery: usize, ks: &[usize]) -> Retrieval {
     let q = ranks.len().max(1) as f64;
     let mut sorted = ranks.to_vec();
     sorted.sort_unstable();
@@ -30,7 +56,7 @@ fn summarise(direction: &str, ranks: &[usize], gallery: usize, ks: &[usize]) -> 
         n => (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0,
     };
     Retrieval {
-        direction: direction.into(),
+        direction,
         queries: ranks.len(),
         gallery,
         recall: ks
@@ -73,9 +99,34 @@ pub fn evaluate(
     let r_i2t = ranks(&i2t, &|q, g| owner[g] == q);
     let r_t2i = ranks(&t2i, &|q, g| owner[q] == g);
     [
-        summarise("image_to_text", &r_i2t, texts.nrows(), ks),
-        summarise("text_to_image", &r_t2i, images.nrows(), ks),
+        summarise(Direction::ImageToText, &r_i2t, texts.nrows(), ks),
+        summarise(Direction::TextToImage, &r_t2i, images.nrows(), ks),
     ]
+}
+
+/// Retrieval among image–caption pairs: row i of `pair_images` is the embedding of pair i's
+/// image (equal for pairs of one image), row i of `texts` its caption's, `image_ids[i]` its
+/// image. The gallery of images holds each image once (its first pair's row).
+pub fn of_pairs<S: AsRef<str>>(
+    pair_images: &Array2<f64>,
+    texts: &Array2<f64>,
+    image_ids: &[S],
+    ks: &[usize],
+) -> [Retrieval; 2] {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut image_rows = Vec::new();
+    let owner: Vec<usize> = image_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            *first.entry(id.as_ref()).or_insert_with(|| {
+                image_rows.push(i);
+                image_rows.len() - 1
+            })
+        })
+        .collect();
+    let images = pair_images.select(ndarray::Axis(0), &image_rows);
+    evaluate(&images, texts, &owner, ks)
 }
 
 #[cfg(test)]
@@ -99,5 +150,20 @@ mod tests {
         let flat = array![[1.0, 0.0], [1.0, 0.0]];
         let [i2t, _] = evaluate(&flat, &flat, &[0, 1], &[1]);
         assert_eq!(i2t.recall[0], (1, 0.0));
+    }
+
+    #[test]
+    fn pairs_of_one_image_share_a_gallery_entry() {
+        // Pairs 0 and 2 are two captions of image "a"; pair 1 is image "b".
+        let pair_images = array![[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]];
+        let texts = array![[1.0, 0.2], [0.1, 1.0], [0.9, 0.0]];
+        let [i2t, t2i] = of_pairs(&pair_images, &texts, &["a", "b", "a"], &[1]);
+        assert_eq!((i2t.queries, i2t.gallery), (2, 3));
+        assert_eq!((t2i.queries, t2i.gallery), (3, 2));
+        // By hand: image a's best caption is its own (pair 2, cos 1.0); image b's is pair 1.
+        assert_eq!(i2t.recall_at(1), Some(1.0));
+        assert_eq!(t2i.recall_at(1), Some(1.0));
+        let explicit = evaluate(&array![[1.0, 0.0], [0.0, 1.0]], &texts, &[0, 1, 0], &[1]);
+        assert_eq!([i2t, t2i], explicit);
     }
 }

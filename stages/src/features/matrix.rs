@@ -32,6 +32,7 @@ pub struct FeatureMatrix {
 
 impl FeatureMatrix {
     /// Opens the feature set in `dir` (its `features.json` and shards).
+    #[allow(unsafe_code)] // memory-mapping; audited below
     pub fn open(dir: &Path) -> Result<FeatureMatrix> {
         let ipath = dir.join(INDEX);
         let bytes = std::fs::read(&ipath).map_err(|e| Error::io(&ipath, e))?;
@@ -88,6 +89,7 @@ impl FeatureMatrix {
         &self.dir
     }
 
+    #[allow(unsafe_code)] // reinterpreting the mapped bytes; audited below
     fn shard_values(&self, s: &Shard) -> &[f32] {
         let bytes = &s.map[s.offset..s.offset + s.rows * self.dim * 4];
         // SAFETY: the mapping is page-aligned and the offset a multiple of 4 (checked in open);

@@ -7,8 +7,10 @@
 //! - [`npy`]: the `.npy` format, written and memory-mapped;
 //! - [`shards`]: shard files with a progress record, so a killed run resumes;
 //! - [`matrix`]: reading a finished feature set (memory-mapped) downstream;
-//! - [`output`]: `features.parquet`, the same rows with their ids, split and source.
+//! - [`output`]: `features.parquet`, the same rows with their ids, split and source;
+//! - [`artifact`]: a feature set's folder, as its readers see it.
 
+pub mod artifact;
 pub mod encode;
 pub mod matrix;
 pub mod npy;
@@ -17,6 +19,7 @@ pub mod preprocess;
 pub mod shards;
 pub mod spec;
 
+pub use artifact::FeaturesArtifact;
 pub use matrix::FeatureMatrix;
 
 /// Bump when features computed from the same model, data and spec would differ.

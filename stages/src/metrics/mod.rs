@@ -113,6 +113,17 @@ impl Metric {
     }
 }
 
+impl crate::table::Cell for Metric {
+    fn column(values: Vec<Self>) -> crate::table::Column {
+        crate::table::Column::Str(values.iter().map(|m| m.name().to_string()).collect())
+    }
+
+    fn read(table: &crate::table::Table, name: &str) -> Result<Vec<Self>> {
+        let expected = Metric::ALL.map(Metric::name).join(", ");
+        table.parsed(name, |s| Metric::parse(s).ok(), &expected)
+    }
+}
+
 /// Parses `all` or a comma-separated list of metric names.
 pub fn parse_list(list: &str) -> Result<Vec<Metric>> {
     if list.trim() == "all" {
@@ -139,7 +150,7 @@ pub fn score(metric: Metric, a: &Space, b: &Space) -> f64 {
 
 /// n x n f64 matrices that scoring one pair holds at once: per side the clamped and the unclamped
 /// Gram matrices, plus the temporaries (centred and U-centred copies, CKNNA's masks and masked
-/// kernels). Measured: n = 5,000 peaks at 3.0 GiB, 16 · 8 n² bytes.
+/// kernels): 16 · 8 n² bytes (3.0 GiB at n = 5,000; `make bench` checks it).
 pub const PAIR_MATRICES: u64 = 16;
 
 /// Fails with advice when `matrices` n x n f64 matrices would need more memory than is

@@ -1,5 +1,5 @@
 //! Uncertainty for every score, without resampling rows with replacement where that breaks the
-//! metric (a duplicated row becomes its copy's nearest neighbour; ../shared/DESIGN.md):
+//! metric (a duplicated row becomes its copy's nearest neighbour; docs/science.md):
 //!
 //! - kNN metrics are means of per-row scores: the bootstrap resamples those scores (B times,
 //!   with replacement) and the interval is the 2.5–97.5 percentile range;
@@ -83,20 +83,6 @@ pub fn evaluate(
     options: ResampleOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Scores {
-    let n = spaces.first().map_or(0, Space::rows);
-    let row_scores: Vec<Vec<Option<Vec<f64>>>> = metrics
-        .iter()
-        .map(|&m| {
-            pairs
-                .iter()
-                .map(|&(a, b)| {
-                    m.per_row().then(|| {
-                        knn::row_scores(m, spaces[a].knn(), spaces[b].knn(), spaces[a].topk())
-                    })
-                })
-                .collect()
-        })
-        .collect();
     let point: Vec<Vec<f64>> = metrics
         .iter()
         .map(|&m| {
@@ -106,112 +92,18 @@ pub fn evaluate(
                 .collect()
         })
         .collect();
-
-    // Bootstrap of per-row scores.
     progress("bootstrap");
-    let boot_idx: Vec<Vec<usize>> = (0..options.bootstrap)
-        .map(|r| {
-            let mut g = rng(options.seed, 1, r);
-            (0..n).map(|_| g.random_range(0..n)).collect()
-        })
-        .collect();
-    let mut replicates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
-    for (mi, m) in metrics.iter().enumerate() {
-        if !m.per_row() {
-            continue;
-        }
-        for pi in 0..pairs.len() {
-            let rows = row_scores[mi][pi].as_ref().expect("per-row metric");
-            replicates[mi][pi] = boot_idx
-                .iter()
-                .map(|idx| idx.iter().map(|&i| rows[i]).sum::<f64>() / n as f64)
-                .collect();
-        }
-    }
-
-    // Half-sampling for kernel metrics.
-    let kernel: Vec<usize> = (0..metrics.len())
-        .filter(|&i| !metrics[i].per_row())
-        .collect();
-    if !kernel.is_empty() {
+    let mut replicates = bootstrap_replicates(spaces, pairs, metrics, &options);
+    if metrics.iter().any(|m| !m.per_row()) {
         progress("half-sampling");
-        let used: Vec<usize> = used_spaces(spaces.len(), pairs);
-        let wants_svcca = metrics.contains(&Metric::Svcca);
-        let per_rep: Vec<Vec<(usize, usize, f64)>> = (0..options.bootstrap)
-            .into_par_iter()
-            .map(|r| {
-                let mut idx: Vec<usize> = (0..n).collect();
-                idx.shuffle(&mut rng(options.seed, 2, r));
-                idx.truncate(n / 2);
-                idx.sort_unstable();
-                let with_basis = wants_svcca && r < options.svcca_resamples;
-                let subs: Vec<Option<Space>> = (0..spaces.len())
-                    .map(|s| {
-                        used.contains(&s)
-                            .then(|| spaces[s].subset(&idx, with_basis))
-                    })
-                    .collect();
-                let mut out = Vec::new();
-                for &mi in &kernel {
-                    if metrics[mi] == Metric::Svcca && !with_basis {
-                        continue;
-                    }
-                    for (pi, &(a, b)) in pairs.iter().enumerate() {
-                        let (sa, sb) = (subs[a].as_ref(), subs[b].as_ref());
-                        let (sa, sb) = (sa.expect("used"), sb.expect("used"));
-                        out.push((mi, pi, score(metrics[mi], sa, sb)));
-                    }
-                }
-                out
-            })
-            .collect();
-        for rep in per_rep {
-            for (mi, pi, v) in rep {
-                replicates[mi][pi].push(v);
-            }
+        for (mi, pi, v) in half_sample_replicates(spaces, pairs, metrics, &options) {
+            replicates[mi][pi].push(v);
         }
     }
-
-    // Permutation null: shuffle B's rows.
     let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
     if options.permutations > 0 {
         progress("permutations");
-        let bs: Vec<usize> = {
-            let mut b: Vec<usize> = pairs.iter().map(|p| p.1).collect();
-            b.sort_unstable();
-            b.dedup();
-            b
-        };
-        let exceed: Vec<Vec<Vec<bool>>> = (0..options.permutations)
-            .into_par_iter()
-            .map(|r| {
-                let mut perm: Vec<usize> = (0..n).collect();
-                perm.shuffle(&mut rng(options.seed, 3, r));
-                let permuted: Vec<Option<Space>> = (0..spaces.len())
-                    .map(|s| bs.contains(&s).then(|| spaces[s].permuted(&perm)))
-                    .collect();
-                metrics
-                    .iter()
-                    .enumerate()
-                    .map(|(mi, &m)| {
-                        pairs
-                            .iter()
-                            .enumerate()
-                            .map(|(pi, &(a, b))| {
-                                let null = score(m, &spaces[a], permuted[b].as_ref().expect("B"));
-                                null >= point[mi][pi]
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        for mi in 0..metrics.len() {
-            for pi in 0..pairs.len() {
-                let count = exceed.iter().filter(|e| e[mi][pi]).count();
-                p_value[mi][pi] = (1 + count) as f64 / (1 + options.permutations) as f64;
-            }
-        }
+        p_value = permutation_p_values(spaces, pairs, metrics, &point, &options);
     }
     Scores {
         metrics: metrics.to_vec(),
@@ -220,6 +112,134 @@ pub fn evaluate(
         replicates,
         p_value,
     }
+}
+
+/// [metric][pair][replicate]: the bootstrap of per-row scores for the kNN metrics (empty for
+/// the others).
+fn bootstrap_replicates(
+    spaces: &[Space],
+    pairs: &[(usize, usize)],
+    metrics: &[Metric],
+    options: &ResampleOptions,
+) -> Vec<Vec<Vec<f64>>> {
+    let n = spaces.first().map_or(0, Space::rows);
+    let boot_idx: Vec<Vec<usize>> = (0..options.bootstrap)
+        .map(|r| {
+            let mut g = rng(options.seed, 1, r);
+            (0..n).map(|_| g.random_range(0..n)).collect()
+        })
+        .collect();
+    let mut replicates: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
+    for (mi, &m) in metrics.iter().enumerate() {
+        if !m.per_row() {
+            continue;
+        }
+        for (pi, &(a, b)) in pairs.iter().enumerate() {
+            let rows = knn::row_scores(m, spaces[a].knn(), spaces[b].knn(), spaces[a].topk());
+            replicates[mi][pi] = boot_idx
+                .iter()
+                .map(|idx| idx.iter().map(|&i| rows[i]).sum::<f64>() / n as f64)
+                .collect();
+        }
+    }
+    replicates
+}
+
+/// (metric, pair, score) of the kernel metrics on random halves of the rows; SVCCA on at most
+/// `svcca_resamples` of them.
+fn half_sample_replicates(
+    spaces: &[Space],
+    pairs: &[(usize, usize)],
+    metrics: &[Metric],
+    options: &ResampleOptions,
+) -> Vec<(usize, usize, f64)> {
+    let n = spaces.first().map_or(0, Space::rows);
+    let kernel: Vec<usize> = (0..metrics.len())
+        .filter(|&i| !metrics[i].per_row())
+        .collect();
+    let used: Vec<usize> = used_spaces(spaces.len(), pairs);
+    let wants_svcca = metrics.contains(&Metric::Svcca);
+    let per_rep: Vec<Vec<(usize, usize, f64)>> = (0..options.bootstrap)
+        .into_par_iter()
+        .map(|r| {
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.shuffle(&mut rng(options.seed, 2, r));
+            idx.truncate(n / 2);
+            idx.sort_unstable();
+            let with_basis = wants_svcca && r < options.svcca_resamples;
+            let subs: Vec<Option<Space>> = (0..spaces.len())
+                .map(|s| {
+                    used.contains(&s)
+                        .then(|| spaces[s].subset(&idx, with_basis))
+                })
+                .collect();
+            let mut out = Vec::new();
+            for &mi in &kernel {
+                if metrics[mi] == Metric::Svcca && !with_basis {
+                    continue;
+                }
+                for (pi, &(a, b)) in pairs.iter().enumerate() {
+                    if let (Some(sa), Some(sb)) = (&subs[a], &subs[b]) {
+                        out.push((mi, pi, score(metrics[mi], sa, sb)));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    per_rep.into_iter().flatten().collect()
+}
+
+/// [metric][pair]: p = (1 + #null ≥ score)/(1 + P), the null shuffling the second space's rows.
+fn permutation_p_values(
+    spaces: &[Space],
+    pairs: &[(usize, usize)],
+    metrics: &[Metric],
+    point: &[Vec<f64>],
+    options: &ResampleOptions,
+) -> Vec<Vec<f64>> {
+    let n = spaces.first().map_or(0, Space::rows);
+    let bs: Vec<usize> = {
+        let mut b: Vec<usize> = pairs.iter().map(|p| p.1).collect();
+        b.sort_unstable();
+        b.dedup();
+        b
+    };
+    let exceed: Vec<Vec<Vec<bool>>> = (0..options.permutations)
+        .into_par_iter()
+        .map(|r| {
+            let mut perm: Vec<usize> = (0..n).collect();
+            perm.shuffle(&mut rng(options.seed, 3, r));
+            let permuted: Vec<Option<Space>> = (0..spaces.len())
+                .map(|s| bs.contains(&s).then(|| spaces[s].permuted(&perm)))
+                .collect();
+            metrics
+                .iter()
+                .enumerate()
+                .map(|(mi, &m)| {
+                    pairs
+                        .iter()
+                        .enumerate()
+                        .map(|(pi, &(a, b))| {
+                            permuted[b]
+                                .as_ref()
+                                .is_some_and(|pb| score(m, &spaces[a], pb) >= point[mi][pi])
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    (0..metrics.len())
+        .map(|mi| {
+            (0..pairs.len())
+                .map(|pi| {
+                    let count = exceed.iter().filter(|e| e[mi][pi]).count();
+                    (1 + count) as f64 / (1 + options.permutations) as f64
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn used_spaces(count: usize, pairs: &[(usize, usize)]) -> Vec<usize> {

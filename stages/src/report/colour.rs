@@ -3,6 +3,8 @@
 
 pub use plotters::style::RGBColor;
 
+use crate::spaces::SpaceName;
+
 const VIRIDIS: [(f64, [u8; 3]); 5] = [
     (0.0, [68, 1, 84]),
     (0.25, [59, 82, 139]),
@@ -37,14 +39,14 @@ pub fn ink_on(t: f64) -> RGBColor {
     }
 }
 
-pub fn space(name: &str) -> RGBColor {
+pub fn space(name: SpaceName) -> RGBColor {
     match name {
-        "image" => RGBColor(214, 39, 40),
-        "text" => RGBColor(31, 119, 180),
-        "aligned_image" => RGBColor(255, 127, 14),
-        "aligned_text" => RGBColor(44, 160, 44),
-        "reference" => RGBColor(148, 103, 189),
-        _ => RGBColor(127, 127, 127),
+        SpaceName::Image => RGBColor(214, 39, 40),
+        SpaceName::Text => RGBColor(31, 119, 180),
+        SpaceName::AlignedImage => RGBColor(255, 127, 14),
+        SpaceName::AlignedText => RGBColor(44, 160, 44),
+        SpaceName::Reference => RGBColor(148, 103, 189),
+        SpaceName::UntrainedImage | SpaceName::UntrainedText => RGBColor(127, 127, 127),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use ndarray::Array2;
 
+use crate::evaluate::hypotheses::Hypothesis;
 use crate::metrics::Metric;
 use crate::metrics::space::l2_normalise;
 use crate::report::charts::{
@@ -10,23 +11,15 @@ use crate::report::charts::{
 use crate::report::colour;
 use crate::report::inputs::AdapterResults;
 use crate::report::pca::Projection;
-
-fn column(a: &AdapterResults, name: &str) -> Vec<f64> {
-    a.history.f64s(name).unwrap_or_default()
-}
+use crate::spaces::{PAIRS, SpaceName, Weights};
+use crate::train::history::EpochRow;
 
 /// Loss, its parts, learning rate and validation R@1 against the epoch (0 = untrained).
 pub fn losses(a: &AdapterResults) -> LinePanels {
-    let epochs: Vec<f64> = a
-        .history
-        .i64s("epoch")
-        .unwrap_or_default()
-        .iter()
-        .map(|&e| e as f64)
-        .collect();
-    let series = |name: &str, col: &str, light: bool| Series {
+    let epochs: Vec<f64> = a.history.iter().map(|r| r.epoch as f64).collect();
+    let series = |name: &str, col: fn(&EpochRow) -> f64, light: bool| Series {
         name: name.into(),
-        points: epochs.iter().copied().zip(column(a, col)).collect(),
+        points: epochs.iter().copied().zip(a.history_column(col)).collect(),
         light,
     };
     let panel = |title: &str, y: &str, series: Vec<Series>| Panel {
@@ -41,31 +34,31 @@ pub fn losses(a: &AdapterResults) -> LinePanels {
                 "loss",
                 "loss",
                 vec![
-                    series("train total", "train_loss", false),
-                    series("val total", "val_loss", true),
-                    series("train contrastive", "train_contrastive", false),
-                    series("val contrastive", "val_contrastive", true),
+                    series("train total", |r| r.train_loss, false),
+                    series("val total", |r| r.val_loss, true),
+                    series("train contrastive", |r| r.train_contrastive, false),
+                    series("val contrastive", |r| r.val_contrastive, true),
                 ],
             ),
             panel(
                 "variance term",
                 "mean (var A − var R)²",
                 vec![
-                    series("train", "train_variance", false),
-                    series("val", "val_variance", true),
+                    series("train", |r| r.train_variance, false),
+                    series("val", |r| r.val_variance, true),
                 ],
             ),
             panel(
                 "learning rate",
                 "lr",
-                vec![series("lr (last step)", "lr", false)],
+                vec![series("lr (last step)", |r| r.lr, false)],
             ),
             panel(
                 "val retrieval",
                 "R@1",
                 vec![
-                    series("image→text", "val_r1_i2t", false),
-                    series("text→image", "val_r1_t2i", false),
+                    series("image→text", |r| r.val_r1_i2t, false),
+                    series("text→image", |r| r.val_r1_t2i, false),
                 ],
             ),
         ],
@@ -74,30 +67,18 @@ pub fn losses(a: &AdapterResults) -> LinePanels {
     }
 }
 
-pub const PAIRS: [&str; 9] = [
-    "image-text",
-    "image-reference",
-    "text-reference",
-    "aligned_image-reference",
-    "aligned_text-reference",
-    "aligned_image-aligned_text",
-    "untrained_image-reference",
-    "untrained_text-reference",
-    "untrained_image-untrained_text",
-];
-
 /// Pairs x metrics; colour = score / (identical inputs' score).
 pub fn alignment_heatmap(a: &AdapterResults, topk: usize) -> Heatmap {
-    let metrics = Metric::ALL;
+    let metrics = a.align.metrics_scored();
     let values: Vec<Vec<f64>> = PAIRS
         .iter()
-        .map(|p| metrics.iter().map(|m| a.score(m.name(), p)).collect())
+        .map(|&p| metrics.iter().map(|&m| a.align.score(m, p)).collect())
         .collect();
     let shade = values
         .iter()
         .map(|row| {
             row.iter()
-                .zip(metrics)
+                .zip(&metrics)
                 .map(|(v, m)| (v / m.identical_score(topk)).clamp(0.0, 1.0))
                 .collect()
         })
@@ -107,7 +88,7 @@ pub fn alignment_heatmap(a: &AdapterResults, topk: usize) -> Heatmap {
             "{}: alignment, before (unimodal), after (aligned), control (untrained)",
             a.name
         ),
-        rows: PAIRS.iter().map(|p| (*p).to_string()).collect(),
+        rows: PAIRS.iter().map(|p| p.name()).collect(),
         cols: metrics.iter().map(|m| m.name().to_string()).collect(),
         values,
         shade,
@@ -118,40 +99,30 @@ pub fn alignment_heatmap(a: &AdapterResults, topk: usize) -> Heatmap {
     }
 }
 
-fn test<'a>(
-    a: &'a AdapterResults,
-    h: &str,
-    metric: &str,
-    adapter: &str,
-) -> Option<&'a serde_json::Value> {
-    a.tests().iter().find(|t| {
-        t["hypothesis"] == h
-            && t["metric"] == metric
-            && t["tested"] == "aligned_image"
-            && t["adapter"] == adapter
-    })
-}
-
 /// H1/H2 margins of the aligned image (trained) with intervals; untrained margins as markers.
 /// Margins are divided by the metric's identical-input score so all share one axis.
 pub fn hypothesis_bars(a: &AdapterResults, topk: usize) -> IntervalBars {
     let mut bars = Vec::new();
-    for m in Metric::ALL {
+    for m in a.align.metrics_scored() {
         let scale = m.identical_score(topk);
-        for (h, c) in [("H1", colour::SERIES[0]), ("H2", colour::SERIES[1])] {
-            let get = |t: Option<&serde_json::Value>, k: &str| {
-                t.and_then(|t| t[k].as_f64()).unwrap_or(f64::NAN) / scale
-            };
+        for (h, c) in [
+            (Hypothesis::H1, colour::SERIES[0]),
+            (Hypothesis::H2, colour::SERIES[1]),
+        ] {
             let (tr, un) = (
-                test(a, h, m.name(), "trained"),
-                test(a, h, m.name(), "untrained"),
+                a.image_test(h, m, Weights::Trained),
+                a.image_test(h, m, Weights::Untrained),
             );
+            let get =
+                |t: Option<&_>, f: fn(&crate::evaluate::hypotheses::HypothesisTest) -> f64| {
+                    t.map_or(f64::NAN, f) / scale
+                };
             bars.push(IntervalBar {
                 label: format!("{} · {h}", m.name()),
-                value: get(tr, "margin"),
-                low: get(tr, "ci_low"),
-                high: get(tr, "ci_high"),
-                control: Some(get(un, "margin")),
+                value: get(tr, |t| t.margin),
+                low: get(tr, |t| t.ci_low),
+                high: get(tr, |t| t.ci_high),
+                control: Some(get(un, |t| t.margin)),
                 colour: c,
                 clip: m == Metric::KernelAlignment,
             });
@@ -179,7 +150,11 @@ pub fn hypothesis_bars(a: &AdapterResults, topk: usize) -> IntervalBars {
 }
 
 /// PC1–PC2 (the 2-D view) and PC1–PC2, PC1–PC3, PC2–PC3 (the 3-D projection as three views).
-pub fn projections(name: &str, spaces: &[&str], p: &Projection) -> (ScatterPanels, ScatterPanels) {
+pub fn projections(
+    name: &str,
+    spaces: &[SpaceName],
+    p: &Projection,
+) -> (ScatterPanels, ScatterPanels) {
     let view = |i: usize, j: usize| ScatterPanel {
         title: format!(
             "{name}: PC{} ({:.0}%) vs PC{} ({:.0}%)",
@@ -195,7 +170,7 @@ pub fn projections(name: &str, spaces: &[&str], p: &Projection) -> (ScatterPanel
             .zip(&p.scores)
             .map(|(s, scores)| {
                 let pts = scores.outer_iter().map(|r| (r[i], r[j])).collect();
-                ((*s).to_string(), colour::space(s), pts)
+                (s.to_string(), colour::space(*s), pts)
             })
             .collect(),
     };

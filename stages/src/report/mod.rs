@@ -2,11 +2,12 @@
 //! network) with PNG figures (and their SVG twins) drawn with plotters, and `metrics.json`
 //! gathering every number the page shows.
 //!
-//! - [`inputs`]: one adapter's train/align/probe artifacts, parsed;
+//! - [`inputs`]: one adapter's train/align/probe artifacts, read through their types;
 //! - [`figures`]: each figure built from those results; [`charts`] the chart types;
 //!   [`figure`] rendering to PNG and SVG; [`colour`], [`font`];
 //! - [`pca`]: the joint projection of the spaces; [`thumbs`]: image thumbnails;
-//! - [`html`]: escaping and tables; [`page`]: the page's sections.
+//! - [`html`]: escaping and tables; [`sections`]: one function per section of the page;
+//! - [`page`]: the page assembled, `metrics.json`, and the artifact's layout.
 
 pub mod charts;
 pub mod colour;
@@ -17,6 +18,7 @@ pub mod html;
 pub mod inputs;
 pub mod page;
 pub mod pca;
+pub mod sections;
 pub mod thumbs;
 
 use serde::{Deserialize, Serialize};
@@ -52,4 +54,5 @@ impl Default for ReportConfig {
     }
 }
 
-pub use page::{ReportInputs, run};
+pub use inputs::AdapterArtifacts;
+pub use page::{ReportArtifact, ReportInputs, run};

@@ -1,5 +1,5 @@
 //! Every hyperparameter of one training run (`[train.<name>]` in pipeline.toml), defaulting to
-//! the research's experiment table (../shared/seeds/project-analysis-and-configs.md).
+//! the research's experiment table (docs/science.md, "The research's experiments").
 
 use serde::{Deserialize, Serialize};
 

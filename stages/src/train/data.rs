@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
 use crate::dataset::Split;
-use crate::dataset::ingest;
+use crate::dataset::ingest::IngestArtifact;
 use crate::error::{Error, Result};
-use crate::features::FeatureMatrix;
-use crate::features::output::PARQUET;
-use crate::table::Table;
+use crate::features::{FeatureMatrix, FeaturesArtifact};
 
 #[derive(Debug, Clone)]
 pub struct PairRow {
@@ -33,7 +34,7 @@ pub struct TrainingData {
 }
 
 fn ids(dir: &Path) -> Result<Vec<String>> {
-    Table::read(&dir.join(PARQUET))?.strings("id")
+    FeaturesArtifact::at(dir).read_table()?.strings("id")
 }
 
 fn index(ids: &[String]) -> HashMap<String, usize> {
@@ -50,10 +51,10 @@ impl TrainingData {
         text: &Path,
         reference: &Path,
     ) -> Result<TrainingData> {
-        let records = ingest::read_manifest(ingest_dir)?;
+        let records = IngestArtifact::at(ingest_dir).read_records()?;
         // The image table is read once: its ids index the rows, its split and source columns
         // describe the aligned image embeddings written later.
-        let images = Table::read(&image.join(PARQUET))?;
+        let images = FeaturesArtifact::at(image).read_table()?;
         let image_ids = images.strings("id")?;
         let (img_ix, txt_ix, ref_ix) = (
             index(&image_ids),
@@ -93,6 +94,37 @@ impl TrainingData {
             image_ids,
         })
     }
+}
+
+/// The features of some pairs as tensors: image, caption and reference rows, one per pair.
+pub struct Batch<B: Backend> {
+    pub image: Tensor<B, 2>,
+    pub text: Tensor<B, 2>,
+    pub reference: Tensor<B, 2>,
+}
+
+impl<B: Backend> Batch<B> {
+    pub fn gather(data: &TrainingData, rows: &[&PairRow], device: &B::Device) -> Batch<B> {
+        let n = rows.len();
+        let of = |m: &FeatureMatrix, pick: fn(&PairRow) -> usize| {
+            tensor(gather(m, rows.iter().map(|r| pick(r))), n, m.dim(), device)
+        };
+        Batch {
+            image: of(&data.image, |r| r.image_row),
+            text: of(&data.text, |r| r.text_row),
+            reference: of(&data.reference, |r| r.reference_row),
+        }
+    }
+}
+
+/// A `[rows, dim]` tensor of row-major `values`.
+pub fn tensor<B: Backend>(
+    values: Vec<f32>,
+    rows: usize,
+    dim: usize,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    Tensor::from_data(TensorData::new(values, [rows, dim]), device)
 }
 
 /// Rows `rows` of `m`, row-major.

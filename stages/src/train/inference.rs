@@ -5,14 +5,14 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::record::Recorder;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::features::FeatureMatrix;
-use crate::train::TrainConfig;
+use crate::spaces::{Modality, Weights};
+use crate::train::artifact::TrainArtifact;
+use crate::train::checkpoint::recorder;
 use crate::train::model::AlignModel;
-use crate::train::training::MODEL;
 
 /// Inference runs on the plain CPU backend: no autodiff, so dropout is off.
 type Cpu = burn::backend::NdArray<f32>;
@@ -31,18 +31,21 @@ fn invalid(path: &Path, message: String) -> Error {
 }
 
 impl TrainedAdapters {
-    /// Loads the adapters of the train artifact `dir` for image features of width `d_image`
-    /// and text features of width `d_text`.
-    pub fn load(dir: &Path, d_image: usize, d_text: usize) -> Result<TrainedAdapters> {
-        let cpath = dir.join("config.json");
-        let bytes = std::fs::read(&cpath).map_err(|e| Error::io(&cpath, e))?;
-        let config: TrainConfig =
-            serde_json::from_slice(&bytes).map_err(|e| invalid(&cpath, e.to_string()))?;
-        let d_embed = FeatureMatrix::open(&dir.join("aligned/image"))?.dim();
+    /// Loads the adapters of `artifact` for image features of width `d_image` and text
+    /// features of width `d_text`.
+    pub fn load(
+        artifact: &TrainArtifact,
+        d_image: usize,
+        d_text: usize,
+    ) -> Result<TrainedAdapters> {
+        let config = artifact.read_config()?;
+        let d_embed = artifact
+            .open_embeddings(Weights::Trained, Modality::Image)?
+            .dim();
         let device = Default::default();
-        let record = NamedMpkFileRecorder::<FullPrecisionSettings>::new()
-            .load(dir.join(MODEL), &device)
-            .map_err(|e| invalid(&dir.join(MODEL), format!("Burn record: {e}")))?;
+        let record = recorder()
+            .load(artifact.model(), &device)
+            .map_err(|e| invalid(&artifact.model(), format!("Burn record: {e}")))?;
         let model =
             AlignModel::<Cpu>::new(&config, d_image, d_text, d_embed, &device).load_record(record);
         Ok(TrainedAdapters {

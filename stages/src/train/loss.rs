@@ -60,6 +60,25 @@ pub fn variance_matching<B: AdapterOps>(
     ))
 }
 
+/// [`loss`] with the temperature, label smoothing and variance weight of `config`.
+pub fn of_config<B: AdapterOps>(
+    a: Tensor<B, 2>,
+    b: Tensor<B, 2>,
+    reference: Tensor<B, 2>,
+    config: &crate::train::TrainConfig,
+) -> LossParts<B> {
+    loss(
+        a,
+        b,
+        reference,
+        config.temperature,
+        config.label_smoothing,
+        config
+            .distribution_matching
+            .then_some(config.variance_weight),
+    )
+}
+
 pub fn loss<B: AdapterOps>(
     a: Tensor<B, 2>,
     b: Tensor<B, 2>,

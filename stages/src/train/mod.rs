@@ -11,12 +11,21 @@
 //! - [`schedule`]: cosine learning rate with linear warmup;
 //! - [`clip`]: global-norm gradient clipping over both adapters;
 //! - [`data`]: the training rows (image, caption, reference features of one pair) and batches;
-//! - [`training`]: the loop (accumulation, checkpoints, resume, history, aligned embeddings);
+//! - [`training`]: the loop (accumulation, clipping, the schedule, one epoch at a time);
+//! - [`validation`]: loss and retrieval R@1 on the validation pairs after each epoch;
+//! - [`history`]: one row per epoch, `history.parquet`;
+//! - [`checkpoint`]: epoch checkpoints, and resuming from them;
+//! - [`export`]: the adapters' embeddings of every image and caption;
+//! - [`artifact`]: the layout of a `train:<name>` artifact, for its writer and its readers;
 //! - [`inference`]: a trained artifact's adapters loaded back and applied to other features.
 
+pub mod artifact;
+pub mod checkpoint;
 pub mod clip;
 pub mod config;
 pub mod data;
+pub mod export;
+pub mod history;
 pub mod inference;
 pub mod loss;
 pub mod model;
@@ -24,13 +33,14 @@ pub mod ops;
 pub mod optimizer;
 pub mod schedule;
 pub mod training;
+pub mod validation;
 
+pub use artifact::TrainArtifact;
 pub use config::TrainConfig;
 
-/// Bump when the same features and config would train different adapters.
-/// 3: `ops` (exact GELU gradient; CPU kernels for Linear, LayerNorm, AdamW; hashed dropout
-/// masks). 2 existed only between commits of that change.
-pub const VERSION: u32 = 4;
+/// Bump when the same features and config would train different adapters or write a different
+/// artifact.
+pub const VERSION: u32 = 5;
 
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;

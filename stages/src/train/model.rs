@@ -106,9 +106,30 @@ impl<B: Backend> AlignModel<B> {
         d_embed: usize,
         device: &B::Device,
     ) -> Self {
-        AlignModel {
+        let model = AlignModel {
             image: Adapter::new(config, d_image, d_embed, device),
             text: Adapter::new(config, d_text, d_embed, device),
-        }
+        };
+        model.map(&mut NumberedIds::default())
+    }
+}
+
+/// Gives the parameters ids 0, 1, 2, … in module order. Burn draws each id at random, and the
+/// ids are written into `model.mpk`: with random ids, two runs of the same key would write
+/// different bytes. Initialises every parameter, in module order.
+#[derive(Default)]
+struct NumberedIds {
+    next: u64,
+}
+
+impl<B: Backend> burn::module::ModuleMapper<B> for NumberedIds {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<burn::tensor::Tensor<B, D>>,
+    ) -> burn::module::Param<burn::tensor::Tensor<B, D>> {
+        let (_, value, mapper) = param.consume();
+        let id = burn::module::ParamId::from(self.next);
+        self.next += 1;
+        burn::module::Param::from_mapped_value(id, value, mapper)
     }
 }

@@ -5,10 +5,13 @@
 //! products go through the gemm crate like the Linear kernels. Results do not depend on the
 //! number of threads.
 
+use burn::backend::ndarray::{NdArrayTensor, SharedArray};
 use ndarray::{Array2, ArrayView2, Zip};
 
-use super::cpu::{Float, lane_sum, matmul_into};
-use super::loss::NORM_EPSILON;
+use super::float::{Float, lane_sum};
+use super::gemm::matmul_into;
+use super::{matrix, scalar_tensor, shared};
+use crate::train::ops::loss::NORM_EPSILON;
 
 /// A loss term's value and, when asked for, its gradients with respect to `a` and `b`.
 pub type LossAndGrads<T> = (f64, Option<[Array2<T>; 2]>);
@@ -194,4 +197,63 @@ pub fn variance_matching<T: Float>(
     };
     let ((loss_a, g_a), (loss_b, g_b)) = (term(a)?, term(b)?);
     Some((loss_a + loss_b, g_a.zip(g_b).map(|(g_a, g_b)| [g_a, g_b])))
+}
+
+/// A loss term with its parameters: one dtype dispatch for both terms, with
+/// and without gradients.
+#[derive(Clone, Copy)]
+pub enum LossTerm {
+    Contrastive { temperature: f64, alpha: f64 },
+    VarianceMatching,
+}
+
+/// A loss tensor and, when asked for, the gradient tensors of `a` and `b`.
+pub type LossTensors = (NdArrayTensor, Option<[NdArrayTensor; 2]>);
+
+impl LossTerm {
+    /// The kernel on `[a, b]` (contrastive) or `[a, b, reference]`; None where the operands do
+    /// not fit it.
+    fn run<T: Float>(self, m: &[ArrayView2<'_, T>], with_grads: bool) -> Option<LossAndGrads<T>> {
+        match (self, m) {
+            (LossTerm::Contrastive { temperature, alpha }, [a, b]) => {
+                contrastive(a.view(), b.view(), temperature, alpha, with_grads)
+            }
+            (LossTerm::VarianceMatching, [a, b, r]) => {
+                variance_matching(a.view(), b.view(), r.view(), with_grads)
+            }
+            _ => None,
+        }
+    }
+
+    /// The kernel on f32 or f64 matrices (all of one dtype); None otherwise, for the caller's
+    /// fallback.
+    pub fn on_ndarray(self, inputs: &[&NdArrayTensor], with_grads: bool) -> Option<LossTensors> {
+        fn tensors<T: Clone>(loss: T, grads: Option<[Array2<T>; 2]>) -> LossTensors
+        where
+            NdArrayTensor: From<SharedArray<T>>,
+        {
+            let grads = grads.map(|g| g.map(|g| NdArrayTensor::from(shared(g))));
+            (scalar_tensor(loss), grads)
+        }
+        let f32s: Option<Vec<_>> = inputs
+            .iter()
+            .map(|t| match t {
+                NdArrayTensor::F32(x) => matrix(x.view()),
+                _ => None,
+            })
+            .collect();
+        if let Some(m) = f32s {
+            let (loss, grads) = self.run(&m, with_grads)?;
+            return Some(tensors(loss as f32, grads));
+        }
+        let f64s: Option<Vec<_>> = inputs
+            .iter()
+            .map(|t| match t {
+                NdArrayTensor::F64(x) => matrix(x.view()),
+                _ => None,
+            })
+            .collect();
+        let (loss, grads) = self.run(&f64s?, with_grads)?;
+        Some(tensors(loss, grads))
+    }
 }

@@ -1,4 +1,4 @@
-//! The stage engine end to end: the real `pipeline` CLI over toy stages (examples/toy_pipeline.rs)
+//! The stage engine end to end: the real `pipeline` CLI over toy stages (`pipeline-toy`)
 //! in a temporary project folder. Each stage that runs appends its name to a log, so every test
 //! asserts exactly which stages ran.
 
@@ -12,16 +12,7 @@ struct Toy {
 }
 
 fn toy_binary() -> PathBuf {
-    // target/debug/deps/engine_cli-… → target/debug/examples/toy_pipeline
-    let exe = std::env::current_exe().unwrap();
-    let debug = exe.parent().unwrap().parent().unwrap();
-    let bin = debug.join("examples").join("toy_pipeline");
-    assert!(
-        bin.is_file(),
-        "{} not built (cargo test builds examples)",
-        bin.display()
-    );
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_pipeline-toy"))
 }
 
 impl Toy {
@@ -45,6 +36,7 @@ impl Toy {
         c.args(args)
             .current_dir(self.path())
             .env("TOY_RUN_LOG", self.log())
+            .env("TOY_SPAN_LOG", self.path().join("spans.log"))
             .env_remove("TOY_UPPER_VERSION");
         c
     }
@@ -348,6 +340,63 @@ fn gc_keeps_what_the_config_reaches() {
         set(&["upper", "slow", "report"]),
         "collected artifacts are rebuilt"
     );
+}
+
+/// The most builds of one stage that were running at the same time, from the span log.
+fn max_concurrent(t: &Toy, stage: &str) -> usize {
+    let text = std::fs::read_to_string(t.path().join("spans.log")).unwrap_or_default();
+    let (mut now, mut most) = (0usize, 0usize);
+    for line in text.lines() {
+        match line.split_once(' ') {
+            Some(("start", s)) if s == stage => {
+                now += 1;
+                most = most.max(now);
+            }
+            Some(("end", s)) if s == stage => now = now.saturating_sub(1),
+            _ => {}
+        }
+    }
+    most
+}
+
+#[test]
+fn gc_leaves_a_locked_key_alone_and_a_racing_run_keeps_its_exclusion() {
+    let t = Toy::new("[slow]\nsleep_ms = 100\nchunks = 20\n");
+    t.ok(&["run"]);
+    // A rebuilds `slow` and holds its key's lock for ~2 s.
+    let a = t
+        .command(&["run", "--stage", "slow", "--force"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let slow_dir = t.path().join("artifacts").join("slow");
+    wait_for("A to start building slow", Duration::from_secs(30), || {
+        temp_dirs(&slow_dir)
+            .iter()
+            .any(|d| d.join("started").exists())
+    });
+    // gc under a config that no longer reaches slow's artifact: its key is locked, so it stays.
+    let gc = t.ok(&["gc", "--set", "upper.suffix=x"]);
+    assert!(gc.contains("another run holds its lock"), "{gc}");
+    // B builds the same key while A still holds it: it must wait for A, not build beside it.
+    let b = t
+        .command(&["run", "--stage", "slow", "--force"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    assert!(
+        String::from_utf8_lossy(&b.stdout).contains("waiting for another pipeline run"),
+        "B waited for A's lock"
+    );
+    assert_eq!(
+        max_concurrent(&t, "slow"),
+        1,
+        "two builds of one key overlapped"
+    );
+    assert!(t.run_with(&["verify"], &[]).status.success());
 }
 
 #[test]

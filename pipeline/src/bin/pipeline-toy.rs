@@ -1,20 +1,22 @@
-//! The `pipeline` CLI over toy stages, for the engine's end-to-end tests and benchmark.
+//! The `pipeline` CLI over toy stages: the engine's test fixture (its end-to-end tests and
+//! benchmark run this binary), not a tool for users.
 //!
 //! Graph:  source ─► upper ─► slow ─┐
 //!                 └► side ─────────┴► report
 //! `source` reads an external file (`[source] path`); `slow` writes `chunks` chunks with
 //! `sleep_ms` between them (to be killed mid-write). Every stage that actually runs appends its
-//! name to the file named by TOY_RUN_LOG, so tests count executions exactly. TOY_UPPER_VERSION
-//! overrides `upper`'s version constant (the "stage code changed" case).
+//! name to the file named by TOY_RUN_LOG, so tests count executions exactly, and `start NAME` /
+//! `end NAME` lines to the file named by TOY_SPAN_LOG, so tests see whether two builds overlapped.
+//! TOY_UPPER_VERSION overrides `upper`'s version constant (the "stage code changed" case).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use pipeline::config::Config;
 use pipeline::engine::error::Result;
-use pipeline::engine::stage::{Stage, StageContext};
+use pipeline::engine::stage::{AnyStage, Stage, StageContext};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 #[derive(Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -75,13 +77,17 @@ struct ReportParams {
 }
 
 fn log_run(name: &str) {
-    if let Some(path) = std::env::var_os("TOY_RUN_LOG") {
+    append("TOY_RUN_LOG", name);
+}
+
+fn append(var: &str, line: &str) {
+    if let Some(path) = std::env::var_os(var) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .expect("run log");
-        writeln!(f, "{name}").expect("run log");
+        writeln!(f, "{line}").expect("run log");
     }
 }
 
@@ -89,18 +95,23 @@ fn read(ctx: &StageContext, input: &str, file: &str) -> anyhow::Result<String> {
     Ok(std::fs::read_to_string(ctx.input(input)?.join(file))?)
 }
 
-struct Toy {
+struct Toy<P> {
     name: &'static str,
     inputs: &'static [&'static str],
-    params: fn(&Config, &str) -> Result<Value>,
-    run: fn(&StageContext) -> anyhow::Result<()>,
+    run: fn(&StageContext, &P) -> anyhow::Result<()>,
+    externals: fn(&P, &Config) -> Vec<PathBuf>,
 }
 
-fn typed<T: serde::de::DeserializeOwned + Serialize>(c: &Config, section: &str) -> Result<Value> {
-    c.typed::<T>(section).map(|(_, v)| v)
+fn no_externals<P>(_: &P, _: &Config) -> Vec<PathBuf> {
+    Vec::new()
 }
 
-impl Stage for Toy {
+impl<P> Stage for Toy<P>
+where
+    P: Serialize + DeserializeOwned + Default + Send + Sync + 'static,
+{
+    type Params = P;
+
     fn name(&self) -> String {
         self.name.into()
     }
@@ -118,29 +129,28 @@ impl Stage for Toy {
     fn inputs(&self) -> Vec<String> {
         self.inputs.iter().map(|s| s.to_string()).collect()
     }
-    fn params(&self, config: &Config) -> Result<Value> {
-        (self.params)(config, self.name)
+    fn defaults(&self) -> P {
+        P::default()
     }
-    fn externals(&self, params: &Value, config: &Config) -> Result<Vec<PathBuf>> {
-        Ok(match (self.name, params["path"].as_str()) {
-            ("source", Some(p)) => vec![config.resolve(p)],
-            _ => Vec::new(),
-        })
+    fn externals(&self, params: &P, config: &Config) -> Result<Vec<PathBuf>> {
+        Ok((self.externals)(params, config))
     }
-    fn run(&self, ctx: &StageContext) -> anyhow::Result<()> {
+    fn run(&self, ctx: &StageContext, params: &P) -> anyhow::Result<()> {
         log_run(self.name);
-        (self.run)(ctx)
+        append("TOY_SPAN_LOG", &format!("start {}", self.name));
+        let result = (self.run)(ctx, params);
+        append("TOY_SPAN_LOG", &format!("end {}", self.name));
+        result
     }
 }
 
-fn registry(_config: &Config) -> Result<Vec<Box<dyn Stage>>> {
+fn registry(_config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     Ok(vec![
-        Box::new(Toy {
+        Box::new(Toy::<ReportParams> {
             name: "report",
             inputs: &["slow", "side"],
-            params: typed::<ReportParams>,
-            run: |ctx| {
-                let p: ReportParams = ctx.params()?;
+            externals: no_externals,
+            run: |ctx, p| {
                 let text = format!(
                     "{}\n{}\n{}",
                     p.title,
@@ -150,12 +160,11 @@ fn registry(_config: &Config) -> Result<Vec<Box<dyn Stage>>> {
                 Ok(std::fs::write(ctx.out_dir.join("report.txt"), text)?)
             },
         }),
-        Box::new(Toy {
+        Box::new(Toy::<SourceParams> {
             name: "source",
             inputs: &[],
-            params: typed::<SourceParams>,
-            run: |ctx| {
-                let p: SourceParams = ctx.params()?;
+            externals: |p, config| vec![config.resolve(&p.path)],
+            run: |ctx, p| {
                 let mut text = std::fs::read_to_string(ctx.root.join(&p.path))?;
                 if p.trim {
                     text = text.trim().to_string();
@@ -163,32 +172,29 @@ fn registry(_config: &Config) -> Result<Vec<Box<dyn Stage>>> {
                 Ok(std::fs::write(ctx.out_dir.join("copy.txt"), text)?)
             },
         }),
-        Box::new(Toy {
+        Box::new(Toy::<UpperParams> {
             name: "upper",
             inputs: &["source"],
-            params: typed::<UpperParams>,
-            run: |ctx| {
-                let p: UpperParams = ctx.params()?;
+            externals: no_externals,
+            run: |ctx, p| {
                 let text = read(ctx, "source", "copy.txt")?.to_uppercase() + &p.suffix;
                 Ok(std::fs::write(ctx.out_dir.join("upper.txt"), text)?)
             },
         }),
-        Box::new(Toy {
+        Box::new(Toy::<SideParams> {
             name: "side",
             inputs: &["source"],
-            params: typed::<SideParams>,
-            run: |ctx| {
-                let p: SideParams = ctx.params()?;
+            externals: no_externals,
+            run: |ctx, p| {
                 let text = read(ctx, "source", "copy.txt")?.repeat(p.repeat);
                 Ok(std::fs::write(ctx.out_dir.join("side.txt"), text)?)
             },
         }),
-        Box::new(Toy {
+        Box::new(Toy::<SlowParams> {
             name: "slow",
             inputs: &["upper"],
-            params: typed::<SlowParams>,
-            run: |ctx| {
-                let p: SlowParams = ctx.params()?;
+            externals: no_externals,
+            run: |ctx, p| {
                 let text = read(ctx, "upper", "upper.txt")?;
                 std::fs::write(ctx.out_dir.join("started"), "")?;
                 let mut f = std::fs::File::create(ctx.out_dir.join("big.txt"))?;

@@ -1,0 +1,75 @@
+//! `[align]`: which rows are scored, with which metrics, and how their uncertainty is measured.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Split;
+use crate::error::{Error, Result};
+use crate::metrics::{self, Metric};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlignConfig {
+    /// Which split's pairs are scored.
+    pub split: String,
+    /// Cap on scored pairs (seeded choice); 0 = all.
+    pub sample_size: usize,
+    /// `all`, or metric names.
+    pub metrics: Vec<String>,
+    pub topk: usize,
+    /// Clamp at the 0.95 quantile of |x| before normalising, as the PRH code does.
+    pub clamp_outliers: bool,
+    pub cca_dim: usize,
+    /// Bootstrap replicates (kNN metrics) and random halves (kernel metrics).
+    pub bootstrap: usize,
+    /// SVCCA recomputes its SVD per half: it gets at most this many halves.
+    pub svcca_resamples: usize,
+    pub permutations: usize,
+    pub seed: u64,
+}
+
+impl Default for AlignConfig {
+    fn default() -> Self {
+        AlignConfig {
+            split: "val".into(),
+            sample_size: 1000,
+            metrics: vec!["all".into()],
+            topk: 10,
+            clamp_outliers: true,
+            cca_dim: 10,
+            bootstrap: 1000,
+            svcca_resamples: 200,
+            permutations: 1000,
+            seed: 0,
+        }
+    }
+}
+
+impl AlignConfig {
+    pub fn metric_list(&self) -> Result<Vec<Metric>> {
+        let mut out = Vec::new();
+        for m in &self.metrics {
+            for x in metrics::parse_list(m)? {
+                if !out.contains(&x) {
+                    out.push(x);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn split(&self) -> Result<Split> {
+        Split::parse(&self.split).ok_or_else(|| Error::Invalid {
+            what: "[align] split".into(),
+            message: format!("`{}`: expected `train` or `val`", self.split),
+        })
+    }
+
+    /// Values the stage cannot use, each naming its key.
+    pub fn problems(&self) -> Vec<String> {
+        [self.metric_list().err(), self.split().err()]
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_string())
+            .collect()
+    }
+}

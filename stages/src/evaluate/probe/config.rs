@@ -1,0 +1,62 @@
+//! `[probe]`: the linear probe's sample sizes and fit, and the retrieval split.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Split;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// Caps on the probe set's train and test rows (seeded choice); 0 = all encoded.
+    pub probe_train_samples: usize,
+    pub probe_test_samples: usize,
+    /// Full-batch gradient epochs of the logistic regression.
+    pub epochs: usize,
+    /// L2 penalty on the weights.
+    pub l2: f64,
+    pub seed: u64,
+    /// Split of the image–caption pairs for retrieval.
+    pub retrieval_split: String,
+    pub retrieval_ks: Vec<usize>,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            probe_train_samples: 1000,
+            probe_test_samples: 500,
+            epochs: 300,
+            l2: 1e-3,
+            seed: 0,
+            retrieval_split: "val".into(),
+            retrieval_ks: vec![1, 5, 10],
+        }
+    }
+}
+
+impl ProbeConfig {
+    pub fn retrieval_split(&self) -> Result<Split> {
+        Split::parse(&self.retrieval_split).ok_or_else(|| Error::Invalid {
+            what: "[probe] retrieval_split".into(),
+            message: format!("`{}`: expected `train` or `val`", self.retrieval_split),
+        })
+    }
+
+    /// Values the stage cannot use, each naming its key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .retrieval_split()
+            .err()
+            .map(|e| e.to_string())
+            .into_iter()
+            .collect();
+        if self.retrieval_ks.contains(&0) {
+            out.push(format!(
+                "[probe] retrieval_ks = {:?}: expected positive ranks",
+                self.retrieval_ks
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,97 @@
+//! Line panels: a grid of panels, each with its series against a shared x axis.
+
+use plotters::prelude::*;
+
+use super::{axes, finite_range, font};
+use crate::report::colour;
+use crate::report::figure::{Area, Figure, err};
+
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    /// Dashed-looking (thinner, lighter) for validation curves.
+    pub light: bool,
+}
+
+pub struct Panel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+}
+
+/// Panels in a grid of `columns`, each a line chart with a legend.
+pub struct LinePanels {
+    pub panels: Vec<Panel>,
+    pub panel_size: (u32, u32),
+    pub columns: usize,
+}
+
+impl LinePanels {
+    fn grid(&self) -> (usize, usize) {
+        let cols = self.columns.clamp(1, self.panels.len().max(1));
+        (self.panels.len().max(1).div_ceil(cols), cols)
+    }
+}
+
+impl Figure for LinePanels {
+    fn size(&self) -> (u32, u32) {
+        let (rows, cols) = self.grid();
+        (
+            self.panel_size.0 * cols as u32,
+            self.panel_size.1 * rows as u32,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> Result<(), String> {
+        let areas = root.split_evenly(self.grid());
+        for (panel, area) in self.panels.iter().zip(&areas) {
+            let xs = finite_range(
+                panel
+                    .series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.0)),
+            );
+            let ys = finite_range(
+                panel
+                    .series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.1)),
+            );
+            let labels = (
+                panel.title.as_str(),
+                panel.x_label.as_str(),
+                panel.y_label.as_str(),
+            );
+            let mut chart = axes(area, labels, xs, ys, 12.0)?;
+            for (i, s) in panel.series.iter().enumerate() {
+                let c = colour::SERIES[i % colour::SERIES.len()];
+                let style = if s.light {
+                    c.mix(0.6).stroke_width(2)
+                } else {
+                    c.stroke_width(3)
+                };
+                let points: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .collect();
+                chart
+                    .draw_series(LineSeries::new(points, style))
+                    .map_err(err)?
+                    .label(s.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            }
+            chart
+                .configure_series_labels()
+                .label_font(font(12.0))
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(180, 180, 180))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}

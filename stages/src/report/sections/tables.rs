@@ -1,0 +1,89 @@
+//! The retrieval and linear-probe tables.
+
+use super::{Page, section};
+use crate::report::html::{self, escape, num};
+
+pub fn retrieval(page: &Page) -> String {
+    let mut rows = Vec::new();
+    for a in page.results {
+        for r in &a.probe.retrieval.rows {
+            let recall = |i: usize| num(r.retrieval.recall.get(i).map_or(f64::NAN, |x| x.1));
+            rows.push(vec![
+                escape(&a.name),
+                escape(r.adapter.as_str()),
+                escape(r.retrieval.direction.as_str()),
+                recall(0),
+                recall(1),
+                recall(2),
+                num(r.retrieval.median_rank),
+                r.retrieval.gallery.to_string(),
+            ]);
+        }
+    }
+    let ks: Vec<String> = page.results.first().map_or_else(Vec::new, |a| {
+        a.probe
+            .probe
+            .settings
+            .retrieval_ks
+            .iter()
+            .map(|k| format!("R@{k}"))
+            .collect()
+    });
+    let header: Vec<&str> = ["adapter", "weights", "direction"]
+        .into_iter()
+        .chain(ks.iter().map(String::as_str))
+        .chain(["median rank", "gallery"])
+        .collect();
+    section(
+        "retrieval",
+        "Retrieval (evaluation split)",
+        &format!(
+            "<p>Cosine similarity in the aligned space; the untrained adapters are the floor. Ties rank against the query.</p>{}",
+            html::table(&header, &rows, "retrieval")
+        ),
+    )
+}
+
+pub fn probe(page: &Page) -> String {
+    let mut rows = Vec::new();
+    for a in page.results {
+        for p in &a.probe.probe.rows {
+            rows.push(vec![
+                escape(&a.name),
+                escape(p.features.as_str()),
+                p.dim.to_string(),
+                num(p.train_accuracy),
+                num(p.test_accuracy),
+                num(p.ratio_to_reference),
+            ]);
+        }
+    }
+    let (train_rows, test_rows, classes) = page.results.first().map_or((0, 0, 0), |a| {
+        let first = a.probe.probe.rows.first();
+        (
+            first.map_or(0, |r| r.train_rows),
+            first.map_or(0, |r| r.test_rows),
+            a.probe.probe.classes,
+        )
+    });
+    section(
+        "probe",
+        "Downstream linear probe",
+        &format!(
+            "<p>Multinomial logistic regression on standardised features, {train_rows} train / {test_rows} test images of the probe set, {classes} classes. \
+         aligned_image = the image encoder followed by the trained image adapter.</p>{}",
+            html::table(
+                &[
+                    "adapter",
+                    "features",
+                    "width",
+                    "train accuracy",
+                    "test accuracy",
+                    "ratio to reference"
+                ],
+                &rows,
+                "probe"
+            )
+        ),
+    )
+}

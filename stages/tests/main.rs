@@ -1,0 +1,13 @@
+//! The `stages` crate's integration tests, in one binary: every test binary links Burn, ONNX
+//! Runtime, arrow and plotters, so one binary instead of one per file saves most of the link
+//! time. One module per subject.
+
+mod common;
+mod datasets;
+mod embedded_models;
+mod features_golden;
+mod metrics_golden;
+mod research_specs;
+mod results;
+mod train_loss;
+mod train_ops;

@@ -1,0 +1,13 @@
+//! End-to-end tests, in one binary (each test binary links Burn, ONNX Runtime, arrow and
+//! plotters; one binary instead of one per file saves most of the link time):
+//!
+//! - [`engine`]: the stage engine through the real CLI over toy stages (`pipeline-toy`);
+//! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
+//!   default, in a throw-away project folder ([`common::Project`]).
+
+mod common;
+mod engine;
+mod evaluate_e2e;
+mod features_e2e;
+mod layout;
+mod train_e2e;
