@@ -4,7 +4,7 @@
 //! whose missing fields take their defaults. A key that no stage reads is an error that lists the
 //! valid keys, so a typo (`--set train.linear.lrr=…`) never silently does nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -23,6 +23,8 @@ pub struct Config {
     table: toml::Table,
     /// Keys set on the command line, for error messages.
     set_keys: Vec<String>,
+    /// Dotted key → its line in the file, for error messages.
+    lines: BTreeMap<String, usize>,
 }
 
 impl Config {
@@ -45,6 +47,7 @@ impl Config {
             file,
             table,
             set_keys: Vec::new(),
+            lines: key_lines(&text),
         };
         for set in sets {
             config.apply_set(set)?;
@@ -62,6 +65,7 @@ impl Config {
             file: root.join(DEFAULT_FILE),
             table,
             set_keys: Vec::new(),
+            lines: key_lines(text),
         })
     }
 
@@ -105,6 +109,7 @@ impl Config {
         Config {
             table: toml::Table::new(),
             set_keys: Vec::new(),
+            lines: BTreeMap::new(),
             ..self.clone()
         }
     }
@@ -146,13 +151,41 @@ impl Config {
             }
         };
         merged.extend(self.section(section));
-        T::deserialize(toml::Value::Table(merged)).map_err(|e| {
+        let value = toml::Value::Table(merged);
+        serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+            let field = e.path().to_string();
+            let key = if section.is_empty() {
+                field.clone()
+            } else {
+                format!("{section}.{field}")
+            };
+            let given = lookup(&value, &field)
+                .map(|v| format!(" = {v}"))
+                .unwrap_or_default();
             EngineError::Config(format!(
-                "{}: section [{section}]: {}",
-                self.file.display(),
-                e.message()
+                "`{key}`{given} ({}): {}",
+                self.origin(&key),
+                e.inner().message()
             ))
         })
+    }
+
+    /// Where `key` (dotted) was set: `--set`, the file and line, or `default`.
+    pub fn origin(&self, key: &str) -> String {
+        if self.set_keys.iter().any(|k| k == key) {
+            return "--set".into();
+        }
+        // The key itself, or the table it is in (an inline table, an array of tables).
+        let mut k = key;
+        loop {
+            if let Some(line) = self.lines.get(k) {
+                return format!("{}:{line}", self.file.display());
+            }
+            match k.rsplit_once('.') {
+                Some((parent, _)) => k = parent,
+                None => return "default".into(),
+            }
+        }
     }
 
     /// Resolves a path from the config against the config's folder.
@@ -213,6 +246,58 @@ impl Config {
         };
         Err(EngineError::Config(msg))
     }
+}
+
+/// The value at a serde path (`lr`, `mean[1]`, `a.b`) inside `v`, as TOML.
+fn lookup(v: &toml::Value, path: &str) -> Option<String> {
+    let mut cur = v;
+    for part in path.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        if let Some(i) = index {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur.to_string())
+}
+
+/// Dotted key → line number (1-based) of every `key = value` line and `[table]` header in a
+/// TOML text, for pointing at where a value was set.
+fn key_lines(text: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    let mut table = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('#') || t.is_empty() {
+            continue;
+        }
+        if t.starts_with('[') {
+            table = t
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            out.entry(table.clone()).or_insert(i + 1);
+            continue;
+        }
+        if let Some((k, _)) = t.split_once('=') {
+            let k = k.trim().trim_matches('"');
+            let key = if table.is_empty() {
+                k.to_string()
+            } else {
+                format!("{table}.{k}")
+            };
+            out.entry(key).or_insert(i + 1);
+        }
+    }
+    out
 }
 
 /// Keys under a section whose params are free-form (a map of user-chosen names) are accepted.
@@ -294,6 +379,34 @@ mod tests {
         assert_eq!(c.section("b.c")["d"].as_bool(), Some(true));
         assert!(c.apply_set("novalue").is_err());
         assert!(c.apply_set("a..b=1").is_err());
+    }
+
+    #[derive(serde::Deserialize, serde::Serialize, Default)]
+    #[serde(default, deny_unknown_fields)]
+    struct Section {
+        lr: f64,
+        steps: usize,
+        mean: Vec<f64>,
+    }
+
+    #[test]
+    fn type_errors_name_the_key_its_value_and_where_it_was_set() {
+        let dir = std::env::temp_dir();
+        let text = "[a]\nlr = 0.1\n\n[b]\nsteps = -4\nmean = [1.0, \"x\"]\n";
+        let mut c = Config::from_str(text, &dir).unwrap();
+        let err = c.typed::<Section>("b").err().unwrap().to_string();
+        assert!(
+            err.contains("`b.steps` = -4 (") && err.contains(":5)"),
+            "{err}"
+        );
+        assert!(err.contains("usize"), "{err}");
+        c.apply_set("a.lr=abc").unwrap();
+        let err = c.typed::<Section>("a").err().unwrap().to_string();
+        assert!(err.contains("`a.lr` = \"abc\" (--set)"), "{err}");
+        assert!(err.contains("expected f64"), "{err}");
+        let c = Config::from_str("[b]\nmean = [1.0, \"x\"]\n", &dir).unwrap();
+        let err = c.typed::<Section>("b").err().unwrap().to_string();
+        assert!(err.contains("`b.mean[1]` = \"x\""), "{err}");
     }
 
     #[test]

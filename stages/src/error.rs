@@ -29,6 +29,18 @@ pub enum Error {
     #[error("{path}: cannot decode image: {message}")]
     Image { path: PathBuf, message: String },
 
+    #[error(
+        "{path}: image too large to decode: {width} x {height} pixels need {need_mib} MiB, over the \
+         limit of {limit_mib} MiB"
+    )]
+    ImageTooLarge {
+        path: PathBuf,
+        width: u64,
+        height: u64,
+        need_mib: u64,
+        limit_mib: u64,
+    },
+
     #[error("{path}: tokenizer: {message}")]
     Tokenizer { path: PathBuf, message: String },
 

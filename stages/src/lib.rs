@@ -26,8 +26,10 @@
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
-//! - [`error`]: the crate's error type; every variant names the file or record involved.
+//! - [`error`]: the crate's error type; every variant names the file or record involved;
+//! - [`check`]: parameter values a stage cannot use, found before any work.
 
+pub mod check;
 pub mod dataset;
 pub mod error;
 pub mod evaluate;

@@ -45,11 +45,15 @@ fn tuxpaint_default_is_captioned_split_and_stable() {
             .iter()
             .all(|r| !r.image_id.starts_with("symbols/"))
     );
-    assert!(a.records.iter().all(|r| !r.image_id.ends_with("_mirror")));
+    assert!(
+        a.records
+            .iter()
+            .all(|r| !r.image_id.ends_with("_mirror.png"))
+    );
     let heron = a
         .records
         .iter()
-        .find(|r| r.image_id.ends_with("animals/birds/adelaide-rosella"))
+        .find(|r| r.image_id.ends_with("animals/birds/adelaide-rosella.png"))
         .unwrap();
     assert_eq!(heron.caption, "An Adelaide Rosella.");
     // Same seed, same split; another seed, another split.
@@ -265,8 +269,8 @@ fn flickr30k_results_csv_and_karpathy_json() {
     )
     .unwrap();
     assert_eq!(all.records.len(), 6);
-    assert_eq!(all.records[1].id, "1000#1");
-    for img in ["1000", "1001", "1002"] {
+    assert_eq!(all.records[1].id, "1000.jpg#1");
+    for img in ["1000.jpg", "1001.jpg", "1002.jpg"] {
         let splits: std::collections::BTreeSet<_> = all
             .records
             .iter()
@@ -398,5 +402,93 @@ fn cifar10_fixture_holds_foolbox_images() {
     assert!(
         err.contains("test_batch.bin") && err.contains("3073-byte"),
         "{err}"
+    );
+}
+
+/// A CSV manifest of `(image, caption)` rows in `dir`.
+fn manifest(dir: &Path, rows: &[(&str, &str)]) -> DatasetSpec {
+    let mut csv = String::from("image,caption\n");
+    for (image, caption) in rows {
+        csv.push_str(&format!("{image},{caption}\n"));
+    }
+    let path = dir.join("pairs.csv");
+    std::fs::write(&path, csv).unwrap();
+    DatasetSpec {
+        kind: DatasetKind::Manifest,
+        path: path.display().to_string(),
+        val_fraction: 0.0,
+        ..DatasetSpec::default()
+    }
+}
+
+#[test]
+fn two_files_whose_paths_differ_only_by_extension_are_two_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let frog = stages::image::decode::load_rgb(&stamp("animals/amphibians/frog-1.png")).unwrap();
+    let badger = stages::image::decode::load_rgb(&stamp("animals/mammals/badger.png")).unwrap();
+    frog.save(dir.path().join("cat.png")).unwrap();
+    badger.save(dir.path().join("cat.jpg")).unwrap();
+    let spec = manifest(
+        dir.path(),
+        &[("cat.png", "A frog."), ("cat.jpg", "A badger.")],
+    );
+    let out = ingest(&spec, dir.path()).unwrap();
+    assert_eq!(out.summary.images, 2, "two pictures, two images");
+    let ids: Vec<&str> = out.records.iter().map(|r| r.image_id.as_str()).collect();
+    assert_eq!(ids, ["cat.png", "cat.jpg"]);
+    assert_ne!(out.records[0].image_blake3, out.records[1].image_blake3);
+    assert!(out.summary.identical_images_merged.is_empty());
+}
+
+#[test]
+fn byte_identical_files_under_two_paths_are_one_image_with_both_captions() {
+    let dir = tempfile::tempdir().unwrap();
+    let frog = stamp("animals/amphibians/frog-1.png");
+    std::fs::copy(&frog, dir.path().join("a.png")).unwrap();
+    std::fs::copy(&frog, dir.path().join("b.png")).unwrap();
+    let badger = stamp("animals/mammals/badger.png");
+    std::fs::copy(&badger, dir.path().join("c.png")).unwrap();
+    let spec = manifest(
+        dir.path(),
+        &[
+            ("b.png", "A frog on a leaf."),
+            ("a.png", "A frog."),
+            ("c.png", "A badger."),
+        ],
+    );
+    let out = ingest(&spec, dir.path()).unwrap();
+    assert_eq!(out.summary.records, 3, "both captions are kept");
+    assert_eq!(
+        out.summary.images, 2,
+        "one image for the two identical files"
+    );
+    let of = |caption: &str| {
+        out.records
+            .iter()
+            .find(|r| r.caption == caption)
+            .unwrap()
+            .clone()
+    };
+    let (a, b) = (of("A frog."), of("A frog on a leaf."));
+    assert_eq!(
+        (a.image_id.as_str(), b.image_id.as_str()),
+        ("a.png", "a.png")
+    );
+    assert_eq!(a.image_path, b.image_path);
+    assert_eq!(a.split, b.split, "one image's captions share a split");
+    assert_eq!(
+        out.summary.identical_images_merged.len(),
+        1,
+        "the summary says what was merged"
+    );
+    assert!(
+        out.summary.identical_images_merged[0]
+            .path
+            .ends_with("b.png")
+    );
+    assert!(
+        out.summary.identical_images_merged[0]
+            .same_as
+            .ends_with("a.png")
     );
 }

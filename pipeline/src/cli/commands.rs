@@ -25,7 +25,7 @@ fn open(cli: &Cli, registry: Registry) -> Result<Session, EngineError> {
     let file = config::find_file(cli.config.as_deref())?;
     let config = Config::load(&file, &cli.sets)?;
     let graph = Graph::build(registry(&config)?, &config)?;
-    let store = Store::new(config.root.join("artifacts"));
+    let store = Store::open(config.root.join("artifacts"))?;
     let index = HashIndex::load(store.root());
     Ok(Session {
         graph,
@@ -229,6 +229,7 @@ fn gc(s: &mut Session, dry_run: bool) -> CliResult {
             }
         }
     }
-    println!("kept {kept}, {verb} {removed}");
+    let locks = s.store.remove_orphan_locks(dry_run)?.len();
+    println!("kept {kept}, {verb} {removed} (and {locks} unused lock files)");
     Ok(0)
 }

@@ -109,6 +109,7 @@ pub fn main(registry: Registry) -> i32 {
         }
     };
     stages::onnx::runtime::set_require_gpu(cli.require_gpu);
+    crate::engine::interrupt::install();
     let outcome = match &cli.command {
         // Needs no experiment file.
         Command::Metric {

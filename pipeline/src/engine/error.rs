@@ -17,6 +17,19 @@ pub enum EngineError {
         source: anyhow::Error,
     },
 
+    /// The disk filled up while a stage wrote its artifact (exit code 1).
+    #[error(
+        "stage {stage} failed: no space left on the device holding {dir} ({free_mib} MiB free); \
+         its partial output had reached {partial_mib} MiB and was removed. Free at least that \
+         much more (`pipeline gc` removes artifacts no configuration reaches) and run again"
+    )]
+    DiskFull {
+        stage: String,
+        dir: PathBuf,
+        free_mib: u64,
+        partial_mib: u64,
+    },
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

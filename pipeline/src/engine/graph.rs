@@ -63,12 +63,33 @@ impl Graph {
         config.check_known(&known, &open_sections)?;
         let mut nodes = Vec::new();
         let mut names = BTreeSet::new();
+        // Every section's type errors at once (nodes sharing a section report it once).
+        let mut type_errors = BTreeSet::new();
         for stage in stages {
             let name = stage.stage_name();
             if !names.insert(name.clone()) {
                 return Err(EngineError::Other(format!("two stages are named {name}")));
             }
-            let (configured, problems) = stage.configure(config)?;
+            let (configured, problems) = match stage.configure(config) {
+                Ok(c) => c,
+                Err(EngineError::Config(msg)) => {
+                    type_errors.insert(msg);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let problems = problems
+                .into_iter()
+                .map(|p| {
+                    format!(
+                        "`{}` = {} ({}): expected {}",
+                        p.key,
+                        p.value,
+                        config.origin(&p.key),
+                        p.expected
+                    )
+                })
+                .collect();
             let inputs = stage.stage_inputs();
             nodes.push(Node {
                 stage,
@@ -77,6 +98,12 @@ impl Graph {
                 problems,
                 inputs,
             });
+        }
+        if !type_errors.is_empty() {
+            return Err(EngineError::Config(format!(
+                "the configuration has errors:\n  {}",
+                type_errors.into_iter().collect::<Vec<_>>().join("\n  ")
+            )));
         }
         for n in &nodes {
             for i in &n.inputs {
@@ -150,21 +177,23 @@ impl Graph {
             .collect()
     }
 
-    /// Fails, before anything runs, with every value the nodes at `order` cannot use.
+    /// Fails, before anything runs, with every value the nodes at `order` cannot use (a value
+    /// several nodes read is listed once).
     pub fn check_params(&self, order: &[usize]) -> Result<()> {
-        let problems: Vec<String> = order
+        let problems: BTreeSet<&String> = order
             .iter()
-            .flat_map(|&i| {
-                let node = &self.nodes[i];
-                node.problems.iter().map(|p| format!("{}: {p}", node.name))
-            })
+            .flat_map(|&i| self.nodes[i].problems.iter())
             .collect();
         if problems.is_empty() {
             return Ok(());
         }
         Err(EngineError::Config(format!(
             "the configuration has values its stages cannot use:\n  {}",
-            problems.join("\n  ")
+            problems
+                .into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join("\n  ")
         )))
     }
 

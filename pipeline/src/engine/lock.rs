@@ -42,9 +42,7 @@ impl KeyLock {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
                     if let Some(f) = on_wait.take() {
-                        let mut pid = String::new();
-                        let _ = file.read_to_string(&mut pid);
-                        f(pid.trim().parse().ok());
+                        f(holder_pid(&mut file));
                     }
                     file.lock().map_err(|e| EngineError::io(path, e))?;
                 }
@@ -97,6 +95,21 @@ impl KeyLock {
             Err(e) => Err(EngineError::io(&self.path, e)),
         }
     }
+}
+
+/// The pid its holder wrote into the lock file. The holder writes it just after locking, so a
+/// waiter that came in between finds the file empty: it looks again for up to 100 ms.
+fn holder_pid(file: &mut File) -> Option<u32> {
+    for _ in 0..20 {
+        let mut text = String::new();
+        let _ = file.rewind();
+        let _ = file.read_to_string(&mut text);
+        if let Ok(pid) = text.trim().parse() {
+            return Some(pid);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    None
 }
 
 /// True if `path` still names the file `file` has open (same device and inode).

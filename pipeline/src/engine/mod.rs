@@ -3,6 +3,7 @@
 pub mod error;
 pub mod graph;
 pub mod hash_index;
+pub mod interrupt;
 pub mod key;
 pub mod lock;
 pub mod manifest;

@@ -53,9 +53,9 @@ pub trait Stage: Send + Sync + 'static {
         vec![(self.section(), defaults.clone())]
     }
 
-    /// Values the stage cannot use, each naming its key; found when the graph is built, before
-    /// any stage runs.
-    fn problems(&self, _params: &Self::Params) -> Vec<String> {
+    /// Values the stage cannot use, each with its full key; found when the graph is built and
+    /// reported for every stage a run touches, before any of them runs.
+    fn problems(&self, _params: &Self::Params) -> Vec<Problem> {
         Vec::new()
     }
 
@@ -79,6 +79,33 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Computes the outputs into `ctx.out_dir`.
     fn run(&self, ctx: &StageContext, params: &Self::Params) -> anyhow::Result<()>;
+}
+
+/// A parameter value a stage cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The full dotted key (`train.mlp.temperature`).
+    pub key: String,
+    pub value: String,
+    pub expected: String,
+}
+
+impl Problem {
+    /// The `values` of config section `section` (their fields relative to it).
+    pub fn in_section(section: &str, values: Vec<stages::check::BadValue>) -> Vec<Problem> {
+        values
+            .into_iter()
+            .map(|v| Problem {
+                key: if section.is_empty() {
+                    v.field
+                } else {
+                    format!("{section}.{}", v.field)
+                },
+                value: v.value,
+                expected: v.expected,
+            })
+            .collect()
+    }
 }
 
 /// An input of a running stage: the artifact of another node.
@@ -135,7 +162,7 @@ pub trait AnyStage: Send + Sync {
     /// The sections and keys `--set` may name, from the parameters at their defaults.
     fn known_sections(&self, defaults: &Config) -> Result<Vec<(String, Value)>>;
     /// Reads the parameters from `config`, with the values the stage cannot use listed.
-    fn configure(&self, config: &Config) -> Result<(Configured, Vec<String>)>;
+    fn configure(&self, config: &Config) -> Result<(Configured, Vec<Problem>)>;
     fn run_configured(&self, ctx: &StageContext, params: &Configured) -> anyhow::Result<()>;
 }
 
@@ -161,7 +188,7 @@ impl<S: Stage> AnyStage for S {
         Ok(self.config_sections(&self.key_params(&params)?))
     }
 
-    fn configure(&self, config: &Config) -> Result<(Configured, Vec<String>)> {
+    fn configure(&self, config: &Config) -> Result<(Configured, Vec<Problem>)> {
         let typed = self.read_params(config)?;
         let problems = self.problems(&typed);
         let configured = Configured {

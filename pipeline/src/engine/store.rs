@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::engine::error::{EngineError, Result};
 use crate::engine::hash_index::hash_file_contents;
+use crate::engine::interrupt;
 use crate::engine::key::KEY_HEX_LEN;
 use crate::engine::lock::KeyLock;
 use crate::engine::manifest::{self, Manifest, OutputFile};
@@ -41,6 +42,20 @@ pub struct Found {
 impl Store {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Store { root: root.into() }
+    }
+
+    /// The store at `root`, which must be a folder or not exist yet (it is created on the first
+    /// build); anything else is a configuration error that says so.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        match std::fs::metadata(&root) {
+            Ok(m) if !m.is_dir() => Err(EngineError::Config(format!(
+                "{}: exists but is not a folder; the artifact store needs this path (move the \
+                 file away)",
+                root.display()
+            ))),
+            _ => Ok(Store { root }),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -110,6 +125,36 @@ impl Store {
         Ok(Removal::Removed)
     }
 
+    /// Lock files whose key has no artifact and that no process holds (left by runs that were
+    /// killed, or whose build failed): removed while holding them. Returns their paths.
+    pub fn remove_orphan_locks(&self, dry_run: bool) -> Result<Vec<PathBuf>> {
+        let dir = self.root.join(LOCKS);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut removed = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Some((stage_dir, key)) =
+                name.strip_suffix(".lock").and_then(|s| s.rsplit_once('.'))
+            else {
+                continue;
+            };
+            if self.root.join(stage_dir).join(key).exists() {
+                continue;
+            }
+            if let Some(lock) = KeyLock::try_acquire(&path)? {
+                if !dry_run {
+                    lock.remove()?;
+                }
+                removed.push(path);
+            }
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
     /// Removes a temporary folder left by a run that is gone.
     pub fn remove_abandoned(&self, tmp: &Path) -> Result<()> {
         std::fs::remove_dir_all(tmp).map_err(|e| EngineError::io(tmp, e))
@@ -161,34 +206,54 @@ impl Store {
         }
         self.remove_temp_dirs(&stage_dir, key, &tmp)?;
         std::fs::create_dir_all(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+        let _building = interrupt::building(stage, &tmp, resume);
+        let result = self.publish(stage, key, &stage_dir, &tmp, fill);
+        if let Err(e) = &result {
+            // Never trusted, and not left to fill a disk: a failed build's folder goes.
+            let partial = folder_bytes(&tmp);
+            let _ = std::fs::remove_dir_all(&tmp);
+            if is_disk_full(e) {
+                return Err(EngineError::DiskFull {
+                    stage: stage.into(),
+                    dir: self.artifact_dir(stage, key),
+                    free_mib: free_bytes(&stage_dir).map_or(0, |b| b >> 20),
+                    partial_mib: partial.div_ceil(1 << 20),
+                });
+            }
+        }
+        result
+    }
+
+    /// Fills `tmp`, writes the manifest last and renames the folder into place.
+    fn publish(
+        &self,
+        stage: &str,
+        key: &str,
+        stage_dir: &Path,
+        tmp: &Path,
+        fill: impl FnOnce(&Path) -> Result<Manifest>,
+    ) -> Result<Manifest> {
         let started = SystemTime::now();
         let clock = Instant::now();
-        let mut m = match fill(&tmp) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(e);
-            }
-        };
-        m.outputs = hash_outputs(&tmp)?;
+        let mut m = fill(tmp)?;
+        m.outputs = hash_outputs(tmp)?;
         m.started = manifest::rfc3339(started);
         m.finished = manifest::rfc3339(SystemTime::now());
         m.wall_s = clock.elapsed().as_secs_f64();
         let bytes = serde_json::to_vec_pretty(&m).map_err(|e| EngineError::Other(e.to_string()))?;
-        let mpath = tmp.join(manifest::FILE_NAME);
-        write_synced(&mpath, &bytes)?;
-        sync_dir(&tmp)?;
+        write_synced(&tmp.join(manifest::FILE_NAME), &bytes)?;
+        sync_dir(tmp)?;
         let dest = self.artifact_dir(stage, key);
         if dest.exists() {
             // Move the old one aside first: rename cannot replace a non-empty folder.
             let old = stage_dir.join(format!("{TMP_PREFIX}{key}-{}-old", std::process::id()));
             std::fs::rename(&dest, &old).map_err(|e| EngineError::io(&dest, e))?;
-            std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io(&dest, e))?;
+            std::fs::rename(tmp, &dest).map_err(|e| EngineError::io(&dest, e))?;
             let _ = std::fs::remove_dir_all(&old);
         } else {
-            std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io(&dest, e))?;
+            std::fs::rename(tmp, &dest).map_err(|e| EngineError::io(&dest, e))?;
         }
-        sync_dir(&stage_dir)?;
+        sync_dir(stage_dir)?;
         Ok(m)
     }
 
@@ -200,7 +265,9 @@ impl Store {
             .flatten()
             .filter(|e| {
                 let name = e.file_name().to_string_lossy().to_string();
-                name.starts_with(&prefix) && !name.ends_with("-old")
+                name.starts_with(&prefix)
+                    && !name.ends_with("-old")
+                    && !name.ends_with("-interrupted")
             })
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .max();
@@ -366,6 +433,52 @@ fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// True if `e` comes from a full disk (ENOSPC, or a quota).
+fn is_disk_full(e: &EngineError) -> bool {
+    let full = |io: &std::io::Error| {
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    };
+    match e {
+        EngineError::Io { source, .. } => full(source),
+        EngineError::StageFailed { source, .. } => source.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>().is_some_and(full)
+                // Some libraries (Parquet, Burn's recorder) pass the OS error on as text.
+                || c.to_string().contains("No space left on device")
+        }),
+        _ => false,
+    }
+}
+
+/// The bytes of every file under `dir`.
+fn folder_bytes(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    let _ = list_files(dir, dir, &mut files);
+    files
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// The bytes free (for an unprivileged user) on the filesystem holding `path`.
+#[allow(unsafe_code)] // statvfs(3); audited below
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a NUL-terminated string that outlives the call, and `stat` points to
+    // writable memory of the struct's size; it is read only when the call succeeded.
+    let ok = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) } == 0;
+    ok.then(|| {
+        // SAFETY: statvfs returned 0, so it initialised `stat`.
+        let stat = unsafe { stat.assume_init() };
+        stat.f_bavail * stat.f_frsize
+    })
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -7,7 +7,7 @@ use stages::evaluate::hypotheses::{Tested, Verdict};
 use stages::spaces::Weights;
 use stages::train::TrainArtifact;
 
-use crate::engine::stage::{Stage, StageContext};
+use crate::engine::stage::{Problem, Stage, StageContext};
 
 pub struct AlignNode {
     pub adapter: String,
@@ -44,8 +44,8 @@ impl Stage for AlignNode {
         AlignConfig::default()
     }
 
-    fn problems(&self, config: &AlignConfig) -> Vec<String> {
-        config.problems()
+    fn problems(&self, config: &AlignConfig) -> Vec<Problem> {
+        Problem::in_section(&self.section(), config.problems())
     }
 
     fn run(&self, ctx: &StageContext, config: &AlignConfig) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use stages::features::{EncoderSpec, FeatureMatrix};
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{Stage, StageContext};
+use crate::engine::stage::{Problem, Stage, StageContext};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -76,8 +76,8 @@ impl Stage for FeaturesNode {
         self.0.defaults()
     }
 
-    fn problems(&self, spec: &EncoderSpec) -> Vec<String> {
-        kind_problem(self.0, spec).into_iter().collect()
+    fn problems(&self, spec: &EncoderSpec) -> Vec<Problem> {
+        encoder_problems(self.0, spec)
     }
 
     fn externals(&self, spec: &EncoderSpec, config: &Config) -> Result<Vec<PathBuf>> {
@@ -152,17 +152,22 @@ impl Stage for FeaturesNode {
     }
 }
 
-/// The encoder of `role` must be a model of the role's kind.
-pub(crate) fn kind_problem(role: Role, spec: &EncoderSpec) -> Option<String> {
-    (spec.kind != role.kind()).then(|| {
-        format!(
-            "[{}] kind = {:?}, but the {} encoder must be an {:?} model",
-            role.section(),
-            spec.kind,
-            role.as_str(),
-            role.kind()
-        )
-    })
+/// What the encoder of `role` cannot run with, including a model of the wrong kind.
+pub(crate) fn encoder_problems(role: Role, spec: &EncoderSpec) -> Vec<Problem> {
+    let mut out = Problem::in_section(&role.section(), spec.problems());
+    if spec.kind != role.kind() {
+        out.push(Problem {
+            key: format!("{}.kind", role.section()),
+            value: format!("{:?}", spec.kind).to_lowercase(),
+            expected: format!(
+                "`{}`: the {} encoder must be an {} model",
+                format!("{:?}", role.kind()).to_lowercase(),
+                role.as_str(),
+                format!("{:?}", role.kind()).to_lowercase()
+            ),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

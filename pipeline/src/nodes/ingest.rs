@@ -7,7 +7,7 @@ use stages::dataset::ingest::{self, IngestArtifact};
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{Stage, StageContext};
+use crate::engine::stage::{Problem, Stage, StageContext};
 
 pub struct IngestNode;
 
@@ -34,6 +34,10 @@ impl Stage for IngestNode {
         DatasetSpec::default()
     }
 
+    fn problems(&self, spec: &DatasetSpec) -> Vec<Problem> {
+        Problem::in_section(&self.section(), spec.problems())
+    }
+
     fn externals(&self, spec: &DatasetSpec, config: &Config) -> Result<Vec<PathBuf>> {
         Ok(ingest::inputs(spec, &config.root))
     }
@@ -46,6 +50,12 @@ impl Stage for IngestNode {
             "ingest: {} pairs of {} images ({} train, {} val); {} rejected",
             s.records, s.images, s.train_records, s.val_records, s.rejected
         );
+        for m in &s.identical_images_merged {
+            eprintln!(
+                "ingest: {} is byte-identical to {}: one image, the captions of both",
+                m.path, m.same_as
+            );
+        }
         Ok(())
     }
 }

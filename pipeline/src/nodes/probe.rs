@@ -5,7 +5,7 @@
 use stages::evaluate::probe::{self, ProbeArtifact, ProbeConfig};
 use stages::train::TrainArtifact;
 
-use crate::engine::stage::{Stage, StageContext};
+use crate::engine::stage::{Problem, Stage, StageContext};
 
 pub struct ProbeNode {
     pub adapter: String,
@@ -46,8 +46,8 @@ impl Stage for ProbeNode {
         ProbeConfig::default()
     }
 
-    fn problems(&self, config: &ProbeConfig) -> Vec<String> {
-        config.problems()
+    fn problems(&self, config: &ProbeConfig) -> Vec<Problem> {
+        Problem::in_section(&self.section(), config.problems())
     }
 
     fn run(&self, ctx: &StageContext, config: &ProbeConfig) -> anyhow::Result<()> {

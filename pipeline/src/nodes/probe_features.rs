@@ -12,8 +12,8 @@ use stages::features::{EncoderSpec, FeatureMatrix, encode};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Stage, StageContext};
-use crate::nodes::features::{Role, kind_problem};
+use crate::engine::stage::{Problem, Stage, StageContext};
+use crate::nodes::features::{Role, encoder_problems};
 
 pub struct ProbeFeaturesNode(pub Role);
 
@@ -64,8 +64,10 @@ impl Stage for ProbeFeaturesNode {
         ]
     }
 
-    fn problems(&self, p: &ProbeFeaturesParams) -> Vec<String> {
-        kind_problem(self.0, &p.encoder).into_iter().collect()
+    fn problems(&self, p: &ProbeFeaturesParams) -> Vec<Problem> {
+        let mut out = Problem::in_section(&self.section(), p.data.problems());
+        out.extend(encoder_problems(self.0, &p.encoder));
+        out
     }
 
     fn externals(&self, p: &ProbeFeaturesParams, config: &Config) -> Result<Vec<PathBuf>> {

@@ -6,7 +6,7 @@ use stages::train::{TrainArtifact, TrainConfig, training};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Stage, StageContext};
+use crate::engine::stage::{Problem, Stage, StageContext};
 
 /// The key-only parameter naming a non-default training backend (see `key_params`).
 const BACKEND_KEY: &str = "backend";
@@ -52,8 +52,8 @@ impl Stage for TrainNode {
         }
     }
 
-    fn problems(&self, config: &TrainConfig) -> Vec<String> {
-        config.problems()
+    fn problems(&self, config: &TrainConfig) -> Vec<Problem> {
+        Problem::in_section(&self.section(), config.problems())
     }
 
     /// The training config; in a build that trains on another backend than the default

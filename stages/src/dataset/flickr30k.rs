@@ -25,10 +25,8 @@ pub fn read(
     };
     let mut out = Vec::new();
     for (file, caps) in by_image {
-        let image_id = Path::new(&file)
-            .with_extension("")
-            .to_string_lossy()
-            .to_string();
+        // The file name with its extension: two files are two images.
+        let image_id = file.clone();
         let path = images.join(&file);
         let chosen: Vec<(usize, Result<String, String>)> = match choice {
             CaptionChoice::First => caps.into_iter().take(1).collect(),

@@ -6,14 +6,17 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
 use crate::dataset::record::{BadRecord, Candidate, Record};
 use crate::dataset::spec::{DatasetKind, DatasetSpec, OnBadRecord};
+use crate::dataset::validate::Valid;
 use crate::dataset::{flickr30k, manifest_file, split, tuxpaint, validate};
 use crate::error::{Error, Result};
 use crate::table;
 
 /// Bump when the same dataset and spec would give a different manifest.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 const MANIFEST: &str = "manifest.parquet";
 const REJECTED: &str = "rejected.parquet";
@@ -78,6 +81,13 @@ pub fn candidates(spec: &DatasetSpec, root: &Path) -> Result<Vec<Candidate>> {
     }
 }
 
+/// An image file merged into a byte-identical one listed under another path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergedImage {
+    pub path: String,
+    pub same_as: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub candidates: usize,
@@ -87,6 +97,9 @@ pub struct Summary {
     pub images: usize,
     pub train_records: usize,
     pub val_records: usize,
+    /// Image files byte-identical to another listed file, merged into it (one image, the
+    /// captions of both).
+    pub identical_images_merged: Vec<MergedImage>,
 }
 
 pub struct Ingested {
@@ -110,6 +123,7 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
     if !rejected.is_empty() && spec.on_bad_record == OnBadRecord::Fail {
         return Err(bad_records(spec, &rejected));
     }
+    let (valid, merged) = merge_identical_images(valid, root);
     // Cap after validation, so num_samples counts usable pairs.
     let as_candidates: Vec<Candidate> = valid
         .iter()
@@ -162,12 +176,48 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
             .iter()
             .filter(|r| r.split == crate::dataset::Split::Val)
             .count(),
+        identical_images_merged: merged,
     };
     Ok(Ingested {
         records,
         rejected,
         summary,
     })
+}
+
+/// Byte-identical files listed under different paths are one image: every record of such a
+/// file takes the image id and path of the first of them (by id), keeping its own id and
+/// caption, so the image is encoded once and its captions stay together in one split. Returns
+/// the records and, for each merged path, the one it was merged into.
+fn merge_identical_images(valid: Vec<Valid>, root: &Path) -> (Vec<Valid>, Vec<MergedImage>) {
+    let mut canonical: HashMap<String, (String, PathBuf)> = HashMap::new();
+    for v in &valid {
+        let entry = canonical
+            .entry(v.image_blake3.clone())
+            .or_insert_with(|| (v.image_id.clone(), v.image_path.clone()));
+        if v.image_id < entry.0 {
+            *entry = (v.image_id.clone(), v.image_path.clone());
+        }
+    }
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    let mut merged = std::collections::BTreeMap::new();
+    let valid = valid
+        .into_iter()
+        .map(|mut v| {
+            let (id, path) = &canonical[&v.image_blake3];
+            if *id != v.image_id {
+                merged.insert(rel(&v.image_path), rel(path));
+                v.image_id = id.clone();
+                v.image_path = path.clone();
+            }
+            v
+        })
+        .collect();
+    let merged = merged
+        .into_iter()
+        .map(|(path, same_as)| MergedImage { path, same_as })
+        .collect();
+    (valid, merged)
 }
 
 /// Every bad record, listed at once.

@@ -36,10 +36,8 @@ pub fn read(path: &Path, image_column: &str, caption_column: &str) -> Result<Vec
         .enumerate()
         .map(|(i, r)| Candidate {
             id: r.id.unwrap_or_else(|| format!("row-{i}")),
-            image_id: Path::new(&r.image)
-                .with_extension("")
-                .to_string_lossy()
-                .to_string(),
+            // The path as written, extension included: two files are two images.
+            image_id: r.image.clone(),
             image_path: base.join(&r.image),
             caption: r.caption,
         })

@@ -231,6 +231,15 @@ pub struct ProbeDataSpec {
     pub test_samples: usize,
 }
 
+impl ProbeDataSpec {
+    /// Values the probe set cannot be read with, each naming its field.
+    pub fn problems(&self) -> Vec<crate::check::BadValue> {
+        let mut c = crate::check::Checks::new();
+        c.expect(!self.path.is_empty(), "path", "\"\"", "a folder");
+        c.into_vec()
+    }
+}
+
 impl Default for ProbeDataSpec {
     fn default() -> Self {
         ProbeDataSpec {

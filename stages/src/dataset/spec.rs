@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{BadValue, Checks};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DatasetKind {
@@ -77,5 +79,20 @@ impl Default for DatasetSpec {
             seed: 42,
             num_samples: 0,
         }
+    }
+}
+
+impl DatasetSpec {
+    /// Values ingest cannot use, each naming its field.
+    pub fn problems(&self) -> Vec<BadValue> {
+        let mut c = Checks::new();
+        c.expect(
+            (0.0..1.0).contains(&self.val_fraction),
+            "val_fraction",
+            self.val_fraction,
+            "a fraction in [0, 1)",
+        );
+        c.expect(!self.path.is_empty(), "path", "\"\"", "a folder or file");
+        c.into_vec()
     }
 }

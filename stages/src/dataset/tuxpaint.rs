@@ -51,7 +51,8 @@ pub fn read(root: &Path, language: &str, exclude: &[String]) -> Result<Vec<Candi
         if ext == "svg" && stem_path.with_extension("png").exists() {
             continue;
         }
-        let image_id = rel.with_extension("").to_string_lossy().to_string();
+        // The path with its extension: two files are two images (`cat.png`, `cat.jpg`).
+        let image_id = rel.to_string_lossy().to_string();
         let caption = read_caption(&stem_path.with_extension("txt"), language);
         out.push(Candidate {
             id: image_id.clone(),

@@ -44,6 +44,16 @@ fn check_images(paths: Vec<&Path>) -> HashMap<PathBuf, Result<String, String>> {
                     Err(crate::Error::Image { message, .. }) => {
                         Err(format!("undecodable or truncated image: {message}"))
                     }
+                    Err(crate::Error::ImageTooLarge {
+                        width,
+                        height,
+                        need_mib,
+                        limit_mib,
+                        ..
+                    }) => Err(format!(
+                        "image too large to decode: {width} x {height} pixels need {need_mib} \
+                         MiB, over the limit of {limit_mib} MiB"
+                    )),
                     Err(e) => Err(e.to_string()),
                 },
             };

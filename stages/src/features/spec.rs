@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{BadValue, Checks};
+
 use crate::image::tensor::{IMAGENET_MEAN, IMAGENET_STD};
 use crate::onnx::model::Signature;
 use crate::pooling::Pooling;
@@ -63,6 +65,48 @@ impl Default for EncoderSpec {
 }
 
 impl EncoderSpec {
+    /// Values the encoder cannot run with, each naming its field.
+    pub fn problems(&self) -> Vec<BadValue> {
+        let mut c = Checks::new();
+        c.expect(!self.onnx.is_empty(), "onnx", "\"\"", "the ONNX file");
+        c.positive_count("batch_size", self.batch_size);
+        c.positive_count("shard_rows", self.shard_rows);
+        match self.kind {
+            EncoderKind::Image => {
+                c.positive_count("image_size", self.image_size as usize);
+                c.expect(
+                    self.resize != ResizeMode::ShorterSideCrop
+                        || self.resize_shorter >= self.image_size,
+                    "resize_shorter",
+                    self.resize_shorter,
+                    "at least image_size (the crop must fit)",
+                );
+                c.expect(
+                    self.std.iter().all(|s| *s > 0.0 && s.is_finite()),
+                    "std",
+                    format!("{:?}", self.std),
+                    "three positive numbers",
+                );
+                c.expect(
+                    self.mean.iter().all(|m| m.is_finite()),
+                    "mean",
+                    format!("{:?}", self.mean),
+                    "three finite numbers",
+                );
+            }
+            EncoderKind::Text => {
+                c.expect(
+                    !self.tokenizer.is_empty(),
+                    "tokenizer",
+                    "\"\"",
+                    "the tokenizer.json file",
+                );
+                c.positive_count("max_length", self.max_length);
+            }
+        }
+        c.into_vec()
+    }
+
     fn image_base() -> Self {
         EncoderSpec {
             onnx: String::new(),

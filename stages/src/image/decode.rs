@@ -26,9 +26,12 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<RgbImage> {
     if path.extension().and_then(|e| e.to_str()) == Some("svg") {
         return render_svg(bytes, path);
     }
-    let img = image::load_from_memory(bytes).map_err(|e| Error::Image {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+    let img = image::load_from_memory(bytes).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_large(bytes, path),
+        e => Error::Image {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
     })?;
     if img.width() == 0 || img.height() == 0 {
         return Err(Error::Image {
@@ -37,6 +40,35 @@ pub fn decode_rgb(bytes: &[u8], path: &Path) -> Result<RgbImage> {
         });
     }
     Ok(to_rgb_over_white(img))
+}
+
+/// The largest decoded image, in bytes (the `image` crate's default allocation limit, which
+/// also refuses decompression bombs before allocating).
+pub const MAX_DECODED_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The error for an image over the decoding limit, with its size read from its header.
+fn too_large(bytes: &[u8], path: &Path) -> Error {
+    let dims = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok());
+    match dims {
+        Some((w, h)) => oversized(path, u64::from(w), u64::from(h)),
+        None => Error::Image {
+            path: path.to_path_buf(),
+            message: format!("needs more than {} MiB to decode", MAX_DECODED_BYTES >> 20),
+        },
+    }
+}
+
+fn oversized(path: &Path, width: u64, height: u64) -> Error {
+    Error::ImageTooLarge {
+        path: path.to_path_buf(),
+        width,
+        height,
+        need_mib: (width * height * 4).div_ceil(1 << 20),
+        limit_mib: MAX_DECODED_BYTES >> 20,
+    }
 }
 
 /// RGB without alpha; with alpha, `c' = round((c·a + 255·(255 − a)) / 255)` per channel.
@@ -75,8 +107,14 @@ pub fn render_svg(bytes: &[u8], path: &Path) -> Result<RgbImage> {
         return Err(bad("zero-size image".into()));
     }
     let scale = (SVG_MIN_SHORT_SIDE / short).max(1.0);
-    let w = (size.width() * scale).ceil() as u32;
-    let h = (size.height() * scale).ceil() as u32;
+    let (wf, hf) = (
+        f64::from((size.width() * scale).ceil()),
+        f64::from((size.height() * scale).ceil()),
+    );
+    if wf * hf * 4.0 > MAX_DECODED_BYTES as f64 {
+        return Err(oversized(path, wf as u64, hf as u64));
+    }
+    let (w, h) = (wf as u32, hf as u32);
     let mut pixmap =
         tiny_skia::Pixmap::new(w, h).ok_or_else(|| bad(format!("cannot allocate {w}x{h}")))?;
     resvg::render(

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{BadValue, Checks};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdapterKind {
@@ -101,41 +103,29 @@ impl TrainConfig {
     }
 
     /// The values training cannot run with, each named with what was expected.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut expect = |ok: bool, field: &str, value: String, expected: &str| {
-            if !ok {
-                out.push(format!("{field} = {value}: expected {expected}"));
-            }
-        };
-        expect(
-            self.batch_size >= 1,
-            "batch_size",
-            self.batch_size.to_string(),
-            "at least 1",
-        );
-        expect(
-            self.gradient_accumulation_steps >= 1,
+    pub fn problems(&self) -> Vec<BadValue> {
+        let mut c = Checks::new();
+        c.positive_count("batch_size", self.batch_size);
+        c.positive_count(
             "gradient_accumulation_steps",
-            self.gradient_accumulation_steps.to_string(),
-            "at least 1",
+            self.gradient_accumulation_steps,
         );
-        expect(
+        c.expect(
             self.temperature > 0.0 && self.temperature.is_finite(),
             "temperature",
-            self.temperature.to_string(),
+            self.temperature,
             "a positive number",
         );
-        expect(
+        c.expect(
             (0.0..1.0).contains(&self.dropout),
             "dropout",
-            self.dropout.to_string(),
+            self.dropout,
             "a probability in [0, 1)",
         );
-        expect(
+        c.expect(
             (0.0..=1.0).contains(&self.label_smoothing),
             "label_smoothing",
-            self.label_smoothing.to_string(),
+            self.label_smoothing,
             "a value in [0, 1]",
         );
         for (field, v) in [
@@ -146,20 +136,15 @@ impl TrainConfig {
             ("clip_grad_norm", self.clip_grad_norm),
             ("num_cycles", self.num_cycles),
         ] {
-            expect(
-                v >= 0.0 && v.is_finite(),
-                field,
-                v.to_string(),
-                "a finite number >= 0",
-            );
+            c.non_negative(field, v);
         }
-        expect(
+        c.expect(
             self.adapter != AdapterKind::Mlp || !self.mlp_hidden_dims.contains(&0),
             "mlp_hidden_dims",
             format!("{:?}", self.mlp_hidden_dims),
             "widths of at least 1",
         );
-        out
+        c.into_vec()
     }
 }
 
@@ -182,7 +167,7 @@ mod tests {
             mlp_hidden_dims: vec![1024, 0],
             ..TrainConfig::mlp_compact_distribution()
         };
-        let p = bad.problems().join("; ");
+        let p = crate::check::listed(&bad.problems());
         for field in [
             "dropout = 1",
             "temperature = -0.1",

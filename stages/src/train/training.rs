@@ -112,7 +112,7 @@ fn plan<'a>(config: &TrainConfig, data: &'a TrainingData, label: &str) -> Result
     if !problems.is_empty() {
         return Err(Error::Invalid {
             what: format!("{label} config"),
-            message: problems.join("; "),
+            message: crate::check::listed(&problems),
         });
     }
     let (train_rows, cap_note) = training_pairs(data, config);

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{BadValue, Checks};
 use crate::dataset::Split;
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
@@ -64,12 +65,33 @@ impl AlignConfig {
         })
     }
 
-    /// Values the stage cannot use, each naming its key.
-    pub fn problems(&self) -> Vec<String> {
-        [self.metric_list().err(), self.split().err()]
-            .into_iter()
-            .flatten()
-            .map(|e| e.to_string())
-            .collect()
+    /// Values the stage cannot use, each naming its field.
+    pub fn problems(&self) -> Vec<BadValue> {
+        let mut c = Checks::new();
+        let names = |v: &[String]| format!("{v:?}");
+        c.expect(
+            self.metric_list().is_ok(),
+            "metrics",
+            names(&self.metrics),
+            &format!(
+                "`all` or metric names: {}",
+                Metric::ALL.map(Metric::name).join(", ")
+            ),
+        );
+        c.expect(
+            self.split().is_ok(),
+            "split",
+            format!("{:?}", self.split),
+            "`train` or `val`",
+        );
+        c.positive_count("topk", self.topk);
+        c.positive_count("cca_dim", self.cca_dim);
+        c.expect(
+            self.sample_size == 0 || self.sample_size > self.topk,
+            "sample_size",
+            self.sample_size,
+            "0 (all rows) or more rows than topk",
+        );
+        c.into_vec()
     }
 }

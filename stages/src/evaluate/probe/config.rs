@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{BadValue, Checks};
 use crate::dataset::Split;
 use crate::error::{Error, Result};
 
@@ -43,20 +44,22 @@ impl ProbeConfig {
         })
     }
 
-    /// Values the stage cannot use, each naming its key.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .retrieval_split()
-            .err()
-            .map(|e| e.to_string())
-            .into_iter()
-            .collect();
-        if self.retrieval_ks.contains(&0) {
-            out.push(format!(
-                "[probe] retrieval_ks = {:?}: expected positive ranks",
-                self.retrieval_ks
-            ));
-        }
-        out
+    /// Values the stage cannot use, each naming its field.
+    pub fn problems(&self) -> Vec<BadValue> {
+        let mut c = Checks::new();
+        c.expect(
+            self.retrieval_split().is_ok(),
+            "retrieval_split",
+            format!("{:?}", self.retrieval_split),
+            "`train` or `val`",
+        );
+        c.expect(
+            !self.retrieval_ks.is_empty() && !self.retrieval_ks.contains(&0),
+            "retrieval_ks",
+            format!("{:?}", self.retrieval_ks),
+            "one or more ranks of at least 1",
+        );
+        c.non_negative("l2", self.l2);
+        c.into_vec()
     }
 }
