@@ -9,5 +9,6 @@ mod common;
 mod engine;
 mod evaluate_e2e;
 mod features_e2e;
+mod fuzz_config;
 mod layout;
 mod train_e2e;

@@ -83,6 +83,33 @@ pub fn write<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<()
     Ok(())
 }
 
+/// Every record batch of a Parquet file. The parquet crate panics on some malformed files
+/// (metadata that contradicts itself): that is caught here and reported as an unreadable file,
+/// so a user's bad manifest is an error naming it, never a crash.
+pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let read = || -> Result<Vec<RecordBatch>> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| parquet_err(path, e))?
+            .build()
+            .map_err(|e| parquet_err(path, e))?;
+        reader
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| parquet_err(path, e))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("malformed file");
+        Err(parquet_err(
+            path,
+            format!("not a readable Parquet file: {msg}"),
+        ))
+    })
+}
+
 /// A whole table read back, one concatenated array per column.
 pub struct Table {
     path: std::path::PathBuf,
@@ -90,18 +117,11 @@ pub struct Table {
 }
 
 impl Table {
+    /// Reads a whole Parquet file ([`read_batches`]).
     pub fn read(path: &Path) -> Result<Table> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| parquet_err(path, e))?
-            .build()
-            .map_err(|e| parquet_err(path, e))?;
-        let batches = reader
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| parquet_err(path, e))?;
         Ok(Table {
             path: path.to_path_buf(),
-            batches,
+            batches: read_batches(path)?,
         })
     }
 

@@ -6,6 +6,7 @@ mod common;
 mod datasets;
 mod embedded_models;
 mod features_golden;
+mod fuzz;
 mod metrics_golden;
 mod research_specs;
 mod results;

@@ -8,7 +8,6 @@ use std::path::Path;
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::dataset::record::Candidate;
 use crate::error::{Error, Result};
@@ -99,14 +98,8 @@ fn read_parquet(path: &Path, image_column: &str, caption_column: &str) -> Result
         what: path.display().to_string(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| invalid(e.to_string()))?
-        .build()
-        .map_err(|e| invalid(e.to_string()))?;
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| invalid(e.to_string()))?;
+    for batch in crate::table::read_batches(path)? {
         let names: Vec<String> = batch
             .schema()
             .fields()

@@ -95,19 +95,61 @@ pub fn files(kind: ProbeKind, dir: &Path, split: ProbeSplit) -> Result<Vec<PathB
     })
 }
 
-fn read_gz(path: &Path) -> Result<Vec<u8>> {
+/// The largest IDX payload this reader accepts (Fashion-MNIST's train images are 47 MB).
+const MAX_IDX_BYTES: usize = 1 << 30;
+
+/// A gzipped IDX file: its dimensions (the header's `dims` big-endian u32s after the magic)
+/// and its payload. The header says how many bytes follow; no more are read (a decompression
+/// bomb stops there) and a payload over [`MAX_IDX_BYTES`] is refused before reading it.
+fn read_idx(path: &Path, magic: usize, dims: usize) -> Result<(Vec<usize>, Vec<u8>)> {
+    let bad = |m: String| Error::Invalid {
+        what: path.display().to_string(),
+        message: m,
+    };
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_end(&mut out)
+    let mut gz = flate2::read::GzDecoder::new(file);
+    let mut header = vec![0u8; 4 * (1 + dims)];
+    gz.read_exact(&mut header)
+        .map_err(|e| bad(format!("truncated IDX header ({e})")))?;
+    let field = |i: usize| be_u32(&header, 4 * i, path);
+    if field(0)? != magic {
+        return Err(bad(format!(
+            "not an IDX file of this kind (magic != 0x{magic:08x})"
+        )));
+    }
+    let shape: Vec<usize> = (1..=dims).map(field).collect::<Result<_>>()?;
+    let size = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= MAX_IDX_BYTES)
+        .ok_or_else(|| {
+            bad(format!(
+                "header claims {shape:?} bytes of data, over the {} MiB this reader accepts",
+                MAX_IDX_BYTES >> 20
+            ))
+        })?;
+    let mut data = Vec::with_capacity(size);
+    gz.take(size as u64 + 1)
+        .read_to_end(&mut data)
         .map_err(|e| Error::io(path, e))?;
-    Ok(out)
+    if data.len() != size {
+        return Err(bad(format!(
+            "size does not match the header's {shape:?}: {} bytes of data",
+            if data.len() > size {
+                format!("more than {size}")
+            } else {
+                data.len().to_string()
+            }
+        )));
+    }
+    Ok((shape, data))
 }
 
 fn be_u32(bytes: &[u8], at: usize, path: &Path) -> Result<usize> {
     bytes
         .get(at..at + 4)
-        .map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")) as usize)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| u32::from_be_bytes(b) as usize)
         .ok_or_else(|| Error::Invalid {
             what: path.display().to_string(),
             message: "truncated IDX header".into(),
@@ -117,50 +159,30 @@ fn be_u32(bytes: &[u8], at: usize, path: &Path) -> Result<usize> {
 fn read_fashion_mnist(dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet> {
     let f = files(ProbeKind::FashionMnist, dir, split)?;
     let (ipath, lpath) = (&f[0], &f[1]);
-    let images = read_gz(ipath)?;
-    let labels = read_gz(lpath)?;
-    let bad = |p: &Path, m: String| Error::Invalid {
-        what: p.display().to_string(),
-        message: m,
-    };
-    if be_u32(&images, 0, ipath)? != 0x0803 {
-        return Err(bad(
-            ipath,
-            "not an IDX image file (magic != 0x00000803)".into(),
-        ));
+    let (shape, images) = read_idx(ipath, 0x0803, 3)?;
+    let (lshape, labels) = read_idx(lpath, 0x0801, 1)?;
+    let (n, rows, cols) = (shape[0], shape[1], shape[2]);
+    if n != lshape[0] {
+        return Err(Error::Invalid {
+            what: ipath.display().to_string(),
+            message: format!("{n} images but {} labels in {}", lshape[0], lpath.display()),
+        });
     }
-    if be_u32(&labels, 0, lpath)? != 0x0801 {
-        return Err(bad(
-            lpath,
-            "not an IDX label file (magic != 0x00000801)".into(),
-        ));
-    }
-    let (n, rows, cols) = (
-        be_u32(&images, 4, ipath)?,
-        be_u32(&images, 8, ipath)?,
-        be_u32(&images, 12, ipath)?,
-    );
-    let nl = be_u32(&labels, 4, lpath)?;
-    if n != nl {
-        return Err(bad(
-            ipath,
-            format!("{n} images but {nl} labels in {}", lpath.display()),
-        ));
-    }
-    if images.len() != 16 + n * rows * cols || labels.len() != 8 + n {
-        return Err(bad(
-            ipath,
-            format!("size does not match {n} images of {rows}x{cols}"),
-        ));
+    if n > 0 && (rows == 0 || cols == 0) {
+        return Err(Error::Invalid {
+            what: ipath.display().to_string(),
+            message: format!("{n} images of {rows}x{cols} pixels: zero-size images"),
+        });
     }
     let take = if limit == 0 { n } else { limit.min(n) };
+    let per = rows * cols;
     let mut set = ProbeSet {
         images: Vec::with_capacity(take),
-        labels: labels[8..8 + take].to_vec(),
+        labels: labels[..take].to_vec(),
         classes: FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
     };
     for i in 0..take {
-        let px = &images[16 + i * rows * cols..16 + (i + 1) * rows * cols];
+        let px = &images[i * per..(i + 1) * per];
         set.images
             .push(RgbImage::from_fn(cols as u32, rows as u32, |x, y| {
                 let v = px[y as usize * cols + x as usize];

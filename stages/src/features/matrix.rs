@@ -49,7 +49,9 @@ impl FeatureMatrix {
             // SAFETY: artifacts are immutable once published; nothing writes to these files.
             let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
             let (rows, cols, offset) = npy::parse_header(&map, &path)?;
-            if rows != s.rows || cols != index.dim || map.len() != offset + rows * cols * 4 {
+            // (parse_header checked that rows · cols · 4 fits.)
+            let expected = offset.checked_add(rows * cols * 4);
+            if rows != s.rows || cols != index.dim || Some(map.len()) != expected {
                 return Err(Error::Invalid {
                     what: path.display().to_string(),
                     message: format!(

@@ -145,6 +145,19 @@ pub fn parse_any(bytes: &[u8], path: &Path) -> Result<(Dtype, usize, usize, usiz
     let [rows, cols] = dims[..] else {
         return Err(bad(&format!("shape ({shape}) is not 2-D (rows, features)")));
     };
+    let width = match dtype {
+        Dtype::F32 => 4,
+        Dtype::F64 => 8,
+    };
+    if rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(width))
+        .is_none()
+    {
+        return Err(bad(&format!(
+            "shape ({rows}, {cols}) is too large to address"
+        )));
+    }
     Ok((dtype, rows, cols, start + len))
 }
 
