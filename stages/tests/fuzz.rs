@@ -218,12 +218,12 @@ fn fashion_mnist_idx() {
     let (images, labels) = idx(3, 4);
     write(&files[1], &gz(&labels));
     // Mutations of the decompressed file reach the IDX parser; of the gzip stream, the decoder.
-    fuzz("idx-images", &[images.clone()], |bytes| {
+    fuzz("idx-images", std::slice::from_ref(&images), |bytes| {
         write(&files[0], &gz(bytes));
         let _ = probe::read(ProbeKind::FashionMnist, dir.path(), ProbeSplit::Test, 0);
     });
     write(&files[0], &gz(&images));
-    fuzz("idx-labels", &[labels.clone()], |bytes| {
+    fuzz("idx-labels", std::slice::from_ref(&labels), |bytes| {
         write(&files[1], &gz(bytes));
         let _ = probe::read(ProbeKind::FashionMnist, dir.path(), ProbeSplit::Test, 2);
     });
