@@ -6,7 +6,7 @@ CARGO ?= cargo
 LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features report test browser lint check-cuda bench
+.PHONY: all setup setup-large build features report test browser lint check-cuda bench soak fuzz
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -33,6 +33,15 @@ features: build
 test: setup browser
 	python3 data/test_setup.py
 	$(CARGO) test $(LOCKED) --workspace
+
+# Longer runs of the reliability tests that `make test` runs briefly: the soak of killed and
+# finished runs (200 in `make test`), and the readers' fuzzing (2 s per reader in `make test`).
+soak: setup
+	SOAK_RUNS=2000 $(CARGO) test $(LOCKED) -p pipeline --test e2e soak -- --nocapture
+
+fuzz: setup
+	FUZZ_SECS=60 $(CARGO) test $(LOCKED) -p stages --test stages fuzz -- --nocapture
+	FUZZ_SECS=60 $(CARGO) test $(LOCKED) -p pipeline --test e2e fuzz_config -- --nocapture
 
 # The report test renders the page in Debian's headless Chromium.
 browser:

@@ -439,3 +439,216 @@ fn configuration_errors_exit_2_and_say_what_to_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("input.txt does not exist"));
 }
+
+/// A tmpfs mounted at `dir` for one test (these machines run tests as root), unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        let uid = Command::new("id").arg("-u").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&uid.stdout).trim(),
+            "0",
+            "the full-disk test mounts a small tmpfs and needs root (CI runs as root)"
+        );
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount tmpfs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(dir.to_path_buf())
+    }
+
+    fn resize(&self, size: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "remount");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_stage_cleanly_and_the_next_run_with_space_succeeds() {
+    // `slow` writes ~20 MiB; the artifacts folder is a 4 MiB tmpfs.
+    let t = Toy::new("[slow]\nchunks = 3000\n");
+    let disk = Tmpfs::mount(&t.path().join("artifacts"), "4m");
+    let out = t.run_with(&["run"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("stage slow failed: no space left on the device holding")
+            && err.contains("artifacts/slow/")
+            && err.contains("MiB free")
+            && err.contains("Free at least that much more"),
+        "{err}"
+    );
+    let slow_dir = t.path().join("artifacts").join("slow");
+    assert!(
+        temp_dirs(&slow_dir).is_empty(),
+        "no temporary folder is left"
+    );
+    let status = t.ok(&["status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("missing") && l.contains("slow")),
+        "no trusted artifact: {status}"
+    );
+    t.ran();
+    disk.resize("64m");
+    t.ok(&["run"]);
+    assert_eq!(t.ran(), set(&["slow", "report"]), "only what was missing");
+    assert!(t.run_with(&["verify"], &[]).status.success());
+}
+
+/// The soak: `SOAK_RUNS` runs (default 200; `make soak` runs 2,000), two at a time, each changing
+/// random parameters with `--set` and either killed (SIGKILL) at a random moment or let finish.
+/// Afterwards `gc` keeps exactly what the configuration reaches and leaves no temporary folder
+/// and no unused lock file, `verify` is clean, and a final run rebuilds only what is missing.
+#[test]
+fn soak_of_killed_and_finished_runs_leaves_a_clean_store() {
+    let runs: usize = std::env::var("SOAK_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let t = Toy::new("[slow]\nsleep_ms = 40\nchunks = 3\n");
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let (mut killed, mut finished) = (0usize, 0usize);
+    for _ in 0..runs.div_ceil(2) {
+        let mut pair = Vec::new();
+        for _ in 0..2 {
+            let sets = [
+                format!("upper.suffix=s{}", next(1000)),
+                format!("side.repeat={}", 1 + next(3)),
+                format!("slow.chunks={}", 1 + next(5)),
+                format!("source.trim={}", next(2) == 1),
+            ];
+            let mut args = vec!["run".to_string()];
+            for s in sets.iter().take(1 + next(4) as usize) {
+                args.extend(["--set".to_string(), s.clone()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let child = t
+                .command(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let kill_after = (next(2) == 0).then(|| Duration::from_millis(next(200)));
+            pair.push((child, kill_after, Instant::now()));
+        }
+        // Both run at once; each is killed at its moment if it is still running then.
+        while !pair.is_empty() {
+            let mut still = Vec::new();
+            for (mut child, kill_after, started) in pair {
+                if child.try_wait().unwrap().is_some() {
+                    let out = child.wait_with_output().unwrap();
+                    assert!(
+                        out.status.success(),
+                        "a run that was not killed failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    finished += 1;
+                } else if kill_after.is_some_and(|k| started.elapsed() >= k) {
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                    killed += 1;
+                } else {
+                    still.push((child, kill_after, started));
+                }
+            }
+            pair = still;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    t.ran();
+    // The configuration after the soak: one value no soak run used, so some stages are missing.
+    let last = ["--set", "side.repeat=7"];
+    let gc = t.ok(&[&["gc"][..], &last[..]].concat());
+    let artifacts = t.path().join("artifacts");
+    let mut on_disk = BTreeSet::new();
+    let mut leftovers = Vec::new();
+    for stage in std::fs::read_dir(&artifacts).unwrap().flatten() {
+        let name = stage.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            continue;
+        }
+        for e in std::fs::read_dir(stage.path()).unwrap().flatten() {
+            let key = e.file_name().to_string_lossy().to_string();
+            if key.starts_with(".tmp-") {
+                leftovers.push(e.path());
+            } else {
+                on_disk.insert(format!("{name}.{key}"));
+            }
+        }
+    }
+    assert!(
+        leftovers.is_empty(),
+        "temporary folders left: {leftovers:?}"
+    );
+    let locks: Vec<String> = std::fs::read_dir(artifacts.join(".locks"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let orphans: Vec<&String> = locks
+        .iter()
+        .filter(|l| !on_disk.contains(l.trim_end_matches(".lock")))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "lock files without an artifact: {orphans:?}"
+    );
+    let verify = t.run_with(&["verify"], &[]);
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && report.contains(" 0 broken"),
+        "{report}"
+    );
+    // Exactly what the configuration reaches is kept: every artifact on disk is a fresh node.
+    let status = t.ok(&[&["status", "--json"][..], &last[..]].concat());
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let rows = status.as_array().unwrap();
+    let fresh = rows.iter().filter(|r| r["state"] == "fresh").count();
+    assert_eq!(
+        on_disk.len(),
+        fresh,
+        "gc kept only reachable artifacts: {gc}"
+    );
+    t.ok(&[&["run"][..], &last[..]].concat());
+    let rebuilt = t.ran_list().len();
+    assert!(rebuilt > 0, "the final configuration needed new artifacts");
+    assert_eq!(
+        rebuilt,
+        rows.len() - fresh,
+        "the final run rebuilt only what was missing"
+    );
+    eprintln!(
+        "soak: {runs} runs ({killed} killed, {finished} finished); gc: {}; kept {}, rebuilt {rebuilt}",
+        gc.lines().last().unwrap_or(""),
+        on_disk.len()
+    );
+}

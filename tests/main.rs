@@ -6,8 +6,10 @@
 //!   default, in a throw-away project folder ([`common::Project`]).
 
 mod common;
+mod config_e2e;
 mod engine;
 mod evaluate_e2e;
+mod faults;
 mod features_e2e;
 mod fuzz_config;
 mod layout;

@@ -100,6 +100,8 @@ impl Graph {
             });
         }
         if !type_errors.is_empty() {
+            // With them, every value the other stages cannot use: all mistakes at once.
+            type_errors.extend(nodes.iter().flat_map(|n| n.problems.iter().cloned()));
             return Err(EngineError::Config(format!(
                 "the configuration has errors:\n  {}",
                 type_errors.into_iter().collect::<Vec<_>>().join("\n  ")
