@@ -429,7 +429,11 @@ fn configuration_errors_exit_2_and_say_what_to_fix() {
 
     let out = t.run_with(&["run", "--set", "upper.suffix=3"], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("[upper]"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`upper.suffix` = 3 (--set): invalid type: integer `3`, expected a string"),
+        "{err}"
+    );
 
     let out = t.run_with(&["frobnicate"], &[]);
     assert_eq!(out.status.code(), Some(2));

@@ -392,7 +392,7 @@ mod tests {
     #[test]
     fn type_errors_name_the_key_its_value_and_where_it_was_set() {
         let dir = std::env::temp_dir();
-        let text = "[a]\nlr = 0.1\n\n[b]\nsteps = -4\nmean = [1.0, \"x\"]\n";
+        let text = "[a]\nlr = 0.1\n\n[b]\nsteps = -4\n";
         let mut c = Config::from_str(text, &dir).unwrap();
         let err = c.typed::<Section>("b").err().unwrap().to_string();
         assert!(

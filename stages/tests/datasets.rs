@@ -35,6 +35,11 @@ fn tuxpaint_default_is_captioned_split_and_stable() {
         a.summary.records, 701,
         "captioned stamps outside `symbols`, no mirrors, PNG over SVG"
     );
+    assert_eq!(
+        a.summary.images, 700,
+        "people/ and military/ share one fireman stamp"
+    );
+    assert_eq!(a.summary.identical_images_merged.len(), 1);
     assert_eq!(a.summary.val_records, 175);
     assert!(
         a.records.iter().all(|r| !r.image_path.starts_with('/')),
@@ -490,5 +495,61 @@ fn byte_identical_files_under_two_paths_are_one_image_with_both_captions() {
         out.summary.identical_images_merged[0]
             .same_as
             .ends_with("a.png")
+    );
+}
+
+/// A PNG whose header declares `w` x `h` RGB pixels (its data is a stub: the decoder refuses it
+/// from the header alone).
+fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend(kind);
+        c.extend(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        c.extend(crc.sum().to_be_bytes());
+        c
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+#[test]
+fn an_oversized_image_is_named_with_its_size_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("huge.png"), png_header_only(30_000, 30_000)).unwrap();
+    std::fs::copy(
+        stamp("animals/amphibians/frog-1.png"),
+        dir.path().join("frog.png"),
+    )
+    .unwrap();
+    let spec = DatasetSpec {
+        on_bad_record: OnBadRecord::Skip,
+        ..manifest(
+            dir.path(),
+            &[("huge.png", "Huge."), ("frog.png", "A frog.")],
+        )
+    };
+    let clock = std::time::Instant::now();
+    let out = ingest(&spec, dir.path()).unwrap();
+    assert_eq!(out.records.len(), 1);
+    let reason = &out.rejected[0].reason;
+    assert_eq!(
+        reason,
+        "image too large to decode: 30000 x 30000 pixels need 3434 MiB, over the limit of 512 MiB"
+    );
+    assert!(
+        clock.elapsed() < std::time::Duration::from_secs(5),
+        "refused from its header"
     );
 }

@@ -126,3 +126,38 @@ impl Drop for KeyLock {
         let _ = self.file.unlock();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A waiter that comes between the holder's locking and its writing the pid still learns it.
+    #[test]
+    fn a_waiter_learns_the_pid_written_just_after_locking() {
+        let dir = std::env::temp_dir().join(format!("keylock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.lock");
+        let holder = File::create(&path).unwrap();
+        holder.try_lock().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            let mut h = &holder;
+            write!(h, "12345").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            drop(holder);
+        });
+        let mut seen = None;
+        let lock = KeyLock::acquire(&path, |pid| seen = pid).unwrap();
+        writer.join().unwrap();
+        assert_eq!(seen, Some(12345));
+        drop(lock);
+        // A lock file removed by its holder is not shared: the next one is a new file.
+        let a = KeyLock::acquire(&path, |_| {}).unwrap();
+        a.remove().unwrap();
+        assert!(!path.exists());
+        let b = KeyLock::acquire(&path, |_| {}).unwrap();
+        assert!(path.exists() && KeyLock::try_acquire(&path).unwrap().is_none());
+        drop(b);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
