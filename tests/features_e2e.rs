@@ -152,3 +152,73 @@ fn a_killed_feature_run_resumes_and_ends_with_the_same_bytes() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A manifest beside pipeline.toml shares its folder with the artifacts: ingest is keyed by the
+/// manifest and the images it names (here in another folder, by absolute path), so writing
+/// artifacts changes nothing, and changing a named image makes ingest stale, naming the file.
+#[test]
+fn a_manifest_is_keyed_by_the_files_it_names_not_its_folder() {
+    let p = Project::new("kind = \"manifest\"");
+    let config = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| {
+            if l.starts_with("path = ") && l.contains("tuxpaint") {
+                "path = \"manifest.csv\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(p.path().join("pipeline.toml"), config).unwrap();
+    let pictures = tempfile::tempdir().unwrap();
+    let stamps = crate::common::repo().join("data/datasets/tuxpaint/animals");
+    let mut sources: Vec<_> = walk_png(&stamps);
+    sources.sort();
+    let mut csv = String::from("image,caption\n");
+    for (i, src) in sources.iter().take(8).enumerate() {
+        let dst = pictures.path().join(format!("{i}.png"));
+        std::fs::copy(src, &dst).unwrap();
+        csv.push_str(&format!("{},picture number {i}\n", dst.display()));
+    }
+    std::fs::write(p.path().join("manifest.csv"), csv).unwrap();
+
+    let (first, _) = p.ok(&["run", "--stage", "ingest"]);
+    assert!(first.contains("ran     ingest"), "{first}");
+    let key = p.show("ingest");
+    let (second, _) = p.ok(&["run", "--stage", "ingest"]);
+    assert!(
+        !second.contains("ran     ingest"),
+        "artifacts changed the key:\n{second}"
+    );
+    assert_eq!(p.show("ingest"), key);
+
+    // Another picture's bytes under a named path: ingest is stale and says which file changed.
+    std::fs::copy(&sources[9], pictures.path().join("3.png")).unwrap();
+    let (status, _) = p.ok(&["status"]);
+    let line = status
+        .lines()
+        .find(|l| l.contains("ingest"))
+        .unwrap_or_default();
+    assert!(line.contains("stale"), "{status}");
+    assert!(
+        status.contains("3.png"),
+        "the changed file is not named:\n{status}"
+    );
+    p.ok(&["run", "--stage", "ingest"]);
+    assert_ne!(p.show("ingest"), key);
+}
+
+fn walk_png(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_png(&path));
+        } else if path.extension().is_some_and(|x| x == "png") {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -35,8 +35,22 @@ pub fn inputs(spec: &DatasetSpec, root: &Path) -> Vec<std::path::PathBuf> {
             }
             v
         }
-        // A manifest names images anywhere; its folder holds them in the usual layout.
-        DatasetKind::Manifest => vec![path.parent().map(Path::to_path_buf).unwrap_or(path)],
+        // The manifest and exactly the images it names, wherever they are: not its folder,
+        // which may also hold the artifacts (their writes would change the key) or a whole
+        // project. A missing image is a bad record for the stage to report or skip, not an
+        // input; an unreadable manifest is the stage's error to name.
+        DatasetKind::Manifest => {
+            let mut images: Vec<PathBuf> =
+                manifest_file::read(&path, &spec.image_column, &spec.caption_column)
+                    .map(|rows| rows.into_iter().map(|r| r.image_path).collect())
+                    .unwrap_or_default();
+            images.sort();
+            images.dedup();
+            images.retain(|p| p.is_file());
+            let mut v = vec![path];
+            v.extend(images);
+            v
+        }
         DatasetKind::Tuxpaint => vec![path],
     }
 }
