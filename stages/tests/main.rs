@@ -8,6 +8,7 @@ mod embedded_models;
 mod features_golden;
 mod fuzz;
 mod metrics_golden;
+mod metrics_linear;
 mod research_specs;
 mod results;
 mod train_loss;

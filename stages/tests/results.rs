@@ -18,6 +18,7 @@ fn align_results() -> AlignResults {
     let settings = AlignSettings {
         split: "val".into(),
         n: 12,
+        resample_rows: 12,
         topk: 3,
         clamp_outliers: true,
         cca_dim: 2,
@@ -41,6 +42,7 @@ fn align_results() -> AlignResults {
             p_value: f64::NAN,
             n: 12,
             resamples: 10,
+            resample_rows: 12,
             interval: IntervalKind::of(Metric::ALL[i % Metric::ALL.len()]),
         })
         .collect();

@@ -5,9 +5,11 @@
 //!   matrix, nearest neighbours, SVCCA basis), and its row subsets and permutations;
 //! - [`knn`]: the nearest-neighbour metrics (mutual, cycle, longest common subsequence, edit
 //!   distance), each a mean of per-row scores;
-//! - [`hsic`]: kernel metrics: the research's kernel alignment, CKA with the biased and the
-//!   unbiased HSIC, debiased CKA (U-centred Gram matrices);
-//! - [`cknna`]: CKA restricted to mutual nearest neighbours;
+//! - [`linear`]: the kernel metrics from the rows, without n x n matrices (what [`score`]
+//!   uses);
+//! - [`hsic`], [`cknna`]: the same metrics on n x n Gram matrices, by their definitions: the
+//!   tests' oracle for [`linear`] (kernel alignment, CKA with the biased and the unbiased HSIC,
+//!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
 //! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values.
 //!
@@ -23,6 +25,7 @@ pub mod cknna;
 pub mod eigen;
 pub mod hsic;
 pub mod knn;
+pub mod linear;
 pub mod resample;
 pub mod space;
 pub mod svcca;
@@ -33,7 +36,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -132,42 +135,71 @@ pub fn parse_list(list: &str) -> Result<Vec<Metric>> {
     list.split(',').map(|m| Metric::parse(m.trim())).collect()
 }
 
-/// Score of `metric` between two prepared spaces over the same rows.
+/// Score of `metric` between two prepared spaces over the same rows. No n x n matrix is formed
+/// above [`space::GRAM_ROWS`] rows: the kernel metrics read the rows ([`linear`]), the kNN
+/// metrics the neighbour lists, SVCCA the bases. Time per pair: kNN metrics O(n·k) (k², LCS and edit distance); kernel alignment,
+/// CKA, unbiased and debiased CKA O(n·(d_a + d_b)²); CKNNA O(n·k·(d_a + d_b)); SVCCA O(cca_dim³)
+/// from the bases (O(n·d²) each, once per space). Memory O(d² + n·k).
 pub fn score(metric: Metric, a: &Space, b: &Space) -> f64 {
+    let (pa, pb) = (a.prepared.view(), b.prepared.view());
+    // Small spaces keep their Gram matrices: the n x n definitions are then O(n²), cheaper than
+    // the rows' O(n·d²) (the resampling scores thousands of small subsets).
+    let grams = a.gram().zip(b.gram());
     match metric {
-        Metric::KernelAlignment => hsic::kernel_alignment(a.gram_unclamped(), b.gram_unclamped()),
+        Metric::KernelAlignment => match a.gram_unclamped().zip(b.gram_unclamped()) {
+            Some((ga, gb)) => hsic::kernel_alignment(ga, gb),
+            None => linear::kernel_alignment(a.unclamped_rows().view(), b.unclamped_rows().view()),
+        },
         Metric::MutualKnn | Metric::CycleKnn | Metric::LcsKnn | Metric::EditDistanceKnn => {
             let rows = knn::row_scores(metric, a.knn(), b.knn(), a.topk());
             rows.iter().sum::<f64>() / rows.len().max(1) as f64
         }
-        Metric::Cka => hsic::cka(&a.gram, &b.gram),
-        Metric::UnbiasedCka => hsic::unbiased_cka(&a.gram, &b.gram),
-        Metric::DebiasedCka => hsic::debiased_cka(&a.gram, &b.gram),
-        Metric::Cknna => cknna::cknna(&a.gram, &b.gram, a.knn(), b.knn()),
+        Metric::Cka => match grams {
+            Some((ga, gb)) => hsic::cka(ga, gb),
+            None => linear::cka(pa, pb),
+        },
+        // Debiased CKA's U-centred inner products are n(n−3) unbiased HSICs: one value.
+        Metric::UnbiasedCka | Metric::DebiasedCka => match grams {
+            Some((ga, gb)) => hsic::unbiased_cka(ga, gb),
+            None => linear::unbiased_cka(pa, pb),
+        },
+        Metric::Cknna => match grams {
+            Some((ga, gb)) => cknna::cknna(ga, gb, a.knn(), b.knn()),
+            None => linear::cknna(pa, pb, a.knn(), b.knn()),
+        },
         Metric::Svcca => svcca::from_bases(a.basis(), b.basis()),
     }
 }
 
-/// n x n f64 matrices that scoring one pair holds at once: per side the clamped and the unclamped
-/// Gram matrices, plus the temporaries (centred and U-centred copies, CKNNA's masks and masked
-/// kernels): 16 · 8 n² bytes (3.0 GiB at n = 5,000; `make bench` checks it).
-pub const PAIR_MATRICES: u64 = 16;
+/// Bytes scoring spaces of `n` rows and widths `dims` holds at its peak: every space's rows in
+/// up to six copies (raw, clamped, prepared, unclamped, and the centred copies CKA and SVCCA
+/// make; freed memory is not always returned to the system) and its neighbour lists; the
+/// resampling's subsample of at most [`space::GRAM_ROWS`] rows with its two Gram matrices, and per
+/// thread one replicate's copy of it; one block of neighbour similarities. Linear in n above
+/// `GRAM_ROWS` (no n x n matrix).
+pub fn memory_needed(n: usize, dims: &[usize], topk: usize, threads: usize) -> u64 {
+    let (n, m) = (n as u64, n.min(space::GRAM_ROWS) as u64);
+    let width: u64 = dims.iter().map(|&d| d as u64).sum();
+    let spaces = dims.len() as u64;
+    let rows = 6 * 8 * n * width + spaces * 8 * n * (topk as u64 + 1);
+    let resampling = (1 + threads as u64) * (8 * m * width + 2 * spaces * 8 * m * m);
+    rows + resampling + (64 << 20)
+}
 
-/// Fails with advice when `matrices` n x n f64 matrices would need more memory than is
-/// available, instead of letting the allocator abort the process. Memory is O(n²).
-pub fn check_memory(n: usize, matrices: u64, what: &str) -> Result<()> {
-    let need = matrices * (n as u64) * (n as u64) * 8;
+/// Fails with advice when `need` bytes are more than the memory available, instead of letting
+/// the allocator abort the process.
+pub fn check_memory(need: u64, what: &str) -> Result<()> {
     if let Some(avail) = available_memory()
         && need > avail
     {
         return Err(Error::Invalid {
             what: what.into(),
             message: format!(
-                "{n} rows need about {:.1} GiB for {matrices} n x n f64 matrices (Gram matrices \
-                 and their centred copies), \
-                     but {:.1} GiB is available; use fewer rows (align `sample_size`, or \
-                     subsample the files)",
+                "scoring needs about {:.1} GiB (the rows of every space, and the resampling's \
+                 subsample of at most {} rows), but {:.1} GiB is available; use fewer rows \
+                 (align `sample_size`, or subsample the files) or lower `resample_rows`",
                 need as f64 / (1u64 << 30) as f64,
+                space::GRAM_ROWS,
                 avail as f64 / (1u64 << 30) as f64
             ),
         });
@@ -190,7 +222,7 @@ pub fn options_for(metrics: &[Metric], topk: usize, clamp: bool, cca_dim: usize)
         topk,
         clamp_quantile: clamp.then_some(0.95),
         cca_dim: metrics.contains(&Metric::Svcca).then_some(cca_dim),
-        unclamped_gram: metrics.contains(&Metric::KernelAlignment),
+        keep_unclamped: metrics.contains(&Metric::KernelAlignment),
     }
 }
 
@@ -213,9 +245,9 @@ pub fn compare(
             ),
         });
     }
+    let threads = rayon::current_num_threads();
     check_memory(
-        a.nrows(),
-        PAIR_MATRICES,
+        memory_needed(a.nrows(), &[a.ncols(), b.ncols()], options.topk, threads),
         &format!("{} and {}", names.0, names.1),
     )?;
     let sa = Space::new(a, options, names.0)?;

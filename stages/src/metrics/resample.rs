@@ -16,6 +16,15 @@
 //!
 //! The permutation null shuffles the rows of one side (B of each pair) `permutations` times;
 //! p = (1 + #{null ≥ observed}) / (1 + permutations).
+//!
+//! Cost, and the row cap. Replicates of the kNN metrics are cheap at any n: the bootstrap
+//! resamples per-row scores (O(n) each) and a permutation only renumbers neighbour lists
+//! (O(n·k)). Replicates of the kernel metrics, CKNNA and SVCCA recompute the metric on other
+//! rows (O(n·d²) each, and CKNNA's and SVCCA's neighbours and basis per half), so above
+//! `max_rows` rows they are computed on a seeded subsample of `max_rows` rows, reported as the
+//! metric's `resample_rows`: the halves' spread is then scaled by √(max_rows/n) to the spread at
+//! n (these estimators' spread falls as 1/√n), and the permutation test compares the null with
+//! the score on the same subsample.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -30,6 +39,8 @@ pub struct ResampleOptions {
     pub permutations: usize,
     pub svcca_resamples: usize,
     pub seed: u64,
+    /// The most rows the expensive replicates (kernel metrics, CKNNA, SVCCA) use.
+    pub max_rows: usize,
 }
 
 /// Scores of every metric on every pair, with their replicates and p-values.
@@ -42,6 +53,8 @@ pub struct Scores {
     pub replicates: Vec<Vec<Vec<f64>>>,
     /// [metric][pair]; NaN when no permutations were asked for.
     pub p_value: Vec<Vec<f64>>,
+    /// [metric]: the rows its replicates and permutations used (n, or `max_rows`).
+    pub resample_rows: Vec<usize>,
 }
 
 fn rng(seed: u64, salt: u64, r: usize) -> ChaCha8Rng {
@@ -83,27 +96,61 @@ pub fn evaluate(
     options: ResampleOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Scores {
-    let point: Vec<Vec<f64>> = metrics
-        .iter()
-        .map(|&m| {
-            pairs
-                .iter()
-                .map(|&(a, b)| score(m, &spaces[a], &spaces[b]))
-                .collect()
-        })
-        .collect();
+    let n = spaces.first().map_or(0, Space::rows);
+    let point = points(spaces, pairs, metrics);
     progress("bootstrap");
     let mut replicates = bootstrap_replicates(spaces, pairs, metrics, &options);
-    if metrics.iter().any(|m| !m.per_row()) {
+    // The expensive replicates run on all rows, or on a seeded `max_rows` of them.
+    let m = n.min(options.max_rows.max(1));
+    let capped: Option<Vec<Space>> = (m < n).then(|| {
+        let mut rows: Vec<usize> = (0..n).collect();
+        rows.shuffle(&mut rng(options.seed, 4, 0));
+        rows.truncate(m);
+        rows.sort_unstable();
+        let svcca = metrics.contains(&Metric::Svcca);
+        spaces.iter().map(|s| s.subset(&rows, svcca)).collect()
+    });
+    let expensive: &[Space] = capped.as_deref().unwrap_or(spaces);
+    let kernel: Vec<Metric> = metrics.iter().copied().filter(|m| !m.per_row()).collect();
+    if !kernel.is_empty() {
         progress("half-sampling");
-        for (mi, pi, v) in half_sample_replicates(spaces, pairs, metrics, &options) {
+        for (mi, pi, v) in half_sample_replicates(expensive, pairs, metrics, &options) {
             replicates[mi][pi].push(v);
+        }
+        if m < n {
+            let f = (m as f64 / n as f64).sqrt();
+            for (mi, _) in metrics.iter().enumerate().filter(|(_, m)| !m.per_row()) {
+                for reps in &mut replicates[mi] {
+                    let mid = quantile(reps, 0.5);
+                    reps.iter_mut().for_each(|r| *r = mid + (*r - mid) * f);
+                }
+            }
         }
     }
     let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
     if options.permutations > 0 {
         progress("permutations");
-        p_value = permutation_p_values(spaces, pairs, metrics, &point, &options);
+        p_value = if m < n {
+            // kNN metrics on all rows (neighbour lists renumbered), the others on the subsample
+            // against their score there.
+            let capped_point = points(expensive, pairs, metrics);
+            let full = permutation_p_values(spaces, pairs, metrics, &point, &options, true);
+            let sub =
+                permutation_p_values(expensive, pairs, metrics, &capped_point, &options, false);
+            metrics
+                .iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    if m.per_row() {
+                        full[mi].clone()
+                    } else {
+                        sub[mi].clone()
+                    }
+                })
+                .collect()
+        } else {
+            permutation_p_values(spaces, pairs, metrics, &point, &options, false)
+        };
     }
     Scores {
         metrics: metrics.to_vec(),
@@ -111,7 +158,24 @@ pub fn evaluate(
         point,
         replicates,
         p_value,
+        resample_rows: metrics
+            .iter()
+            .map(|metric| if metric.per_row() { n } else { m })
+            .collect(),
     }
+}
+
+/// [metric][pair] scores on `spaces`.
+fn points(spaces: &[Space], pairs: &[(usize, usize)], metrics: &[Metric]) -> Vec<Vec<f64>> {
+    metrics
+        .iter()
+        .map(|&m| {
+            pairs
+                .iter()
+                .map(|&(a, b)| score(m, &spaces[a], &spaces[b]))
+                .collect()
+        })
+        .collect()
 }
 
 /// [metric][pair][replicate]: the bootstrap of per-row scores for the kNN metrics (empty for
@@ -191,12 +255,15 @@ fn half_sample_replicates(
 }
 
 /// [metric][pair]: p = (1 + #null ≥ score)/(1 + P), the null shuffling the second space's rows.
+/// With `knn_only`, only the kNN metrics are scored (NaN for the others), and a permutation
+/// renumbers the neighbour lists instead of copying the rows.
 fn permutation_p_values(
     spaces: &[Space],
     pairs: &[(usize, usize)],
     metrics: &[Metric],
     point: &[Vec<f64>],
     options: &ResampleOptions,
+    knn_only: bool,
 ) -> Vec<Vec<f64>> {
     let n = spaces.first().map_or(0, Space::rows);
     let bs: Vec<usize> = {
@@ -210,8 +277,16 @@ fn permutation_p_values(
         .map(|r| {
             let mut perm: Vec<usize> = (0..n).collect();
             perm.shuffle(&mut rng(options.seed, 3, r));
-            let permuted: Vec<Option<Space>> = (0..spaces.len())
-                .map(|s| bs.contains(&s).then(|| spaces[s].permuted(&perm)))
+            let permuted: Vec<Option<Permuted>> = (0..spaces.len())
+                .map(|s| {
+                    bs.contains(&s).then(|| {
+                        if knn_only {
+                            Permuted::Neighbours(permuted_knn(spaces[s].knn(), &perm))
+                        } else {
+                            Permuted::Space(Box::new(spaces[s].permuted(&perm)))
+                        }
+                    })
+                })
                 .collect();
             metrics
                 .iter()
@@ -221,9 +296,16 @@ fn permutation_p_values(
                         .iter()
                         .enumerate()
                         .map(|(pi, &(a, b))| {
-                            permuted[b]
-                                .as_ref()
-                                .is_some_and(|pb| score(m, &spaces[a], pb) >= point[mi][pi])
+                            let null = match &permuted[b] {
+                                Some(Permuted::Space(pb)) => score(m, &spaces[a], pb),
+                                Some(Permuted::Neighbours(knn)) if m.per_row() => {
+                                    let rows =
+                                        knn::row_scores(m, spaces[a].knn(), knn, spaces[a].topk());
+                                    rows.iter().sum::<f64>() / rows.len().max(1) as f64
+                                }
+                                _ => return false,
+                            };
+                            null >= point[mi][pi]
                         })
                         .collect()
                 })
@@ -234,11 +316,31 @@ fn permutation_p_values(
         .map(|mi| {
             (0..pairs.len())
                 .map(|pi| {
+                    if knn_only && !metrics[mi].per_row() {
+                        return f64::NAN;
+                    }
                     let count = exceed.iter().filter(|e| e[mi][pi]).count();
                     (1 + count) as f64 / (1 + options.permutations) as f64
                 })
                 .collect()
         })
+        .collect()
+}
+
+/// A permuted second space: whole, or only its neighbour lists.
+enum Permuted {
+    Space(Box<Space>),
+    Neighbours(Vec<Vec<usize>>),
+}
+
+/// The neighbour lists of rows reordered by `perm` (row i becomes old row `perm[i]`).
+fn permuted_knn(knn: &[Vec<usize>], perm: &[usize]) -> Vec<Vec<usize>> {
+    let mut inverse = vec![0; perm.len()];
+    for (new, &old) in perm.iter().enumerate() {
+        inverse[old] = new;
+    }
+    perm.iter()
+        .map(|&old| knn[old].iter().map(|&j| inverse[j]).collect())
         .collect()
 }
 

@@ -4,8 +4,14 @@
 //! clamp every value to ±q, q the mean over rows of each row's `clamp_quantile` quantile of |x|
 //! (linear interpolation, as `torch.quantile`), then L2-normalise rows (`F.normalize`, eps
 //! 1e-12). The research's kernel alignment reads the unclamped normalised rows instead.
+//!
+//! A space holds its rows (n x d) and each row's neighbours: above [`GRAM_ROWS`] rows never an
+//! n x n matrix (the metrics are computed from the rows, [`crate::metrics::linear`], and the
+//! neighbours are found a block of rows at a time). A space of at most [`GRAM_ROWS`] rows also
+//! keeps its Gram matrices, so that the many row subsets a resampling draws are scored without
+//! recomputing inner products.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -19,8 +25,8 @@ pub struct SpaceOptions {
     pub clamp_quantile: Option<f64>,
     /// SVCCA's number of singular directions; None skips SVCCA's basis.
     pub cca_dim: Option<usize>,
-    /// Keep the Gram matrix of unclamped normalised rows (the research's kernel alignment).
-    pub unclamped_gram: bool,
+    /// Keep the unclamped normalised rows (the research's kernel alignment reads them).
+    pub keep_unclamped: bool,
 }
 
 impl Default for SpaceOptions {
@@ -29,7 +35,36 @@ impl Default for SpaceOptions {
             topk: 10,
             clamp_quantile: Some(0.95),
             cca_dim: Some(10),
-            unclamped_gram: true,
+            keep_unclamped: true,
+        }
+    }
+}
+
+/// Spaces of at most this many rows keep their n x n Gram matrices (32 MiB each at this size):
+/// the resampling's many row subsets then find their neighbours and their kernel metrics in
+/// them, O(m²) per subset of m rows instead of O(m·d²) from the rows.
+pub const GRAM_ROWS: usize = 2000;
+
+/// A small space's Gram matrices.
+struct Grams {
+    /// prepared · preparedᵀ.
+    prepared: Array2<f64>,
+    /// The unclamped rows' Gram matrix, when the space keeps those rows.
+    unclamped: Option<Array2<f64>>,
+}
+
+impl Grams {
+    fn of(prepared: &Array2<f64>, unclamped: Option<&Array2<f64>>) -> Grams {
+        Grams {
+            prepared: prepared.dot(&prepared.t()),
+            unclamped: unclamped.map(|u| u.dot(&u.t())),
+        }
+    }
+
+    fn select(&self, rows: &[usize]) -> Grams {
+        Grams {
+            prepared: select_square(&self.prepared, rows),
+            unclamped: self.unclamped.as_ref().map(|u| select_square(u, rows)),
         }
     }
 }
@@ -38,10 +73,11 @@ pub struct Space {
     options: SpaceOptions,
     /// Clamped (when on) and L2-normalised rows.
     pub prepared: Array2<f64>,
-    /// prepared · preparedᵀ.
-    pub gram: Array2<f64>,
-    /// Gram matrix of the unclamped normalised rows; None when equal to `gram` or not asked for.
+    /// The unclamped normalised rows (the research's kernel alignment); None when equal to
+    /// `prepared` or not asked for.
     unclamped: Option<Array2<f64>>,
+    /// The Gram matrices, for spaces of at most [`GRAM_ROWS`] rows.
+    grams: Option<Grams>,
     /// Each row's `topk` nearest neighbours, most similar first.
     knn: Vec<Vec<usize>>,
     /// SVCCA's top singular directions (n x cca_dim), when asked for.
@@ -79,27 +115,51 @@ pub fn l2_normalise(mut x: Array2<f64>) -> Array2<f64> {
     x
 }
 
-/// Each row's `k` most similar other rows by `gram`, most similar first; equal similarities go
-/// to the lower index (the reference's `argsort` leaves ties to the device).
+/// Row `i`'s `k` most similar other rows, given its similarities to every row; most similar
+/// first, equal similarities to the lower index (the reference's `argsort` leaves ties to the
+/// device).
+fn top_k(row: ArrayView1<f64>, i: usize, k: usize) -> Vec<usize> {
+    let mut cand: Vec<(f64, usize)> = (0..row.len())
+        .filter(|&j| j != i)
+        .map(|j| (row[j], j))
+        .collect();
+    let order = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let k = k.min(cand.len());
+    if k > 0 && k < cand.len() {
+        cand.select_nth_unstable_by(k - 1, order);
+    }
+    cand.truncate(k);
+    cand.sort_by(order);
+    cand.into_iter().map(|(_, j)| j).collect()
+}
+
+/// Each row's `k` most similar other rows by `gram` ([`top_k`]).
 pub fn neighbours(gram: &Array2<f64>, k: usize) -> Vec<Vec<usize>> {
-    let n = gram.nrows();
-    (0..n)
+    (0..gram.nrows())
         .into_par_iter()
-        .map(|i| {
-            let row = gram.row(i);
-            let mut cand: Vec<(f64, usize)> =
-                (0..n).filter(|&j| j != i).map(|j| (row[j], j)).collect();
-            let order =
-                |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-            let k = k.min(cand.len());
-            if k > 0 && k < cand.len() {
-                cand.select_nth_unstable_by(k - 1, order);
-            }
-            cand.truncate(k);
-            cand.sort_by(order);
-            cand.into_iter().map(|(_, j)| j).collect()
-        })
+        .map(|i| top_k(gram.row(i), i, k))
         .collect()
+}
+
+/// Bytes of similarities one block of [`neighbours_of_rows`] holds.
+const BLOCK_BYTES: usize = 64 << 20;
+
+/// Each row's `k` most similar other rows by inner product ([`top_k`]), the similarities
+/// computed a block of rows at a time: O(n²·d) time, O(n·k + block·n) memory.
+pub fn neighbours_of_rows(x: ArrayView2<f64>, k: usize) -> Vec<Vec<usize>> {
+    let n = x.nrows();
+    let block = (BLOCK_BYTES / (8 * n.max(1))).clamp(1, n.max(1));
+    let mut out = Vec::with_capacity(n);
+    for start in (0..n).step_by(block) {
+        let end = (start + block).min(n);
+        let sims = x.slice(s![start..end, ..]).dot(&x.t());
+        let rows: Vec<Vec<usize>> = (start..end)
+            .into_par_iter()
+            .map(|i| top_k(sims.row(i - start), i, k))
+            .collect();
+        out.extend(rows);
+    }
+    out
 }
 
 fn select_square(m: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
@@ -143,35 +203,30 @@ impl Space {
             Some(q) => {
                 let t = clamp_threshold(raw, q);
                 let clamped = raw.mapv(|v| v.clamp(-t, t));
-                let unclamped = options.unclamped_gram.then(|| {
-                    let u = l2_normalise(raw.to_owned());
-                    u.dot(&u.t())
-                });
+                let unclamped = options.keep_unclamped.then(|| l2_normalise(raw.to_owned()));
                 (l2_normalise(clamped), unclamped)
             }
             None => (l2_normalise(raw.to_owned()), None),
         };
-        Ok(Space::from_prepared(prepared, unclamped, options, true))
+        Ok(Space::assemble(prepared, None, unclamped, options, true))
     }
 
-    fn from_prepared(
-        prepared: Array2<f64>,
-        unclamped: Option<Array2<f64>>,
-        options: SpaceOptions,
-        with_basis: bool,
-    ) -> Space {
-        let gram = prepared.dot(&prepared.t());
-        Space::assemble(prepared, gram, unclamped, options, with_basis)
-    }
-
+    /// A space of `prepared` rows: its Gram matrices when small (or the ones given), its
+    /// neighbours, and SVCCA's basis when `with_basis`.
     fn assemble(
         prepared: Array2<f64>,
-        gram: Array2<f64>,
+        grams: Option<Grams>,
         unclamped: Option<Array2<f64>>,
         options: SpaceOptions,
         with_basis: bool,
     ) -> Space {
-        let knn = neighbours(&gram, options.topk);
+        let grams = grams.or_else(|| {
+            (prepared.nrows() <= GRAM_ROWS).then(|| Grams::of(&prepared, unclamped.as_ref()))
+        });
+        let knn = match &grams {
+            Some(g) => neighbours(&g.prepared, options.topk),
+            None => neighbours_of_rows(prepared.view(), options.topk),
+        };
         let basis = match (with_basis, options.cca_dim) {
             (true, Some(k)) => Some(svcca::basis(prepared.view(), k)),
             _ => None,
@@ -179,11 +234,24 @@ impl Space {
         Space {
             options,
             prepared,
-            gram,
             unclamped,
+            grams,
             knn,
             basis,
         }
+    }
+
+    /// The prepared rows' Gram matrix, kept for spaces of at most [`GRAM_ROWS`] rows.
+    pub fn gram(&self) -> Option<&Array2<f64>> {
+        self.grams.as_ref().map(|g| &g.prepared)
+    }
+
+    /// The Gram matrix of [`Space::unclamped_rows`], kept for spaces of at most [`GRAM_ROWS`]
+    /// rows.
+    pub fn gram_unclamped(&self) -> Option<&Array2<f64>> {
+        self.grams
+            .as_ref()
+            .map(|g| g.unclamped.as_ref().unwrap_or(&g.prepared))
     }
 
     pub fn rows(&self) -> usize {
@@ -198,9 +266,9 @@ impl Space {
         &self.knn
     }
 
-    /// The Gram matrix the research's kernel alignment reads (unclamped normalised rows).
-    pub fn gram_unclamped(&self) -> &Array2<f64> {
-        self.unclamped.as_ref().unwrap_or(&self.gram)
+    /// The rows the research's kernel alignment reads (unclamped, normalised).
+    pub fn unclamped_rows(&self) -> &Array2<f64> {
+        self.unclamped.as_ref().unwrap_or(&self.prepared)
     }
 
     /// SVCCA's basis; panics when the space was built without one (a programming error).
@@ -215,12 +283,13 @@ impl Space {
     }
 
     /// The space of rows `rows` alone (distinct rows: a subsample without replacement), with
-    /// neighbours found among them; SVCCA's basis is recomputed only when `with_basis`.
+    /// neighbours found among them (in the Gram matrix when this space keeps one); SVCCA's
+    /// basis is recomputed only when `with_basis`.
     pub fn subset(&self, rows: &[usize], with_basis: bool) -> Space {
         let prepared = self.prepared.select(Axis(0), rows);
-        let gram = select_square(&self.gram, rows);
-        let unclamped = self.unclamped.as_ref().map(|u| select_square(u, rows));
-        Space::assemble(prepared, gram, unclamped, self.options, with_basis)
+        let grams = self.grams.as_ref().map(|g| g.select(rows));
+        let unclamped = self.unclamped.as_ref().map(|u| u.select(Axis(0), rows));
+        Space::assemble(prepared, grams, unclamped, self.options, with_basis)
     }
 
     /// The space with its rows reordered: row i becomes old row `perm[i]`. Neighbours and the
@@ -238,8 +307,8 @@ impl Space {
         Space {
             options: self.options,
             prepared: self.prepared.select(Axis(0), perm),
-            gram: select_square(&self.gram, perm),
-            unclamped: self.unclamped.as_ref().map(|u| select_square(u, perm)),
+            unclamped: self.unclamped.as_ref().map(|u| u.select(Axis(0), perm)),
+            grams: self.grams.as_ref().map(|g| g.select(perm)),
             knn,
             basis: self.basis.as_ref().map(|b| b.select(Axis(0), perm)),
         }

@@ -14,6 +14,9 @@ pub struct AlignConfig {
     pub split: String,
     /// Cap on scored pairs (seeded choice); 0 = all.
     pub sample_size: usize,
+    /// The most rows the expensive replicates (kernel metrics' halves and permutations, CKNNA,
+    /// SVCCA) use; above it they run on a seeded subsample of this many rows (reported).
+    pub resample_rows: usize,
     /// `all`, or metric names.
     pub metrics: Vec<String>,
     pub topk: usize,
@@ -32,7 +35,8 @@ impl Default for AlignConfig {
     fn default() -> Self {
         AlignConfig {
             split: "val".into(),
-            sample_size: 1000,
+            sample_size: 0,
+            resample_rows: crate::metrics::space::GRAM_ROWS,
             metrics: vec!["all".into()],
             topk: 10,
             clamp_outliers: true,
@@ -85,6 +89,12 @@ impl AlignConfig {
             "`train` or `val`",
         );
         c.positive_count("topk", self.topk);
+        c.expect(
+            self.resample_rows > self.topk,
+            "resample_rows",
+            self.resample_rows,
+            "more rows than topk",
+        );
         c.positive_count("cca_dim", self.cca_dim);
         c.expect(
             self.sample_size == 0 || self.sample_size > self.topk,

@@ -62,6 +62,8 @@ pub struct MetricRow {
     pub p_value: f64,
     pub n: usize,
     pub resamples: usize,
+    /// Rows the replicates and permutations used: n, or `resample_rows` below it.
+    pub resample_rows: usize,
     pub interval: IntervalKind,
 }
 
@@ -77,6 +79,7 @@ parquet_record!(MetricRow {
     p_value,
     n,
     resamples,
+    resample_rows,
     interval,
 });
 
@@ -109,6 +112,8 @@ pub struct AlignSettings {
     pub split: String,
     /// Rows scored.
     pub n: usize,
+    /// The most rows the expensive replicates used.
+    pub resample_rows: usize,
     pub topk: usize,
     pub clamp_outliers: bool,
     pub cca_dim: usize,

@@ -71,11 +71,28 @@ pub fn score(
     let list = config.metric_list()?;
     let picked = rows::select(data, config.split()?, config.sample_size, config.seed);
     let n = picked.len();
-    // Seven spaces with two Gram matrices each, plus one replicate's subsets or permutations per
-    // thread, plus a pair's temporaries.
-    let threads = rayon::current_num_threads() as u64;
-    let matrices = 14 * (1 + threads) + metrics::PAIR_MATRICES;
-    metrics::check_memory(n, matrices, "[align] sample_size")?;
+    let dims = [
+        data.image.dim(),
+        data.text.dim(),
+        data.reference.dim(),
+        train
+            .open_embeddings(Weights::Trained, Modality::Image)?
+            .dim(),
+        train
+            .open_embeddings(Weights::Trained, Modality::Text)?
+            .dim(),
+        train
+            .open_embeddings(Weights::Untrained, Modality::Image)?
+            .dim(),
+        train
+            .open_embeddings(Weights::Untrained, Modality::Text)?
+            .dim(),
+    ];
+    let threads = rayon::current_num_threads();
+    metrics::check_memory(
+        metrics::memory_needed(n, &dims, config.topk, threads),
+        "[align] sample_size",
+    )?;
     let raw = spaces(&picked, data, train)?;
     progress("preparing spaces");
     let options = metrics::options_for(&list, config.topk, config.clamp_outliers, config.cca_dim);
@@ -96,6 +113,7 @@ pub fn score(
         permutations: config.permutations,
         svcca_resamples: config.svcca_resamples,
         seed: config.seed,
+        max_rows: config.resample_rows,
     };
     let scores = resample::evaluate(&prepared, &pairs, &list, ro, progress);
     Ok(Scored { raw, scores })
@@ -123,6 +141,7 @@ impl Scored {
         let settings = AlignSettings {
             split: config.split.clone(),
             n: self.rows(),
+            resample_rows: config.resample_rows,
             topk: config.topk,
             clamp_outliers: config.clamp_outliers,
             cca_dim: config.cca_dim,
@@ -168,6 +187,7 @@ impl Scored {
                     p_value: self.scores.p_value[mi][pi],
                     n: self.rows(),
                     resamples: reps.len(),
+                    resample_rows: self.scores.resample_rows[mi],
                     interval: IntervalKind::of(m),
                 });
             }
