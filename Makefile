@@ -6,7 +6,7 @@ CARGO ?= cargo
 LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features report test browser lint check-cuda bench soak fuzz
+.PHONY: all setup setup-large build features report test browser lint check-cuda bench bench-scale soak fuzz
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -67,3 +67,11 @@ bench: setup
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_features
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_train
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_metrics
+
+# Every stage's time and peak memory at N = 1k, 3k, 10k, 30k images of a Fashion-MNIST dataset
+# with five captions each (stages/examples/bench_scale.rs); writes docs/scaling.{md,svg}.
+# About an hour on 2 cores, most of it the encoders; not run by CI.
+bench-scale: setup
+	$(CARGO) build $(LOCKED) --bin pipeline
+	$(CARGO) build $(LOCKED) -p stages --example bench_metrics
+	$(CARGO) run $(LOCKED) -q -p stages --example bench_scale

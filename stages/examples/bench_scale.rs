@@ -1,0 +1,455 @@
+//! `make bench-scale`: what each stage costs as the dataset grows, on a Flickr30k-sized dataset
+//! built from what `make setup` installs.
+//!
+//! The dataset: the first N of Fashion-MNIST's 70,000 images (written once as PNGs) with five
+//! captions each from templates over the class name and what the picture shows (its tone, how
+//! much of the frame it fills, whether it is wide or tall), so captions carry information about
+//! their image beyond the class. Fashion-MNIST because it is the only packaged set with tens of
+//! thousands of distinct pictures (the Tux Paint stamps are ~700); its 28 x 28 images are resized
+//! to the encoders' 224 like any other, so the encoders cost what they cost on Flickr30k.
+//!
+//! For each N (`BENCH_SCALE_SIZES`, default 1000,3000,10000,30000) it runs, each stage as its own
+//! `pipeline` process: ingest, the image and text features, train (linear on the research's
+//! `num_samples` 12,800, linear on every training pair, MLP on 12,800; two epochs each: the cost
+//! of an epoch, not a converged adapter) and align:linear on the val split (a quarter of the
+//! images). The reference encoder is EfficientNet-Lite0 too (d = 1,280): DINOv2-S runs ~12
+//! images/s here, 40 minutes at 30,000, and which encoder it is changes no stage's cost model.
+//! Then all ten metrics on one pair of n x 1,280 spaces (`bench_metrics`) at each N and at
+//! 100,000 (`BENCH_SCALE_METRIC_SIZES`).
+//!
+//! Prints per stage the seconds and the peak RSS (the child's `ru_maxrss`) at each N and the
+//! growth exponent fitted to them (least squares of log y on log N; 1 = linear, 0 = flat), and
+//! writes the table and a log-log plot to docs/scaling.md and docs/scaling.svg. The work folder
+//! is target/bench-scale (the images are reused between runs; each N's artifacts are removed
+//! first so every stage runs).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use plotters::prelude::*;
+use stages::dataset::probe::{self, FASHION_CLASSES, ProbeKind, ProbeSplit};
+
+mod common;
+use common::repo;
+
+/// One stage's cost at one size.
+#[derive(Clone, Copy)]
+struct Cost {
+    seconds: f64,
+    peak_mib: f64,
+}
+
+fn sizes(var: &str, default: &[usize]) -> anyhow::Result<Vec<usize>> {
+    match std::env::var(var) {
+        Ok(v) => v
+            .split(',')
+            .map(|x| x.trim().parse().with_context(|| format!("{var}: `{x}`")))
+            .collect(),
+        Err(_) => Ok(default.to_vec()),
+    }
+}
+
+/// Runs `cmd` to completion and returns its wall time and peak resident memory.
+fn measure(cmd: &mut Command) -> anyhow::Result<Cost> {
+    let clock = Instant::now();
+    let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    #[allow(unsafe_code)]
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet reaped (std's `Child` only reaps through `wait`,
+    // which is never called); `status` and `usage` are valid for writes for the call.
+    #[allow(unsafe_code)]
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = clock.elapsed().as_secs_f64();
+    if reaped != pid {
+        bail!("wait4 on {cmd:?}: {}", std::io::Error::last_os_error());
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!("{cmd:?} failed (wait status {status})");
+    }
+    Ok(Cost {
+        seconds,
+        // Linux reports ru_maxrss in KiB.
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+    })
+}
+
+/// Words a caption can say about a 28 x 28 picture: its tone, how much of the frame it fills,
+/// its shape.
+fn describe(img: &image::RgbImage) -> [&'static str; 3] {
+    let ink: Vec<u8> = img.pixels().map(|p| p.0[0]).collect();
+    let lit: Vec<usize> = (0..ink.len()).filter(|&i| ink[i] > 32).collect();
+    let mean = lit.iter().map(|&i| ink[i] as f64).sum::<f64>() / lit.len().max(1) as f64;
+    let tone = if mean > 170.0 {
+        "bright"
+    } else if mean > 110.0 {
+        "grey"
+    } else {
+        "dark"
+    };
+    let fill = lit.len() as f64 / ink.len() as f64;
+    let size = if fill > 0.55 {
+        "large"
+    } else if fill > 0.35 {
+        "medium-sized"
+    } else {
+        "small"
+    };
+    let (xs, ys): (Vec<usize>, Vec<usize>) = lit.iter().map(|&i| (i % 28, i / 28)).unzip();
+    let extent = |v: &[usize]| v.iter().max().unwrap_or(&0) - v.iter().min().unwrap_or(&0);
+    let shape = if extent(&xs) > extent(&ys) + 3 {
+        "wide"
+    } else if extent(&ys) > extent(&xs) + 3 {
+        "tall"
+    } else {
+        "compact"
+    };
+    [tone, size, shape]
+}
+
+fn captions(class: &str, [tone, size, shape]: [&str; 3]) -> [String; 5] {
+    [
+        format!("a photo of a {size} {class}"),
+        format!("a {tone} {class} on a black background"),
+        format!("a grayscale picture of a {shape} {class}"),
+        format!("a {class}, {tone} and {size}"),
+        format!("a low resolution image of a {tone} {shape} {class}"),
+    ]
+}
+
+/// Writes the first `largest` Fashion-MNIST images (train split, then test) as PNGs under
+/// `work/images` (kept between runs) and, for each size n, `work/manifest-<n>.csv` naming the
+/// first n with their captions. Runs in a child process: a parent's peak memory is the floor
+/// of every child's `ru_maxrss` (Linux records it when the child replaces its image), so the
+/// parent never holds the 70,000 decoded images.
+fn write_dataset(work: &Path, largest: usize, ns: &[usize]) -> anyhow::Result<()> {
+    let dir = repo().join("data/datasets/fashion-mnist");
+    let train = probe::read(ProbeKind::FashionMnist, &dir, ProbeSplit::Train, 0)?;
+    let test = probe::read(ProbeKind::FashionMnist, &dir, ProbeSplit::Test, 0)?;
+    let all: Vec<_> = train
+        .images
+        .iter()
+        .zip(&train.labels)
+        .chain(test.images.iter().zip(&test.labels))
+        .take(largest)
+        .collect();
+    if all.len() < largest {
+        bail!(
+            "Fashion-MNIST has {} images, {largest} asked for",
+            all.len()
+        );
+    }
+    std::fs::create_dir_all(work.join("images"))?;
+    let mut rows = Vec::with_capacity(5 * largest);
+    for (i, (img, &label)) in all.into_iter().enumerate() {
+        let name = format!("images/{i:05}.png");
+        let path = work.join(&name);
+        if !path.exists() {
+            img.save(&path)
+                .with_context(|| path.display().to_string())?;
+        }
+        let class = FASHION_CLASSES[label as usize].to_lowercase();
+        for c in captions(&class, describe(img)) {
+            rows.push(format!("{name},\"{c}\"\n"));
+        }
+    }
+    for &n in ns {
+        let csv: String = std::iter::once("image,caption\n".to_string())
+            .chain(rows[..5 * n].iter().cloned())
+            .collect();
+        std::fs::write(work.join(format!("manifest-{n}.csv")), csv)?;
+    }
+    Ok(())
+}
+
+/// The experiment for the first `n` images: `work/n-<n>/pipeline.toml`, its artifacts beside.
+fn experiment(work: &Path, n: usize) -> anyhow::Result<PathBuf> {
+    let dir = work.join(format!("n-{n}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let models = repo().join("data/models");
+    let image = format!(
+        r#"onnx = "{}/efficientnet_lite0.onnx"
+kind = "image"
+inputs = ["pixel_values"]
+output = "features"
+pooling = "none"
+dim = 1280
+image_size = 224
+batch_size = 32
+"#,
+        models.display()
+    );
+    let train = |name: &str, adapter: &str, samples: usize| {
+        format!(
+            "[train.{name}]\nadapter = \"{adapter}\"\nnum_samples = {samples}\nepochs = 2\nwarmup_epochs = 1\n"
+        )
+    };
+    let toml = format!(
+        r#"[dataset]
+kind = "manifest"
+path = "../manifest-{n}.csv"
+
+[encoders.image]
+{image}
+[encoders.text]
+onnx = "{m}/minilm_l6_v2.onnx"
+kind = "text"
+tokenizer = "{m}/minilm_l6_v2.tokenizer.json"
+inputs = ["input_ids", "attention_mask", "token_type_ids"]
+output = "last_hidden_state"
+pooling = "mean"
+dim = 384
+max_length = 64
+batch_size = 64
+
+[encoders.reference]
+{image}
+{linear}
+{all}
+{mlp}
+"#,
+        m = models.display(),
+        linear = train("linear", "linear", 12_800),
+        all = train("all", "linear", 10_000_000),
+        mlp = train("mlp", "mlp", 12_800),
+    );
+    std::fs::write(dir.join("pipeline.toml"), toml)?;
+    Ok(dir)
+}
+
+const STAGES: [&str; 8] = [
+    "ingest",
+    "features:image",
+    "features:text",
+    "features:reference",
+    "train:linear",
+    "train:all",
+    "train:mlp",
+    "align:linear",
+];
+
+/// Least-squares slope of ln y on ln n.
+fn exponent(ns: &[usize], ys: &[f64]) -> f64 {
+    let pts: Vec<(f64, f64)> = ns
+        .iter()
+        .zip(ys)
+        .filter(|(_, y)| **y > 0.0)
+        .map(|(&n, &y)| ((n as f64).ln(), y.ln()))
+        .collect();
+    let k = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|p| p.0).sum::<f64>() / k,
+        pts.iter().map(|p| p.1).sum::<f64>() / k,
+    );
+    let cov: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let var: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    cov / var
+}
+
+/// One row of the table per stage: its name, the sizes it ran at and its costs there.
+struct Row {
+    stage: String,
+    ns: Vec<usize>,
+    costs: Vec<Cost>,
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut all_ns: Vec<usize> = rows.iter().flat_map(|r| r.ns.clone()).collect();
+    all_ns.sort_unstable();
+    all_ns.dedup();
+    let mut s = String::from("| stage |");
+    for n in &all_ns {
+        let _ = write!(s, " N = {n} |");
+    }
+    s.push_str(" time ~ N^ | peak RSS ~ N^ |\n|---|");
+    s.push_str(&"---:|".repeat(all_ns.len() + 2));
+    s.push('\n');
+    for r in rows {
+        let _ = write!(s, "| {} |", r.stage);
+        for n in &all_ns {
+            match r.ns.iter().position(|m| m == n) {
+                Some(i) => {
+                    let c = r.costs[i];
+                    let _ = write!(s, " {:.1} s, {:.0} MiB |", c.seconds, c.peak_mib);
+                }
+                None => s.push_str(" |"),
+            }
+        }
+        let secs: Vec<f64> = r.costs.iter().map(|c| c.seconds).collect();
+        let mibs: Vec<f64> = r.costs.iter().map(|c| c.peak_mib).collect();
+        let _ = writeln!(
+            s,
+            " {:.2} | {:.2} |",
+            exponent(&r.ns, &secs),
+            exponent(&r.ns, &mibs)
+        );
+    }
+    s
+}
+
+fn plot(rows: &[Row], path: &Path) -> anyhow::Result<()> {
+    let fonts = repo().join("data/fonts");
+    stages::report::font::register(&fonts.join("DejaVuSans.ttf"), None)?;
+    let e = |e: DrawingAreaErrorKind<_>| anyhow::anyhow!("{e:?}");
+    let root = SVGBackend::new(path, (1100, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(e)?;
+    let (left, right) = root.split_horizontally(550);
+    let max_n = rows.iter().flat_map(|r| r.ns.clone()).max().unwrap_or(1) as f64;
+    type Value = fn(&Cost) -> f64;
+    let seconds: Value = |c| c.seconds;
+    let mib: Value = |c| c.peak_mib;
+    for (area, label, value) in [(&left, "seconds", seconds), (&right, "peak RSS (MiB)", mib)] {
+        let ys: Vec<f64> = rows
+            .iter()
+            .flat_map(|r| r.costs.iter().map(value))
+            .collect();
+        let lo = ys.iter().cloned().fold(f64::INFINITY, f64::min).max(1e-2);
+        let hi = ys.iter().cloned().fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{label} against N"), ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(
+                (500f64..max_n * 1.5).log_scale(),
+                (lo / 1.5..hi * 1.5).log_scale(),
+            )
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("N (images)")
+            .y_desc(label)
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(e)?;
+        for (i, r) in rows.iter().enumerate() {
+            let colour = Palette99::pick(i).to_rgba();
+            let pts: Vec<(f64, f64)> =
+                r.ns.iter()
+                    .zip(&r.costs)
+                    .map(|(&n, c)| (n as f64, value(c)))
+                    .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))
+                .map_err(e)?
+                .label(r.stage.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour));
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(e)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 11))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(e)?;
+    }
+    root.present().map_err(e)?;
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let ns = sizes("BENCH_SCALE_SIZES", &[1000, 3000, 10_000, 30_000])?;
+    let mut metric_ns = sizes("BENCH_SCALE_METRIC_SIZES", &[])?;
+    if metric_ns.is_empty() {
+        metric_ns = ns.clone();
+        metric_ns.push(100_000);
+    }
+    let target = repo().join("target");
+    let (pipeline, bench_metrics) = (
+        target.join("debug/pipeline"),
+        target.join("debug/examples/bench_metrics"),
+    );
+    for bin in [&pipeline, &bench_metrics] {
+        if !bin.exists() {
+            bail!(
+                "{} is missing: `make bench-scale` builds it first",
+                bin.display()
+            );
+        }
+    }
+    let work = target.join("bench-scale");
+    let largest = ns.iter().copied().max().unwrap_or(0);
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("dataset") {
+        return write_dataset(&work, largest, &ns);
+    }
+    let cost = measure(Command::new(std::env::current_exe()?).arg("dataset"))?;
+    println!(
+        "dataset: {largest} Fashion-MNIST images, {} captions ({:.1} s)",
+        5 * largest,
+        cost.seconds
+    );
+    let mut rows: Vec<Row> = STAGES
+        .iter()
+        .map(|s| Row {
+            stage: s.to_string(),
+            ns: vec![],
+            costs: vec![],
+        })
+        .collect();
+    for &n in &ns {
+        let dir = experiment(&work, n)?;
+        for (stage, row) in STAGES.iter().zip(&mut rows) {
+            let log = std::fs::File::create(dir.join(format!("{}.log", stage.replace(':', "-"))))?;
+            let cost = measure(
+                Command::new(&pipeline)
+                    .current_dir(&dir)
+                    .args(["run", "--stage", stage])
+                    .stdout(log.try_clone()?)
+                    .stderr(log),
+            );
+            // A failed stage is reported and left out of the fit; later sizes still run.
+            let cost = cost.unwrap_or_else(|e| {
+                println!("N = {n}, {stage} failed: {e:#} (log in {})", dir.display());
+                Cost {
+                    seconds: f64::NAN,
+                    peak_mib: f64::NAN,
+                }
+            });
+            println!(
+                "N = {n:6} {stage:20} {:8.1} s {:7.0} MiB",
+                cost.seconds, cost.peak_mib
+            );
+            row.ns.push(n);
+            row.costs.push(cost);
+        }
+    }
+    let mut metrics = Row {
+        stage: "ten metrics, one pair (d = 1,280)".into(),
+        ns: vec![],
+        costs: vec![],
+    };
+    for &n in &metric_ns {
+        let cost = measure(
+            Command::new(&bench_metrics)
+                .env("BENCH_METRICS_N", n.to_string())
+                .env("BENCH_METRICS_ONLY_ALL", "1"),
+        )?;
+        println!(
+            "N = {n:6} {:20} {:8.1} s {:7.0} MiB",
+            "ten metrics", cost.seconds, cost.peak_mib
+        );
+        metrics.ns.push(n);
+        metrics.costs.push(cost);
+    }
+    rows.push(metrics);
+    let text = table(&rows);
+    println!("\n{text}");
+    let docs = repo().join("docs");
+    std::fs::write(docs.join("scaling.md"), &text)?;
+    plot(&rows, &docs.join("scaling.svg"))?;
+    println!("wrote docs/scaling.md and docs/scaling.svg");
+    Ok(())
+}
