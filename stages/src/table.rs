@@ -62,6 +62,14 @@ fn parquet_err(path: &Path, e: impl std::fmt::Display) -> Error {
 
 /// Writes one table (snappy-compressed; row groups of at most 64k rows).
 pub fn write<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<()> {
+    let mut columns = Some(columns);
+    write_groups(path, 0, |_| columns.take().unwrap_or_default())
+}
+
+/// Rows per Parquet row group: what [`write_groups`] holds in memory at once.
+pub const ROW_GROUP: usize = 8192;
+
+fn batch_of<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<RecordBatch> {
     let mut fields = Vec::new();
     let mut arrays = Vec::new();
     for (name, col) in columns {
@@ -69,17 +77,46 @@ pub fn write<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<()
         fields.push(Field::new(name.as_ref(), ty, false));
         arrays.push(array);
     }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| parquet_err(path, e))?;
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| parquet_err(path, e))
+}
+
+/// Writes a table of `rows` rows one row group at a time: `group(range)` gives the columns of
+/// the rows in `range` (ranges of [`ROW_GROUP`] rows, in order; one call with `0..0` for an
+/// empty table). Memory is one group's, however long the table. [`write`] is the same with
+/// every row in one call.
+pub fn write_groups<S: AsRef<str>>(
+    path: &Path,
+    rows: usize,
+    mut group: impl FnMut(std::ops::Range<usize>) -> Vec<(S, Column)>,
+) -> Result<()> {
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(65_536))
+        .set_max_row_group_row_count(Some(ROW_GROUP))
         .build();
-    let mut writer =
-        ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| parquet_err(path, e))?;
-    writer.write(&batch).map_err(|e| parquet_err(path, e))?;
-    writer.close().map_err(|e| parquet_err(path, e))?;
+    let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+    let mut start = 0;
+    loop {
+        let end = (start + ROW_GROUP).min(rows);
+        let batch = batch_of(path, group(start..end))?;
+        let w = match &mut writer {
+            Some(w) => w,
+            None => {
+                let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+                let w = ArrowWriter::try_new(file, batch.schema(), Some(props.clone()))
+                    .map_err(|e| parquet_err(path, e))?;
+                writer.insert(w)
+            }
+        };
+        w.write(&batch).map_err(|e| parquet_err(path, e))?;
+        start = end;
+        if start >= rows {
+            break;
+        }
+    }
+    writer
+        .expect("at least one group was written")
+        .close()
+        .map_err(|e| parquet_err(path, e))?;
     Ok(())
 }
 

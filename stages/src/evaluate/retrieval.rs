@@ -68,11 +68,13 @@ fn summarise(direction: Direction, ranks: &[usize], gallery: usize, ks: &[usize]
     }
 }
 
-/// Rank of the best correct item for each query row of `sim` (queries x gallery).
-fn ranks(sim: &Array2<f64>, correct: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
+/// Rank of the best correct item for each query row of `sim` (queries x gallery); `first` is
+/// the block's first query.
+fn ranks(sim: &Array2<f64>, first: usize, correct: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
     sim.outer_iter()
         .enumerate()
         .map(|(q, row)| {
+            let q = first + q;
             let best = (0..row.len())
                 .filter(|&g| correct(q, g))
                 .map(|g| row[g])
@@ -85,19 +87,63 @@ fn ranks(sim: &Array2<f64>, correct: &dyn Fn(usize, usize) -> bool) -> Vec<usize
         .collect()
 }
 
+/// Bytes of image–caption similarities one block holds.
+const BLOCK_BYTES: usize = 64 << 20;
+
+/// Calls `f(first image row, similarities of a block of images to every caption)` for blocks
+/// covering all images: memory O(block·captions), never images x captions at once.
+fn blocks(ui: &Array2<f64>, ut: &Array2<f64>, rows: usize, f: &mut dyn FnMut(usize, &Array2<f64>)) {
+    for start in (0..ui.nrows()).step_by(rows) {
+        let end = (start + rows).min(ui.nrows());
+        f(start, &ui.slice(ndarray::s![start..end, ..]).dot(&ut.t()));
+    }
+}
+
 /// `images`: one row per distinct image; `texts`: one row per caption, `owner[t]` the row in
-/// `images` of caption t's image.
+/// `images` of caption t's image. The similarities are computed a block of images at a time
+/// (twice when there are several blocks: a caption's rank needs its own image's similarity
+/// before counting the others).
 pub fn evaluate(
     images: &Array2<f64>,
     texts: &Array2<f64>,
     owner: &[usize],
     ks: &[usize],
 ) -> [Retrieval; 2] {
+    let rows = (BLOCK_BYTES / (8 * texts.nrows().max(1))).max(1);
+    evaluate_in_blocks(images, texts, owner, ks, rows)
+}
+
+/// [`evaluate`] with blocks of `rows` images.
+fn evaluate_in_blocks(
+    images: &Array2<f64>,
+    texts: &Array2<f64>,
+    owner: &[usize],
+    ks: &[usize],
+    rows: usize,
+) -> [Retrieval; 2] {
     let (ui, ut) = (l2_normalise(images.clone()), l2_normalise(texts.clone()));
-    let i2t = ui.dot(&ut.t());
-    let t2i = i2t.t().to_owned();
-    let r_i2t = ranks(&i2t, &|q, g| owner[g] == q);
-    let r_t2i = ranks(&t2i, &|q, g| owner[q] == g);
+    let mut r_i2t = Vec::with_capacity(ui.nrows());
+    // Each caption's similarity to its own image.
+    let mut own = vec![f64::NEG_INFINITY; ut.nrows()];
+    blocks(&ui, &ut, rows, &mut |start, sim| {
+        r_i2t.extend(ranks(sim, start, &|q, g| owner[g] == q));
+        for (t, &o) in owner.iter().enumerate() {
+            if (start..start + sim.nrows()).contains(&o) {
+                own[t] = sim[[o - start, t]];
+            }
+        }
+    });
+    // 1 + the other images at least as similar to the caption as its own.
+    let mut r_t2i = vec![1usize; ut.nrows()];
+    blocks(&ui, &ut, rows, &mut |start, sim| {
+        for (i, row) in sim.outer_iter().enumerate() {
+            for (t, &v) in row.iter().enumerate() {
+                if owner[t] != start + i && v >= own[t] {
+                    r_t2i[t] += 1;
+                }
+            }
+        }
+    });
     [
         summarise(Direction::ImageToText, &r_i2t, texts.nrows(), ks),
         summarise(Direction::TextToImage, &r_t2i, images.nrows(), ks),
@@ -133,6 +179,32 @@ pub fn of_pairs<S: AsRef<str>>(
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn blocks_of_images_rank_as_one_block() {
+        // Captions equal to their image or to another image (ties), and noise.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let images = Array2::from_shape_fn((9, 4), |_| next());
+        let owner: Vec<usize> = (0..23).map(|t| t % 9).collect();
+        let texts = Array2::from_shape_fn((23, 4), |(t, j)| match t % 3 {
+            0 => images[[owner[t], j]],
+            1 => images[[(owner[t] + 1) % 9, j]],
+            _ => next(),
+        });
+        let whole = evaluate_in_blocks(&images, &texts, &owner, &[1, 3], 9);
+        for rows in [1, 2, 4, 8] {
+            assert_eq!(
+                evaluate_in_blocks(&images, &texts, &owner, &[1, 3], rows),
+                whole
+            );
+        }
+    }
 
     #[test]
     fn ranks_by_hand() {

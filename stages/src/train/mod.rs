@@ -17,11 +17,13 @@
 //! - [`checkpoint`]: epoch checkpoints, and resuming from them;
 //! - [`export`]: the adapters' embeddings of every image and caption;
 //! - [`artifact`]: the layout of a `train:<name>` artifact, for its writer and its readers;
+//! - [`compare`]: two trainings of one config compared (CUDA against CPU in `make gpu-check`);
 //! - [`inference`]: a trained artifact's adapters loaded back and applied to other features.
 
 pub mod artifact;
 pub mod checkpoint;
 pub mod clip;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod export;
@@ -40,7 +42,7 @@ pub use config::TrainConfig;
 
 /// Bump when the same features and config would train different adapters or write a different
 /// artifact.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;

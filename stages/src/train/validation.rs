@@ -1,4 +1,5 @@
-//! Validation after each epoch, without dropout: the loss and its parts on the validation pairs,
+//! Validation after each epoch, without dropout: the loss and its parts on the validation pairs
+//! (in training-sized batches),
 //! and retrieval R@1 in both directions (the probe stage's definition,
 //! [`crate::evaluate::retrieval::of_pairs`]).
 
@@ -54,6 +55,9 @@ fn host<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Result<Array2<f64
     })
 }
 
+/// The loss and its parts over batches of `batch_size` validation pairs, as training sees
+/// them (weighted by batch size; exactly the one batch's values when the set fits in one), and
+/// R@1 over the whole set. Memory is one batch's logits, never n x n.
 pub fn validate<B: AdapterOps>(
     model: &AlignModel<B>,
     data: &TrainingData,
@@ -64,16 +68,43 @@ pub fn validate<B: AdapterOps>(
     if val.is_empty() {
         return Ok(Validation::NOT_MEASURED);
     }
-    let b: Batch<B> = Batch::gather(data, val, device);
-    let a = model.image.forward(b.image);
-    let t = model.text.forward(b.text);
-    let parts = loss::of_config(a.clone(), t.clone(), b.reference, config);
+    let mut parts_of_batches: Vec<([f64; 3], f64)> = Vec::new();
+    let (mut images, mut texts) = (Vec::new(), Vec::new());
+    for chunk in val.chunks(config.batch_size.max(1)) {
+        let b: Batch<B> = Batch::gather(data, chunk, device);
+        let a = model.image.forward(b.image);
+        let t = model.text.forward(b.text);
+        let parts = loss::of_config(a.clone(), t.clone(), b.reference, config);
+        parts_of_batches.push((
+            [
+                scalar(parts.total),
+                scalar(parts.contrastive),
+                scalar(parts.variance),
+            ],
+            chunk.len() as f64,
+        ));
+        images.push(host(a)?);
+        texts.push(host(t)?);
+    }
+    let mean = |i: usize| match parts_of_batches.as_slice() {
+        [(one, _)] => one[i],
+        all => {
+            all.iter().map(|(v, w)| v[i] * w).sum::<f64>() / all.iter().map(|(_, w)| w).sum::<f64>()
+        }
+    };
+    let stack = |parts: &[Array2<f64>]| {
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| Error::Invalid {
+            what: "validation embeddings".into(),
+            message: e.to_string(),
+        })
+    };
     let image_ids: Vec<&str> = val.iter().map(|p| p.image_id.as_str()).collect();
-    let [i2t, t2i] = retrieval::of_pairs(&host(a)?, &host(t)?, &image_ids, &[1]);
+    let [i2t, t2i] = retrieval::of_pairs(&stack(&images)?, &stack(&texts)?, &image_ids, &[1]);
     Ok(Validation {
-        loss: scalar(parts.total),
-        contrastive: scalar(parts.contrastive),
-        variance: scalar(parts.variance),
+        loss: mean(0),
+        contrastive: mean(1),
+        variance: mean(2),
         r1_i2t: i2t.recall_at(1).unwrap_or(f64::NAN),
         r1_t2i: t2i.recall_at(1).unwrap_or(f64::NAN),
     })
