@@ -6,7 +6,7 @@ CARGO ?= cargo
 LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features report test browser lint check-cuda bench bench-scale soak fuzz
+.PHONY: all setup setup-large build features report test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -61,6 +61,17 @@ lint:
 # The CUDA paths compile (ONNX Runtime's CUDA execution provider); running them needs a GPU.
 check-cuda:
 	$(CARGO) check $(LOCKED) --workspace --features pipeline/cuda
+
+# The CUDA paths on a GPU (stages/examples/gpu_check.rs): gpu-check-build gathers under
+# target/gpu-check a stripped check binary built with the `cuda` feature and the embedded
+# default's cached features (that folder travels to a lent GPU machine); gpu-check runs it
+# there (exit 2 on a machine without a GPU, 1 when a check fails).
+gpu-check-build: features
+	$(CARGO) build $(LOCKED) -p stages --example gpu_check --features stages/cuda
+	scripts/gpu-check-build
+
+gpu-check:
+	scripts/gpu-check
 
 bench: setup
 	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_engine

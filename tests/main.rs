@@ -3,7 +3,8 @@
 //!
 //! - [`engine`]: the stage engine through the real CLI over toy stages (`pipeline-toy`);
 //! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
-//!   default, in a throw-away project folder ([`common::Project`]).
+//!   default, in a throw-away project folder ([`common::Project`]);
+//! - [`gpu_check`]: `make gpu-check` without a GPU (its refusal, and its comparison on CPU runs).
 
 mod common;
 mod config_e2e;
@@ -12,5 +13,6 @@ mod evaluate_e2e;
 mod faults;
 mod features_e2e;
 mod fuzz_config;
+mod gpu_check;
 mod layout;
 mod train_e2e;

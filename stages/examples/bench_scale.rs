@@ -436,7 +436,14 @@ fn main() -> anyhow::Result<()> {
             Command::new(&bench_metrics)
                 .env("BENCH_METRICS_N", n.to_string())
                 .env("BENCH_METRICS_ONLY_ALL", "1"),
-        )?;
+        )
+        .unwrap_or_else(|e| {
+            println!("N = {n}, ten metrics failed: {e:#}");
+            Cost {
+                seconds: f64::NAN,
+                peak_mib: f64::NAN,
+            }
+        });
         println!(
             "N = {n:6} {:20} {:8.1} s {:7.0} MiB",
             "ten metrics", cost.seconds, cost.peak_mib
