@@ -81,7 +81,7 @@ bench: setup
 
 # Every stage's time and peak memory at N = 1k, 3k, 10k, 30k images of a Fashion-MNIST dataset
 # with five captions each (stages/examples/bench_scale.rs); writes docs/scaling.{md,svg}.
-# About an hour on 2 cores, most of it the encoders; not run by CI.
+# Over an hour on 2 cores, most of it the encoders; not run by CI.
 bench-scale: setup
 	$(CARGO) build $(LOCKED) --bin pipeline
 	$(CARGO) build $(LOCKED) -p stages --example bench_metrics
