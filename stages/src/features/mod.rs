@@ -22,6 +22,7 @@ pub mod spec;
 pub use artifact::FeaturesArtifact;
 pub use matrix::FeatureMatrix;
 
-/// Bump when features computed from the same model, data and spec would differ.
-pub const VERSION: u32 = 1;
+/// Bump when features computed from the same model, data and spec would differ, or their
+/// files would (2: features.parquet in 8,192-row groups, was 65,536).
+pub const VERSION: u32 = 2;
 pub use spec::EncoderSpec;

@@ -52,21 +52,7 @@ pub fn histories(a: &[EpochRow], b: &[EpochRow], tol: Tolerance) -> Comparison {
     if a.len() != b.len() {
         problems.push(format!("{} epochs of history against {}", a.len(), b.len()));
     }
-    let nan = EpochRow {
-        epoch: 0,
-        step: 0,
-        lr: f64::NAN,
-        train_loss: f64::NAN,
-        train_contrastive: f64::NAN,
-        train_variance: f64::NAN,
-        val_loss: f64::NAN,
-        val_contrastive: f64::NAN,
-        val_variance: f64::NAN,
-        val_r1_i2t: f64::NAN,
-        val_r1_t2i: f64::NAN,
-        grad_norm: f64::NAN,
-        note: String::new(),
-    };
+    let nan = EpochRow::unmeasured(0, "");
     let (la, lb) = (a.last().unwrap_or(&nan), b.last().unwrap_or(&nan));
     let worst = a
         .iter()

@@ -53,6 +53,25 @@ parquet_record!(EpochRow {
 });
 
 impl EpochRow {
+    /// A row of `epoch` with nothing measured yet: every loss, recall, rate and norm NaN.
+    pub fn unmeasured(epoch: usize, note: &str) -> EpochRow {
+        EpochRow {
+            epoch,
+            step: 0,
+            lr: f64::NAN,
+            train_loss: f64::NAN,
+            train_contrastive: f64::NAN,
+            train_variance: f64::NAN,
+            val_loss: f64::NAN,
+            val_contrastive: f64::NAN,
+            val_variance: f64::NAN,
+            val_r1_i2t: f64::NAN,
+            val_r1_t2i: f64::NAN,
+            grad_norm: f64::NAN,
+            note: note.into(),
+        }
+    }
+
     /// Appends `note` to the row's notes.
     pub fn add_note(&mut self, note: &str) {
         if !self.note.is_empty() {

@@ -231,21 +231,8 @@ where
 
 /// Epoch 0: the initialised adapters, before any step.
 fn untrained_row(v: &Validation) -> EpochRow {
-    let mut row = EpochRow {
-        epoch: 0,
-        step: 0,
-        lr: 0.0,
-        train_loss: f64::NAN,
-        train_contrastive: f64::NAN,
-        train_variance: f64::NAN,
-        val_loss: f64::NAN,
-        val_contrastive: f64::NAN,
-        val_variance: f64::NAN,
-        val_r1_i2t: f64::NAN,
-        val_r1_t2i: f64::NAN,
-        grad_norm: f64::NAN,
-        note: "untrained adapters".into(),
-    };
+    let mut row = EpochRow::unmeasured(0, "untrained adapters");
+    row.lr = 0.0;
     row.set_validation(v);
     row
 }
