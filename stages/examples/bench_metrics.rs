@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let threads = rayon::current_num_threads();
-    let assumed = metrics::memory_needed(n, &[d, d], 10, threads) as f64 / (1u64 << 20) as f64;
+    let assumed = metrics::memory_needed(n, 0, &[d, d], 10, threads) as f64 / (1u64 << 20) as f64;
     println!(
         "  peak memory {:.0} MiB (the memory check assumes {assumed:.0} MiB)",
         peak_rss_mib(),

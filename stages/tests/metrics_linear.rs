@@ -9,8 +9,8 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::features::npy;
+use stages::metrics::neighbours::{neighbours, neighbours_of_rows};
 use stages::metrics::resample::{self, ResampleOptions};
-use stages::metrics::space::{neighbours, neighbours_of_rows};
 use stages::metrics::{Metric, Space, SpaceOptions, cknna, hsic, score};
 
 fn options(clamp: bool) -> SpaceOptions {
@@ -109,6 +109,29 @@ fn blocked_neighbours_equal_the_gram_matrixs() {
         neighbours_of_rows(s.prepared.view(), 10),
         neighbours(&gram(&s.prepared), 10)
     );
+}
+
+#[test]
+fn the_f32_screen_keeps_neighbours_that_differ_below_f32_resolution() {
+    // Groups of rows closer than f32 can tell apart (1e-10 perturbations of a few base rows)
+    // and exact duplicates: the f32 screen sees ties, the f64 decision must still order them as
+    // the f64 Gram matrix does (duplicates by the lower index).
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let base = Array2::from_shape_fn((40, 96), |_| rng.random::<f64>() - 0.5);
+    let x = Array2::from_shape_fn((1200, 96), |(i, j)| {
+        let tweak = if i % 7 == 0 {
+            0.0
+        } else {
+            1e-10 * ((i * 31 + j * 17) % 13) as f64
+        };
+        base[[i % 40, j]] + tweak
+    });
+    let screened = neighbours_of_rows(x.view(), 10);
+    let exact = neighbours(&gram(&x), 10);
+    assert_eq!(screened, exact);
+    // Wide rows: the error bound grows with the width.
+    let (a, _) = related(700, 1500, 4, 8);
+    assert_eq!(neighbours_of_rows(a.view(), 10), neighbours(&gram(&a), 10));
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //!
 //! - [`space`]: one side's features prepared once (outlier clamp, L2 normalisation, Gram
 //!   matrix, nearest neighbours, SVCCA basis), and its row subsets and permutations;
+//! - [`neighbours`]: each row's nearest neighbours, from a Gram matrix or a block of rows at a
+//!   time;
 //! - [`knn`]: the nearest-neighbour metrics (mutual, cycle, longest common subsequence, edit
 //!   distance), each a mean of per-row scores;
 //! - [`linear`]: the kernel metrics from the rows, without n x n matrices (what [`score`]
@@ -11,7 +13,9 @@
 //!   tests' oracle for [`linear`] (kernel alignment, CKA with the biased and the unbiased HSIC,
 //!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
-//! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values.
+//! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values;
+//! - [`views`]: the kernel metrics' replicates on a half or a permutation of the rows, read
+//!   through index lists from Gram matrices computed once.
 //!
 //! Conventions are those of the Platonic Representation Hypothesis code (minyoungg/platonic-rep,
 //! `metrics.py` and `measure_alignment.py`), so that scores compare with the literature:
@@ -26,9 +30,11 @@ pub mod eigen;
 pub mod hsic;
 pub mod knn;
 pub mod linear;
+pub mod neighbours;
 pub mod resample;
 pub mod space;
 pub mod svcca;
+pub mod views;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +42,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -135,55 +141,91 @@ pub fn parse_list(list: &str) -> Result<Vec<Metric>> {
     list.split(',').map(|m| Metric::parse(m.trim())).collect()
 }
 
-/// Score of `metric` between two prepared spaces over the same rows. No n x n matrix is formed
-/// above [`space::GRAM_ROWS`] rows: the kernel metrics read the rows ([`linear`]), the kNN
-/// metrics the neighbour lists, SVCCA the bases. Time per pair: kNN metrics O(n·k) (k², LCS and edit distance); kernel alignment,
-/// CKA, unbiased and debiased CKA O(n·(d_a + d_b)²); CKNNA O(n·k·(d_a + d_b)); SVCCA O(cca_dim³)
-/// from the bases (O(n·d²) each, once per space). Memory O(d² + n·k).
+/// Score of `metric` between two prepared spaces over the same rows ([`scores`]).
 pub fn score(metric: Metric, a: &Space, b: &Space) -> f64 {
+    scores(&[metric], a, b)[0]
+}
+
+/// Scores of `metrics` between two prepared spaces over the same rows. No n x n matrix is
+/// formed above [`space::GRAM_ROWS`] rows: the kernel metrics read the rows ([`linear`]: each
+/// space's moments once, and one cross product per pair for CKA, unbiased and debiased CKA,
+/// one of the unclamped rows for kernel alignment), the kNN metrics the neighbour lists, SVCCA
+/// the bases. Time per pair: kNN metrics O(n·k) (k², LCS and edit distance); kernel alignment,
+/// CKA, unbiased and debiased CKA O(n·d_a·d_b) (plus O(n·d²) per space, once); CKNNA
+/// O(n·k·(d_a + d_b)); SVCCA O(cca_dim³) from the bases (O(n·d²) each, once per space).
+/// Memory O(d² + n·k).
+pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
     let (pa, pb) = (a.prepared.view(), b.prepared.view());
     // Small spaces keep their Gram matrices: the n x n definitions are then O(n²), cheaper than
     // the rows' O(n·d²) (the resampling scores thousands of small subsets).
     let grams = a.gram().zip(b.gram());
-    match metric {
-        Metric::KernelAlignment => match a.gram_unclamped().zip(b.gram_unclamped()) {
-            Some((ga, gb)) => hsic::kernel_alignment(ga, gb),
-            None => linear::kernel_alignment(a.unclamped_rows().view(), b.unclamped_rows().view()),
-        },
-        Metric::MutualKnn | Metric::CycleKnn | Metric::LcsKnn | Metric::EditDistanceKnn => {
-            let rows = knn::row_scores(metric, a.knn(), b.knn(), a.topk());
-            rows.iter().sum::<f64>() / rows.len().max(1) as f64
-        }
-        Metric::Cka => match grams {
-            Some((ga, gb)) => hsic::cka(ga, gb),
-            None => linear::cka(pa, pb),
-        },
-        // Debiased CKA's U-centred inner products are n(n−3) unbiased HSICs: one value.
-        Metric::UnbiasedCka | Metric::DebiasedCka => match grams {
-            Some((ga, gb)) => hsic::unbiased_cka(ga, gb),
-            None => linear::unbiased_cka(pa, pb),
-        },
-        Metric::Cknna => match grams {
-            Some((ga, gb)) => cknna::cknna(ga, gb, a.knn(), b.knn()),
-            None => linear::cknna(pa, pb, a.knn(), b.knn()),
-        },
-        Metric::Svcca => svcca::from_bases(a.basis(), b.basis()),
-    }
+    let prepared_cross = std::cell::OnceCell::new();
+    let cross = || prepared_cross.get_or_init(|| linear::cross(pa, pb));
+    metrics
+        .iter()
+        .map(|&metric| match metric {
+            Metric::KernelAlignment => match a.gram_unclamped().zip(b.gram_unclamped()) {
+                Some((ga, gb)) => hsic::kernel_alignment(ga, gb),
+                None => {
+                    let (ua, ub) = (a.unclamped_rows().view(), b.unclamped_rows().view());
+                    let (ma, mb) = (a.unclamped_moments(), b.unclamped_moments());
+                    linear::kernel_alignment_of(&linear::cross(ua, ub), ma, mb)
+                }
+            },
+            Metric::MutualKnn | Metric::CycleKnn | Metric::LcsKnn | Metric::EditDistanceKnn => {
+                let rows = knn::row_scores(metric, a.knn(), b.knn(), a.topk());
+                rows.iter().sum::<f64>() / rows.len().max(1) as f64
+            }
+            Metric::Cka => match grams {
+                Some((ga, gb)) => hsic::cka(ga, gb),
+                None => linear::cka_of(cross(), a.moments(), b.moments()),
+            },
+            // Debiased CKA's U-centred inner products are n(n−3) unbiased HSICs: one value.
+            Metric::UnbiasedCka | Metric::DebiasedCka => match grams {
+                Some((ga, gb)) => hsic::unbiased_cka(ga, gb),
+                None => linear::unbiased_cka_of(cross(), a.moments(), b.moments()),
+            },
+            // The masked sums touch n·k entries: the Gram matrices' when kept (the dense
+            // definition, `cknna::cknna`, is the tests' oracle), else the rows' dot products.
+            Metric::Cknna => match grams {
+                Some((ga, gb)) => linear::cknna_of_entries(
+                    a.rows(),
+                    |i, j| ga[[i, j]],
+                    |i, j| gb[[i, j]],
+                    a.knn(),
+                    b.knn(),
+                ),
+                None => linear::cknna(pa, pb, a.knn(), b.knn()),
+            },
+            Metric::Svcca => svcca::from_bases(a.basis(), b.basis()),
+        })
+        .collect()
 }
 
 /// Bytes scoring spaces of `n` rows and widths `dims` holds at its peak: every space's rows in
-/// up to six copies (raw, clamped, prepared, unclamped, and the centred copies CKA and SVCCA
-/// make; freed memory is not always returned to the system) and its neighbour lists; the
-/// resampling's subsample of at most [`space::GRAM_ROWS`] rows with its two Gram matrices, and per
-/// thread one replicate's copy of it; one block of neighbour similarities. Linear in n above
-/// `GRAM_ROWS` (no n x n matrix).
-pub fn memory_needed(n: usize, dims: &[usize], topk: usize, threads: usize) -> u64 {
-    let (n, m) = (n as u64, n.min(space::GRAM_ROWS) as u64);
+/// up to six copies (raw, clamped, prepared, unclamped, the f32 copy the neighbour search
+/// screens with, SVCCA's standardised copy; freed memory is not always returned to the system),
+/// its neighbour lists and, at most [`space::GRAM_ROWS`] rows, its two Gram matrices; with
+/// `resample_rows` r > 0, the resampling's subsample of r rows, its centred Gram matrix per
+/// space ([`views`]; the other two as well above `GRAM_ROWS`), and per thread a half's rows for
+/// SVCCA; one block of neighbour similarities. Linear in n above `GRAM_ROWS` (no n x n matrix).
+pub fn memory_needed(
+    n: usize,
+    resample_rows: usize,
+    dims: &[usize],
+    topk: usize,
+    threads: usize,
+) -> u64 {
     let width: u64 = dims.iter().map(|&d| d as u64).sum();
     let spaces = dims.len() as u64;
-    let rows = 6 * 8 * n * width + spaces * 8 * n * (topk as u64 + 1);
-    let resampling = (1 + threads as u64) * (8 * m * width + 2 * spaces * 8 * m * m);
-    rows + resampling + (64 << 20)
+    let g = n.min(space::GRAM_ROWS) as u64;
+    let n_rows = n as u64;
+    let rows = 6 * 8 * n_rows * width + spaces * 8 * n_rows * (topk as u64 + 1);
+    let grams = 2 * spaces * 8 * g * g;
+    let r = n.min(resample_rows) as u64;
+    let per_space = if r > space::GRAM_ROWS as u64 { 3 } else { 1 };
+    let resampling = per_space * spaces * 8 * r * r + (2 + threads as u64) * 8 * r * width;
+    rows + grams + resampling + (64 << 20)
 }
 
 /// Fails with advice when `need` bytes are more than the memory available, instead of letting
@@ -196,10 +238,9 @@ pub fn check_memory(need: u64, what: &str) -> Result<()> {
             what: what.into(),
             message: format!(
                 "scoring needs about {:.1} GiB (the rows of every space, and the resampling's \
-                 subsample of at most {} rows), but {:.1} GiB is available; use fewer rows \
-                 (align `sample_size`, or subsample the files) or lower `resample_rows`",
+                 subsample), but {:.1} GiB is available; use fewer rows (align `sample_size`, \
+                 or subsample the files) or lower `resample_rows`",
                 need as f64 / (1u64 << 30) as f64,
-                space::GRAM_ROWS,
                 avail as f64 / (1u64 << 30) as f64
             ),
         });
@@ -247,10 +288,14 @@ pub fn compare(
     }
     let threads = rayon::current_num_threads();
     check_memory(
-        memory_needed(a.nrows(), &[a.ncols(), b.ncols()], options.topk, threads),
+        memory_needed(a.nrows(), 0, &[a.ncols(), b.ncols()], options.topk, threads),
         &format!("{} and {}", names.0, names.1),
     )?;
     let sa = Space::new(a, options, names.0)?;
     let sb = Space::new(b, options, names.1)?;
-    Ok(metrics.iter().map(|&m| (m, score(m, &sa, &sb))).collect())
+    Ok(metrics
+        .iter()
+        .copied()
+        .zip(scores(metrics, &sa, &sb))
+        .collect())
 }

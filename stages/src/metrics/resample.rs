@@ -19,19 +19,20 @@
 //!
 //! Cost, and the row cap. Replicates of the kNN metrics are cheap at any n: the bootstrap
 //! resamples per-row scores (O(n) each) and a permutation only renumbers neighbour lists
-//! (O(n·k)). Replicates of the kernel metrics, CKNNA and SVCCA recompute the metric on other
-//! rows (O(n·d²) each, and CKNNA's and SVCCA's neighbours and basis per half), so above
-//! `max_rows` rows they are computed on a seeded subsample of `max_rows` rows, reported as the
-//! metric's `resample_rows`: the halves' spread is then scaled by √(max_rows/n) to the spread at
-//! n (these estimators' spread falls as 1/√n), and the permutation test compares the null with
-//! the score on the same subsample.
+//! (O(n·k)). The other metrics' replicates read m x m Gram matrices through index lists
+//! ([`crate::metrics::views`]: O(m²) per half or permutation and pair, no copies; SVCCA's halves
+//! recompute a basis, O(m·d²)), so above `max_rows` rows they run on a seeded subsample of
+//! `max_rows` rows, reported as the metric's `resample_rows`: the halves' spread is then scaled
+//! by √(max_rows/n) to the spread at n (these estimators' spread falls as 1/√n), and the
+//! permutation test compares the null with the score on the same subsample.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::metrics::{Metric, Space, knn, score};
+use crate::metrics::views::{self, Kernels, Plan, Whole};
+use crate::metrics::{Metric, Space, knn, scores};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResampleOptions {
@@ -111,10 +112,22 @@ pub fn evaluate(
         spaces.iter().map(|s| s.subset(&rows, svcca)).collect()
     });
     let expensive: &[Space] = capped.as_deref().unwrap_or(spaces);
-    let kernel: Vec<Metric> = metrics.iter().copied().filter(|m| !m.per_row()).collect();
-    if !kernel.is_empty() {
+    let plan = Plan { pairs, metrics };
+    let used = used_spaces(spaces.len(), pairs);
+    let kernel_ala = metrics.contains(&Metric::KernelAlignment);
+    let kernels: Vec<Option<Kernels>> = if metrics.iter().any(|m| !m.per_row()) {
+        (0..expensive.len())
+            .map(|s| {
+                used.contains(&s)
+                    .then(|| Kernels::new(&expensive[s], kernel_ala))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !kernels.is_empty() {
         progress("half-sampling");
-        for (mi, pi, v) in half_sample_replicates(expensive, pairs, metrics, &options) {
+        for (mi, pi, v) in half_sample_replicates(&plan, &kernels, m, &options) {
             replicates[mi][pi].push(v);
         }
         if m < n {
@@ -130,27 +143,43 @@ pub fn evaluate(
     let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
     if options.permutations > 0 {
         progress("permutations");
-        p_value = if m < n {
-            // kNN metrics on all rows (neighbour lists renumbered), the others on the subsample
-            // against their score there.
-            let capped_point = points(expensive, pairs, metrics);
-            let full = permutation_p_values(spaces, pairs, metrics, &point, &options, true);
-            let sub =
-                permutation_p_values(expensive, pairs, metrics, &capped_point, &options, false);
-            metrics
-                .iter()
-                .enumerate()
-                .map(|(mi, m)| {
-                    if m.per_row() {
-                        full[mi].clone()
-                    } else {
-                        sub[mi].clone()
-                    }
+        // kNN metrics on all rows (neighbour lists renumbered), the others on the expensive
+        // replicates' rows against their score there.
+        let mut exceed = knn_exceedances(spaces, pairs, metrics, &point, &options);
+        if !kernels.is_empty() {
+            let sub_point = if m < n {
+                points(expensive, pairs, metrics)
+            } else {
+                point.clone()
+            };
+            let whole = Whole::new(&kernels);
+            let counts: Vec<Vec<Vec<bool>>> = (0..options.permutations)
+                .into_par_iter()
+                .map(|r| {
+                    let mut perm: Vec<usize> = (0..m).collect();
+                    perm.shuffle(&mut rng(options.seed, 3, r));
+                    let nulls = views::permutation_nulls(&plan, &kernels, &whole, &perm);
+                    nulls
+                        .iter()
+                        .zip(&sub_point)
+                        .map(|(n, p)| n.iter().zip(p).map(|(n, p)| n >= p).collect())
+                        .collect()
                 })
-                .collect()
-        } else {
-            permutation_p_values(spaces, pairs, metrics, &point, &options, false)
-        };
+                .collect();
+            for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
+                for (pi, count) in exceed[mi].iter_mut().enumerate() {
+                    *count = counts.iter().filter(|e| e[mi][pi]).count();
+                }
+            }
+        }
+        p_value = exceed
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|&count| (1 + count) as f64 / (1 + options.permutations) as f64)
+                    .collect()
+            })
+            .collect();
     }
     Scores {
         metrics: metrics.to_vec(),
@@ -165,16 +194,14 @@ pub fn evaluate(
     }
 }
 
-/// [metric][pair] scores on `spaces`.
+/// [metric][pair] scores on `spaces` (a pair's metrics share its products: [`scores`]).
 fn points(spaces: &[Space], pairs: &[(usize, usize)], metrics: &[Metric]) -> Vec<Vec<f64>> {
-    metrics
+    let by_pair: Vec<Vec<f64>> = pairs
         .iter()
-        .map(|&m| {
-            pairs
-                .iter()
-                .map(|&(a, b)| score(m, &spaces[a], &spaces[b]))
-                .collect()
-        })
+        .map(|&(a, b)| scores(metrics, &spaces[a], &spaces[b]))
+        .collect();
+    (0..metrics.len())
+        .map(|mi| by_pair.iter().map(|p| p[mi]).collect())
         .collect()
 }
 
@@ -209,128 +236,77 @@ fn bootstrap_replicates(
     replicates
 }
 
-/// (metric, pair, score) of the kernel metrics on random halves of the rows; SVCCA on at most
-/// `svcca_resamples` of them.
+/// (metric, pair, score) of the kernel metrics on random halves of the `m` rows; SVCCA on at
+/// most `svcca_resamples` of them.
 fn half_sample_replicates(
-    spaces: &[Space],
-    pairs: &[(usize, usize)],
-    metrics: &[Metric],
+    plan: &Plan,
+    kernels: &[Option<Kernels>],
+    m: usize,
     options: &ResampleOptions,
 ) -> Vec<(usize, usize, f64)> {
-    let n = spaces.first().map_or(0, Space::rows);
-    let kernel: Vec<usize> = (0..metrics.len())
-        .filter(|&i| !metrics[i].per_row())
-        .collect();
-    let used: Vec<usize> = used_spaces(spaces.len(), pairs);
-    let wants_svcca = metrics.contains(&Metric::Svcca);
     let per_rep: Vec<Vec<(usize, usize, f64)>> = (0..options.bootstrap)
         .into_par_iter()
         .map(|r| {
-            let mut idx: Vec<usize> = (0..n).collect();
+            let mut idx: Vec<usize> = (0..m).collect();
             idx.shuffle(&mut rng(options.seed, 2, r));
-            idx.truncate(n / 2);
+            idx.truncate(m / 2);
             idx.sort_unstable();
-            let with_basis = wants_svcca && r < options.svcca_resamples;
-            let subs: Vec<Option<Space>> = (0..spaces.len())
-                .map(|s| {
-                    used.contains(&s)
-                        .then(|| spaces[s].subset(&idx, with_basis))
-                })
-                .collect();
-            let mut out = Vec::new();
-            for &mi in &kernel {
-                if metrics[mi] == Metric::Svcca && !with_basis {
-                    continue;
-                }
-                for (pi, &(a, b)) in pairs.iter().enumerate() {
-                    if let (Some(sa), Some(sb)) = (&subs[a], &subs[b]) {
-                        out.push((mi, pi, score(metrics[mi], sa, sb)));
-                    }
-                }
-            }
-            out
+            views::half(plan, kernels, &idx, r < options.svcca_resamples)
         })
         .collect();
     per_rep.into_iter().flatten().collect()
 }
 
-/// [metric][pair]: p = (1 + #null ≥ score)/(1 + P), the null shuffling the second space's rows.
-/// With `knn_only`, only the kNN metrics are scored (NaN for the others), and a permutation
-/// renumbers the neighbour lists instead of copying the rows.
-fn permutation_p_values(
+/// [metric][pair]: how many permutations of the second space's rows give a kNN metric (the
+/// per-row ones; 0 for the others) at least its score. A permutation renumbers the neighbour
+/// lists: O(n·k) each.
+fn knn_exceedances(
     spaces: &[Space],
     pairs: &[(usize, usize)],
     metrics: &[Metric],
     point: &[Vec<f64>],
     options: &ResampleOptions,
-    knn_only: bool,
-) -> Vec<Vec<f64>> {
+) -> Vec<Vec<usize>> {
     let n = spaces.first().map_or(0, Space::rows);
+    let mut counts = vec![vec![0; pairs.len()]; metrics.len()];
+    if !metrics.iter().any(|m| m.per_row()) {
+        return counts;
+    }
     let bs: Vec<usize> = {
         let mut b: Vec<usize> = pairs.iter().map(|p| p.1).collect();
         b.sort_unstable();
         b.dedup();
         b
     };
-    let exceed: Vec<Vec<Vec<bool>>> = (0..options.permutations)
+    let exceed: Vec<Vec<(usize, usize)>> = (0..options.permutations)
         .into_par_iter()
         .map(|r| {
             let mut perm: Vec<usize> = (0..n).collect();
             perm.shuffle(&mut rng(options.seed, 3, r));
-            let permuted: Vec<Option<Permuted>> = (0..spaces.len())
+            let permuted: Vec<Option<Vec<Vec<usize>>>> = (0..spaces.len())
                 .map(|s| {
-                    bs.contains(&s).then(|| {
-                        if knn_only {
-                            Permuted::Neighbours(permuted_knn(spaces[s].knn(), &perm))
-                        } else {
-                            Permuted::Space(Box::new(spaces[s].permuted(&perm)))
-                        }
-                    })
+                    bs.contains(&s)
+                        .then(|| permuted_knn(spaces[s].knn(), &perm))
                 })
                 .collect();
-            metrics
-                .iter()
-                .enumerate()
-                .map(|(mi, &m)| {
-                    pairs
-                        .iter()
-                        .enumerate()
-                        .map(|(pi, &(a, b))| {
-                            let null = match &permuted[b] {
-                                Some(Permuted::Space(pb)) => score(m, &spaces[a], pb),
-                                Some(Permuted::Neighbours(knn)) if m.per_row() => {
-                                    let rows =
-                                        knn::row_scores(m, spaces[a].knn(), knn, spaces[a].topk());
-                                    rows.iter().sum::<f64>() / rows.len().max(1) as f64
-                                }
-                                _ => return false,
-                            };
-                            null >= point[mi][pi]
-                        })
-                        .collect()
-                })
-                .collect()
+            let mut hits = Vec::new();
+            for (mi, &m) in metrics.iter().enumerate().filter(|(_, m)| m.per_row()) {
+                for (pi, &(a, b)) in pairs.iter().enumerate() {
+                    let knn = permuted[b].as_ref().expect("permuted second space");
+                    let rows = knn::row_scores(m, spaces[a].knn(), knn, spaces[a].topk());
+                    let null = rows.iter().sum::<f64>() / rows.len().max(1) as f64;
+                    if null >= point[mi][pi] {
+                        hits.push((mi, pi));
+                    }
+                }
+            }
+            hits
         })
         .collect();
-    (0..metrics.len())
-        .map(|mi| {
-            (0..pairs.len())
-                .map(|pi| {
-                    if knn_only && !metrics[mi].per_row() {
-                        return f64::NAN;
-                    }
-                    let count = exceed.iter().filter(|e| e[mi][pi]).count();
-                    (1 + count) as f64 / (1 + options.permutations) as f64
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// A permuted second space: whole, or only its neighbour lists.
-enum Permuted {
-    Space(Box<Space>),
-    Neighbours(Vec<Vec<usize>>),
+    for (mi, pi) in exceed.into_iter().flatten() {
+        counts[mi][pi] += 1;
+    }
+    counts
 }
 
 /// The neighbour lists of rows reordered by `perm` (row i becomes old row `perm[i]`).

@@ -11,10 +11,13 @@
 //! keeps its Gram matrices, so that the many row subsets a resampling draws are scored without
 //! recomputing inner products.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
-use rayon::prelude::*;
+use std::sync::OnceLock;
+
+use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
+use crate::metrics::linear::Moments;
+use crate::metrics::neighbours::{neighbours, neighbours_of_rows};
 use crate::metrics::svcca;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,6 +85,10 @@ pub struct Space {
     knn: Vec<Vec<usize>>,
     /// SVCCA's top singular directions (n x cca_dim), when asked for.
     basis: Option<Array2<f64>>,
+    /// The kernel metrics' per-side products of the prepared and the unclamped rows, computed
+    /// the first time a metric reads them.
+    moments: OnceLock<Moments>,
+    unclamped_moments: OnceLock<Moments>,
 }
 
 /// Mean over rows of each row's `q` quantile of |x| (linear interpolation between order
@@ -113,55 +120,6 @@ pub fn l2_normalise(mut x: Array2<f64>) -> Array2<f64> {
         row.mapv_inplace(|a| a / norm);
     }
     x
-}
-
-/// Row `i`'s `k` most similar other rows, given its similarities to every row; most similar
-/// first, equal similarities to the lower index (the reference's `argsort` leaves ties to the
-/// device).
-fn top_k(row: ArrayView1<f64>, i: usize, k: usize) -> Vec<usize> {
-    let mut cand: Vec<(f64, usize)> = (0..row.len())
-        .filter(|&j| j != i)
-        .map(|j| (row[j], j))
-        .collect();
-    let order = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-    let k = k.min(cand.len());
-    if k > 0 && k < cand.len() {
-        cand.select_nth_unstable_by(k - 1, order);
-    }
-    cand.truncate(k);
-    cand.sort_by(order);
-    // A fresh k-long Vec: `into_iter().map().collect()` would reuse `cand`'s n-long buffer
-    // (in-place collection), keeping 16·n bytes per row alive: n² memory over all rows.
-    cand.iter().map(|&(_, j)| j).collect()
-}
-
-/// Each row's `k` most similar other rows by `gram` ([`top_k`]).
-pub fn neighbours(gram: &Array2<f64>, k: usize) -> Vec<Vec<usize>> {
-    (0..gram.nrows())
-        .into_par_iter()
-        .map(|i| top_k(gram.row(i), i, k))
-        .collect()
-}
-
-/// Bytes of similarities one block of [`neighbours_of_rows`] holds.
-const BLOCK_BYTES: usize = 64 << 20;
-
-/// Each row's `k` most similar other rows by inner product ([`top_k`]), the similarities
-/// computed a block of rows at a time: O(n²·d) time, O(n·k + block·n) memory.
-pub fn neighbours_of_rows(x: ArrayView2<f64>, k: usize) -> Vec<Vec<usize>> {
-    let n = x.nrows();
-    let block = (BLOCK_BYTES / (8 * n.max(1))).clamp(1, n.max(1));
-    let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(block) {
-        let end = (start + block).min(n);
-        let sims = x.slice(s![start..end, ..]).dot(&x.t());
-        let rows: Vec<Vec<usize>> = (start..end)
-            .into_par_iter()
-            .map(|i| top_k(sims.row(i - start), i, k))
-            .collect();
-        out.extend(rows);
-    }
-    out
 }
 
 fn select_square(m: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
@@ -240,6 +198,22 @@ impl Space {
             grams,
             knn,
             basis,
+            moments: OnceLock::new(),
+            unclamped_moments: OnceLock::new(),
+        }
+    }
+
+    /// The prepared rows' moments ([`Moments`]), computed once.
+    pub fn moments(&self) -> &Moments {
+        self.moments
+            .get_or_init(|| Moments::of(self.prepared.view()))
+    }
+
+    /// The unclamped rows' moments (the prepared ones' when the rows are the same).
+    pub fn unclamped_moments(&self) -> &Moments {
+        match &self.unclamped {
+            Some(u) => self.unclamped_moments.get_or_init(|| Moments::of(u.view())),
+            None => self.moments(),
         }
     }
 
@@ -262,6 +236,11 @@ impl Space {
 
     pub fn topk(&self) -> usize {
         self.options.topk
+    }
+
+    /// SVCCA's number of directions, when the space was prepared for SVCCA.
+    pub fn cca_dim(&self) -> Option<usize> {
+        self.options.cca_dim
     }
 
     pub fn knn(&self) -> &[Vec<usize>] {
@@ -313,6 +292,8 @@ impl Space {
             grams: self.grams.as_ref().map(|g| g.select(perm)),
             knn,
             basis: self.basis.as_ref().map(|b| b.select(Axis(0), perm)),
+            moments: OnceLock::new(),
+            unclamped_moments: OnceLock::new(),
         }
     }
 }

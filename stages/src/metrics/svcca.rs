@@ -8,7 +8,7 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
-use crate::metrics::eigen;
+use crate::metrics::{eigen, linear};
 
 /// The top `k` left singular vectors (n x k) of the standardised `x`.
 pub fn basis(x: ArrayView2<f64>, k: usize) -> Array2<f64> {
@@ -22,7 +22,7 @@ pub fn basis(x: ArrayView2<f64>, k: usize) -> Array2<f64> {
     }
     if d <= n {
         // Right singular vectors from AᵀA (d x d), then U = A V / σ.
-        let (values, v) = eigen::top(&a.t().dot(&a), k);
+        let (values, v) = eigen::top(&linear::cross(a.view(), a.view()), k);
         let mut u = a.dot(&v);
         for (j, mut col) in u.columns_mut().into_iter().enumerate() {
             let sigma = values[j].max(0.0).sqrt().max(1e-300);
@@ -30,7 +30,7 @@ pub fn basis(x: ArrayView2<f64>, k: usize) -> Array2<f64> {
         }
         u
     } else {
-        eigen::top(&a.dot(&a.t()), k).1
+        eigen::top(&linear::cross(a.t(), a.t()), k).1
     }
 }
 

@@ -24,7 +24,7 @@ pub mod thumbs;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the same inputs would give a different page.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

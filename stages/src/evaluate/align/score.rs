@@ -90,7 +90,7 @@ pub fn score(
     ];
     let threads = rayon::current_num_threads();
     metrics::check_memory(
-        metrics::memory_needed(n, &dims, config.topk, threads),
+        metrics::memory_needed(n, config.resample_rows, &dims, config.topk, threads),
         "[align] sample_size",
     )?;
     let raw = spaces(&picked, data, train)?;
