@@ -3,7 +3,9 @@
 //!   end-to-end items/s (decode + preprocess + ONNX Runtime + shards, as `features:*` runs),
 //!   (a) pure ONNX Runtime on pre-made tensors,
 //!   (b) a Python onnxruntime + PIL loop (stages/benches/python_features_loop.py);
-//! and the process's peak RSS. Goals: end-to-end ≤ 1.15× pure inference; ≥ 1.0× Python.
+//! and the process's peak RSS. Goals: end-to-end ≤ 1.15× pure inference (text: on the same
+//! length-bucketed batches); ≥ 1.0× Python for images, ≥ 1.5× for text (the Python loop pads
+//! batches in caption order).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -43,9 +45,15 @@ fn pure_image(spec: &EncoderSpec, paths: &[PathBuf]) -> anyhow::Result<f64> {
 fn pure_text(spec: &EncoderSpec, captions: &[String]) -> anyhow::Result<f64> {
     let (mut model, _) = encode::open_model(spec, Path::new(&spec.onnx))?;
     let tok = TextTokenizer::open(Path::new(&spec.tokenizer), spec.max_length)?;
-    let batches: Vec<_> = captions
+    // The batches `features:text` runs: captions sorted by token count (one shard here).
+    let refs: Vec<&str> = captions.iter().map(String::as_str).collect();
+    let lengths = tok.lengths(&refs)?;
+    let mut order: Vec<usize> = (0..refs.len()).collect();
+    order.sort_by_key(|&i| (lengths[i], i));
+    let sorted: Vec<&str> = order.iter().map(|&i| refs[i]).collect();
+    let batches: Vec<_> = sorted
         .chunks(spec.batch_size)
-        .map(|c| tok.encode_batch(&c.iter().map(String::as_str).collect::<Vec<_>>()))
+        .map(|c| tok.encode_batch(c))
         .collect::<Result<_, _>>()?;
     let start = Instant::now();
     for b in batches {
@@ -138,8 +146,11 @@ fn main() -> anyhow::Result<()> {
             pure_image(spec, &paths)?
         };
         let pyr = py[name].as_f64().unwrap_or(f64::NAN);
+        // Text batches are length-bucketed (the Python loop pads random batches): #17's goal
+        // for text is 1.5x the Python loop.
+        let goal = if name == "text" { 1.5 } else { 1.0 };
         println!(
-            "  {name:<10} {e2e:>10.1}/s {pure:>10.1}/s {pyr:>10.1}/s {:>13.2}x {:>11.2}x   (goals: <= 1.15x, >= 1.0x)",
+            "  {name:<10} {e2e:>10.1}/s {pure:>10.1}/s {pyr:>10.1}/s {:>13.2}x {:>11.2}x   (goals: <= 1.15x, >= {goal:.1}x)",
             pure / e2e,
             e2e / pyr
         );

@@ -3,6 +3,12 @@
 //! The next batch is decoded and preprocessed (images in parallel with rayon) on a second thread
 //! while ONNX Runtime runs the current one, so the encoder, not the JPEG decoder, sets the pace.
 //! Rows already in complete shards from an interrupted attempt are skipped.
+//!
+//! Texts are batched by length: within each shard, captions are sorted by token count (ties by
+//! position) and batched in that order, so a batch pads to its neighbours' length rather than
+//! to the longest caption of a random batch; the rows return to their places before the shard is
+//! written. A shard's batches depend only on its own texts, so a resumed run still sees the
+//! batches an uninterrupted one would.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -98,16 +104,16 @@ fn batches(start: usize, total: usize, size: usize) -> Vec<Range<usize>> {
 }
 
 /// Runs `prepare` one batch ahead of `consume` on a second thread.
-fn pipelined<B: Send>(
-    ranges: Vec<Range<usize>>,
-    prepare: impl Fn(Range<usize>) -> Result<B> + Sync,
-    mut consume: impl FnMut(Range<usize>, B) -> Result<()>,
+fn pipelined<T: Clone + Send, B: Send>(
+    batches: Vec<T>,
+    prepare: impl Fn(T) -> Result<B> + Sync,
+    mut consume: impl FnMut(T, B) -> Result<()>,
 ) -> Result<()> {
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Range<usize>, Result<B>)>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(T, Result<B>)>(1);
         let prepare = &prepare;
         scope.spawn(move || {
-            for r in ranges {
+            for r in batches {
                 let b = prepare(r.clone());
                 let failed = b.is_err();
                 // A closed channel means the consumer stopped (an error): stop too.
@@ -121,6 +127,19 @@ fn pipelined<B: Send>(
         }
         Ok(())
     })
+}
+
+/// The rows `start..n` in batches of at most `size` texts of similar length: shard by shard
+/// (`shard` rows each), each shard's rows sorted by `lengths` (ties by position).
+fn length_batches(lengths: &[usize], start: usize, shard: usize, size: usize) -> Vec<Vec<usize>> {
+    let n = lengths.len();
+    let mut out = Vec::new();
+    for first in (start..n).step_by(shard.max(1)) {
+        let mut rows: Vec<usize> = (first..(first + shard).min(n)).collect();
+        rows.sort_by_key(|&i| (lengths[i], i));
+        out.extend(rows.chunks(size.max(1)).map(<[usize]>::to_vec));
+    }
+    out
 }
 
 /// Pools the model's output into `[B, D]`.
@@ -271,13 +290,21 @@ pub fn encode_texts(
         out_dir,
         label,
     )?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let lengths = tok.lengths(&refs[start..])?;
+    let lengths: Vec<usize> = std::iter::repeat_n(0, start).chain(lengths).collect();
+    let shard = shard_rows(spec);
+    // The shard being filled: rows land at their positions as their batches finish.
+    let mut pending = Vec::new();
+    let mut placed = 0;
+    let mut shard_first = start;
     pipelined(
-        batches(start, texts.len(), spec.batch_size),
-        |r| {
-            let refs: Vec<&str> = texts[r].iter().map(String::as_str).collect();
-            tok.encode_batch(&refs)
+        length_batches(&lengths, start, shard, spec.batch_size),
+        |rows: Vec<usize>| {
+            let batch: Vec<&str> = rows.iter().map(|&i| refs[i]).collect();
+            tok.encode_batch(&batch)
         },
-        |r, batch: TokenBatch| {
+        |rows, batch: TokenBatch| {
             let mut inputs = Vec::new();
             for name in &spec.inputs {
                 let a = match name.as_str() {
@@ -302,11 +329,42 @@ pub fn encode_texts(
                 Some(&batch.attention_mask),
                 model_path,
             )?;
-            writer.append(&pooled.iter().copied().collect::<Vec<f32>>())?; // logical (row-major) order
-            bar.inc(r.len() as u64);
+            let dim = pooled.ncols();
+            let shard_len = shard.min(texts.len() - shard_first);
+            pending.resize(shard_len * dim, 0.0f32);
+            for (&i, row) in rows.iter().zip(pooled.outer_iter()) {
+                let at = (i - shard_first) * dim;
+                pending[at..at + dim]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(d, v)| *d = *v);
+            }
+            placed += rows.len();
+            if placed == shard_len {
+                writer.append(&pending)?;
+                pending.clear();
+                placed = 0;
+                shard_first += shard_len;
+            }
+            bar.inc(rows.len() as u64);
             Ok(())
         },
     )?;
     bar.finish_and_clear();
     writer.finish()
+}
+
+#[cfg(test)]
+mod length_tests {
+    use super::length_batches;
+
+    #[test]
+    fn batches_sort_each_shard_by_length_and_keep_shards_apart() {
+        let lengths = [9, 3, 7, 3, 5, 1, 8, 2];
+        // Shards of 4 rows, batches of 3; ties by position (rows 1 and 3).
+        let got = length_batches(&lengths, 0, 4, 3);
+        assert_eq!(got, vec![vec![1, 3, 2], vec![0], vec![5, 7, 4], vec![6]]);
+        let resumed = length_batches(&lengths, 4, 4, 3);
+        assert_eq!(resumed, vec![vec![5, 7, 4], vec![6]]);
+    }
 }

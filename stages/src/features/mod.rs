@@ -23,6 +23,6 @@ pub use artifact::FeaturesArtifact;
 pub use matrix::FeatureMatrix;
 
 /// Bump when features computed from the same model, data and spec would differ, or their
-/// files would (2: features.parquet in 8,192-row groups, was 65,536).
-pub const VERSION: u32 = 2;
+/// files would (2: features.parquet in 8,192-row groups, was 65,536; 3: text batches by length).
+pub const VERSION: u32 = 3;
 pub use spec::EncoderSpec;

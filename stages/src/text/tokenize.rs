@@ -48,6 +48,24 @@ impl TextTokenizer {
         })
     }
 
+    /// Each text's token count after truncation, special tokens included (what a batch of it
+    /// alone would be padded to).
+    pub fn lengths(&self, texts: &[&str]) -> Result<Vec<usize>> {
+        use rayon::prelude::*;
+        texts
+            .par_iter()
+            .map(|t| {
+                self.inner
+                    .encode(*t, true)
+                    .map(|e| e.get_attention_mask().iter().filter(|&&m| m == 1).count())
+                    .map_err(|e| Error::Tokenizer {
+                        path: self.path.clone(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
     pub fn encode_batch(&self, texts: &[&str]) -> Result<TokenBatch> {
         let encodings =
             self.inner
