@@ -99,17 +99,23 @@ pub fn resize_bilinear(src: &RgbImage, width: u32, height: u32) -> RgbImage {
     let (tmp_w, tmp_h, tmp): (usize, usize, Vec<u8>) = if need_h {
         let rows = rows_last - rows_first;
         let mut out = vec![0u8; out_w * rows * 3];
-        for yy in 0..rows {
+        for (yy, dst) in out.chunks_exact_mut(out_w * 3).enumerate() {
             let line = &src_raw[(yy + rows_first) * in_w * 3..(yy + rows_first + 1) * in_w * 3];
-            for xx in 0..out_w {
+            for (xx, px) in dst.chunks_exact_mut(3).enumerate() {
                 let (xmin, taps) = horiz.bounds[xx];
                 let k = &horiz.weights[xx * horiz.ksize..xx * horiz.ksize + taps];
-                for c in 0..3 {
-                    let mut ss: i64 = 1 << (PRECISION_BITS - 1);
-                    for (x, w) in k.iter().enumerate() {
-                        ss += i64::from(line[(x + xmin) * 3 + c]) * i64::from(*w);
+                let taps_px = &line[xmin * 3..(xmin + taps) * 3];
+                // The three channels together over one contiguous run of source pixels. i32 as
+                // PIL's (its weights are non-negative and sum to 2²², so the sums stay below
+                // 255·2²² + 2²¹ < 2³¹).
+                let mut ss = [1i32 << (PRECISION_BITS - 1); 3];
+                for (src, &w) in taps_px.chunks_exact(3).zip(k) {
+                    for c in 0..3 {
+                        ss[c] += i32::from(src[c]) * w;
                     }
-                    out[(yy * out_w + xx) * 3 + c] = clip8(ss);
+                }
+                for c in 0..3 {
+                    px[c] = clip8(i64::from(ss[c]));
                 }
             }
         }
@@ -148,6 +154,58 @@ pub fn resize_bilinear(src: &RgbImage, width: u32, height: u32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PIL's per-pixel, per-channel loops (ImagingResampleHorizontal/Vertical_8bpc), i64.
+    fn reference(src: &RgbImage, width: u32, height: u32) -> RgbImage {
+        let (in_w, in_h) = (src.width() as usize, src.height() as usize);
+        let (out_w, out_h) = (width as usize, height as usize);
+        let (horiz, vert) = (precompute(in_w, out_w), precompute(in_h, out_h));
+        let raw = src.as_raw();
+        let mut tmp = vec![0u8; out_w * in_h * 3];
+        for y in 0..in_h {
+            for xx in 0..out_w {
+                let (xmin, taps) = horiz.bounds[xx];
+                for c in 0..3 {
+                    let mut ss: i64 = 1 << (PRECISION_BITS - 1);
+                    for x in 0..taps {
+                        let w = horiz.weights[xx * horiz.ksize + x];
+                        ss += i64::from(raw[(y * in_w + xmin + x) * 3 + c]) * i64::from(w);
+                    }
+                    tmp[(y * out_w + xx) * 3 + c] = clip8(ss);
+                }
+            }
+        }
+        let mut out = vec![0u8; out_w * out_h * 3];
+        for yy in 0..out_h {
+            let (ymin, taps) = vert.bounds[yy];
+            for i in 0..out_w * 3 {
+                let mut ss: i64 = 1 << (PRECISION_BITS - 1);
+                for y in 0..taps {
+                    let w = vert.weights[yy * vert.ksize + y];
+                    ss += i64::from(tmp[(ymin + y) * out_w * 3 + i]) * i64::from(w);
+                }
+                out[yy * out_w * 3 + i] = clip8(ss);
+            }
+        }
+        RgbImage::from_raw(width, height, out).unwrap()
+    }
+
+    #[test]
+    fn equals_pils_per_channel_loops() {
+        let mut seed = 12345u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        };
+        for (w, h, ow, oh) in [(53, 37, 20, 61), (300, 170, 224, 224), (1000, 90, 224, 31)] {
+            let img = RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]));
+            assert_eq!(
+                resize_bilinear(&img, ow, oh),
+                reference(&img, ow, oh),
+                "{w}x{h} -> {ow}x{oh}"
+            );
+        }
+    }
 
     #[test]
     fn identity_size_is_a_copy() {
