@@ -12,7 +12,7 @@
 //! `pipeline` process: ingest, the image and text features, train (linear on the research's
 //! `num_samples` 12,800, linear on every training pair, MLP on 12,800; two epochs each: the cost
 //! of an epoch, not a converged adapter) and align:linear on the val split (a quarter of the
-//! images; up to N = `BENCH_SCALE_ALIGN_MAX`, default 3000). The reference encoder is EfficientNet-Lite0 too (d = 1,280): DINOv2-S runs ~12
+//! images; up to N = `BENCH_SCALE_ALIGN_MAX`, default 30000). The reference encoder is EfficientNet-Lite0 too (d = 1,280): DINOv2-S runs ~12
 //! images/s here, 40 minutes at 30,000, and which encoder it is changes no stage's cost model.
 //! Then all ten metrics on one pair of n x 1,280 spaces (`bench_metrics`) at each N and at
 //! 100,000 (`BENCH_SCALE_METRIC_SIZES`).
@@ -366,12 +366,12 @@ fn main() -> anyhow::Result<()> {
         metric_ns = ns.clone();
         metric_ns.push(100_000);
     }
-    // align's resampling takes over half an hour at 2,500 val rows (docs/scaling.md): measured
-    // up to this N unless asked for more.
-    let align_max = sizes("BENCH_SCALE_ALIGN_MAX", &[3000])?
+    // align's expensive replicates run on at most `resample_rows` (2,000) rows, so it is
+    // measured at every N unless capped.
+    let align_max = sizes("BENCH_SCALE_ALIGN_MAX", &[30_000])?
         .first()
         .copied()
-        .unwrap_or(3000);
+        .unwrap_or(30_000);
     let target = repo().join("target");
     let (pipeline, bench_metrics) = (
         target.join("debug/pipeline"),
