@@ -12,7 +12,7 @@
 //! Time O(n·d_a·d_b) for a pair (one cross product AᵀB serves CKA, unbiased and debiased CKA)
 //! plus O(n·d²) once per side (its [`Moments`], kept by the space), memory O(d²).
 //! Debiased CKA's U-centred inner product is n(n−3) times the unbiased HSIC (the identity the
-//! oracle tests check), so both read [`hsic_unbiased`].
+//! oracle tests check), so both read [`unbiased_cka_of`].
 //!
 //! CKNNA masks the kernels to mutual nearest neighbours: only the n·k entries at each row's
 //! neighbours are needed, each a dot product: O(n·k·d) time, O(n·k) memory.
@@ -95,10 +95,21 @@ pub fn cka_of(cross: &Array2<f64>, a: &Moments, b: &Moments) -> f64 {
     )
 }
 
+/// Song et al.'s unbiased HSIC from its sums over n rows: tr(K̃L̃), 1ᵀK̃1, 1ᵀL̃1 and 1ᵀK̃L̃1
+/// (K̃ = K with a zero diagonal).
+pub(crate) fn unbiased_hsic_of_sums(
+    n: f64,
+    trace: f64,
+    total_k: f64,
+    total_l: f64,
+    ones: f64,
+) -> f64 {
+    (trace + total_k * total_l / ((n - 1.0) * (n - 2.0)) - 2.0 * ones / (n - 2.0)) / (n * (n - 3.0))
+}
+
 fn hsic_from(n: f64, cross: f64, a: &Sums, b: &Sums) -> f64 {
     let trace = cross - a.r.dot(&b.r);
-    let ones = a.k1.dot(&b.k1);
-    (trace + a.total * b.total / ((n - 1.0) * (n - 2.0)) - 2.0 * ones / (n - 2.0)) / (n * (n - 3.0))
+    unbiased_hsic_of_sums(n, trace, a.total, b.total, a.k1.dot(&b.k1))
 }
 
 /// CKA with the unbiased HSIC (also debiased CKA's value) from the cross product.
@@ -111,11 +122,6 @@ pub fn unbiased_cka_of(cross: &Array2<f64>, a: &Moments, b: &Moments) -> f64 {
     )
 }
 
-/// ‖Aᵀ·B‖²_F = tr(A·Aᵀ·B·Bᵀ).
-pub fn inner(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-    frobenius_sq(&cross(a, b))
-}
-
 /// The research's uncentred kernel alignment: tr(KL)/√(tr(KK)·tr(LL)).
 /// O(n·(d_a + d_b)²) time, O((d_a + d_b)²) memory.
 pub fn kernel_alignment(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
@@ -125,13 +131,6 @@ pub fn kernel_alignment(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
 /// CKA with the biased HSIC. O(n·(d_a + d_b)²) time, O((d_a + d_b)²) memory.
 pub fn cka(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
     cka_of(&cross(a, b), &Moments::of(a), &Moments::of(b))
-}
-
-/// Song et al.'s unbiased HSIC of K = AAᵀ and L = BBᵀ. O(n·d_a·d_b) time, O(d_a·d_b) memory.
-pub fn hsic_unbiased(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-    let n = a.nrows() as f64;
-    let (ma, mb) = (Moments::of(a), Moments::of(b));
-    hsic_from(n, inner(a, b), &ma.sums, &mb.sums)
 }
 
 /// CKA with the unbiased HSIC (also debiased CKA's value). O(n·(d_a + d_b)²) time, O((d_a +

@@ -114,12 +114,12 @@ pub fn evaluate(
     let expensive: &[Space] = capped.as_deref().unwrap_or(spaces);
     let plan = Plan { pairs, metrics };
     let used = used_spaces(spaces.len(), pairs);
-    let kernel_ala = metrics.contains(&Metric::KernelAlignment);
+    let wants_alignment = metrics.contains(&Metric::KernelAlignment);
     let kernels: Vec<Option<Kernels>> = if metrics.iter().any(|m| !m.per_row()) {
         (0..expensive.len())
             .map(|s| {
                 used.contains(&s)
-                    .then(|| Kernels::new(&expensive[s], kernel_ala))
+                    .then(|| Kernels::new(&expensive[s], wants_alignment))
             })
             .collect()
     } else {
@@ -152,7 +152,7 @@ pub fn evaluate(
             } else {
                 point.clone()
             };
-            let whole = Whole::new(&kernels);
+            let whole = Whole::new(&plan, &kernels);
             let counts: Vec<Vec<Vec<bool>>> = (0..options.permutations)
                 .into_par_iter()
                 .map(|r| {

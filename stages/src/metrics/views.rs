@@ -74,27 +74,6 @@ pub struct Side {
     unclamped_norm_sq: f64,
 }
 
-/// Σ_ij K[a_i, a_j]·L[b_i, b_j] over a view (a, b of equal length), using the symmetry of both
-/// kernels: h²/2 products.
-fn cross(k: &Array2<f64>, a: &[usize], l: &Array2<f64>, b: &[usize]) -> f64 {
-    let mut off = 0.0;
-    let mut diag = 0.0;
-    for (i, (&p, &q)) in a.iter().zip(b).enumerate() {
-        let (kr, lr) = (k.row(p), l.row(q));
-        let (kr, lr) = (
-            kr.as_slice().expect("Gram rows are contiguous"),
-            lr.as_slice().expect("Gram rows are contiguous"),
-        );
-        off += a[..i]
-            .iter()
-            .zip(&b[..i])
-            .map(|(&x, &y)| kr[x] * lr[y])
-            .sum::<f64>();
-        diag += kr[p] * lr[q];
-    }
-    2.0 * off + diag
-}
-
 fn row_slice(k: &Array2<f64>, p: usize) -> &[f64] {
     k.row(p).to_slice().expect("Gram rows are contiguous")
 }
@@ -109,8 +88,7 @@ fn view_sums(
     view: &[usize],
 ) -> (Vec<Option<Side>>, Vec<(f64, f64)>) {
     let h = view.len();
-    let unclamped_wanted = plan.wants(Metric::KernelAlignment);
-    let centred_wanted = plan.metrics.iter().any(|&m| is_kernel_sum(m));
+    let (centred_wanted, unclamped_wanted) = (plan.wants_centred(), plan.wants_unclamped());
     let mut sides: Vec<Option<Side>> = kernels
         .iter()
         .map(|k| {
@@ -173,16 +151,7 @@ fn view_sums(
     for side in sides.iter_mut().flatten() {
         side.total = side.rows.iter().sum();
     }
-    for (pi, c) in crosses.iter_mut().enumerate() {
-        let (a, b) = plan.pairs[pi];
-        let both = kernels[a].is_some() && kernels[b].is_some();
-        if !centred_wanted || !both {
-            c.0 = f64::NAN;
-        }
-        if !unclamped_wanted || !both {
-            c.1 = f64::NAN;
-        }
-    }
+    plan.unasked_to_nan(kernels, &mut crosses);
     (sides, crosses)
 }
 
@@ -191,8 +160,7 @@ fn view_sums(
 /// once, and each pair's product runs over the first space's contiguous row and the buffer.
 fn permuted_crosses(plan: &Plan, kernels: &[Option<Kernels>], perm: &[usize]) -> Vec<(f64, f64)> {
     let m = perm.len();
-    let unclamped_wanted = plan.wants(Metric::KernelAlignment);
-    let centred_wanted = plan.metrics.iter().any(|&m| is_kernel_sum(m));
+    let (centred_wanted, unclamped_wanted) = (plan.wants_centred(), plan.wants_unclamped());
     let seconds: Vec<bool> = (0..kernels.len())
         .map(|s| plan.pairs.iter().any(|&(_, b)| b == s))
         .collect();
@@ -233,42 +201,11 @@ fn permuted_crosses(plan: &Plan, kernels: &[Option<Kernels>], perm: &[usize]) ->
             }
         }
     }
-    for (pi, c) in crosses.iter_mut().enumerate() {
-        let (a, b) = plan.pairs[pi];
-        let both = kernels[a].is_some() && kernels[b].is_some();
-        if !centred_wanted || !both {
-            c.0 = f64::NAN;
-        }
-        if !unclamped_wanted || !both {
-            c.1 = f64::NAN;
-        }
-    }
+    plan.unasked_to_nan(kernels, &mut crosses);
     crosses
 }
 
 impl Side {
-    /// The sums over the rows `view` of `kernels`.
-    pub fn of(kernels: &Kernels, view: &[usize]) -> Side {
-        let c = &kernels.centred;
-        let rows: Vec<f64> = view
-            .iter()
-            .map(|&p| {
-                let r = c.row(p);
-                view.iter().map(|&q| r[q]).sum()
-            })
-            .collect();
-        Side {
-            total: rows.iter().sum(),
-            diag: view.iter().map(|&p| c[[p, p]]).collect(),
-            rows,
-            norm_sq: cross(c, view, c, view),
-            unclamped_norm_sq: kernels
-                .unclamped
-                .as_ref()
-                .map_or(f64::NAN, |u| cross(u, view, u, view)),
-        }
-    }
-
     /// The sums over all rows, reordered: row i becomes row `perm[i]`.
     fn permuted(&self, perm: &[usize]) -> Side {
         Side {
@@ -307,16 +244,12 @@ fn hsic_biased(cross: f64, a: &Side, b: &Side) -> f64 {
 
 /// Song et al.'s unbiased HSIC from the sums ([`linear`]'s formula with K̃ = K − diag).
 fn hsic_unbiased(cross: f64, a: &Side, b: &Side) -> f64 {
-    let n = a.rows.len() as f64;
     let trace = cross - dot(&a.diag, &b.diag);
-    let (ta, tb) = (
-        a.total - a.diag.iter().sum::<f64>(),
-        b.total - b.diag.iter().sum::<f64>(),
-    );
+    let total = |s: &Side| s.total - s.diag.iter().sum::<f64>();
     let ones: f64 = (0..a.rows.len())
         .map(|i| (a.rows[i] - a.diag[i]) * (b.rows[i] - b.diag[i]))
         .sum();
-    (trace + ta * tb / ((n - 1.0) * (n - 2.0)) - 2.0 * ones / (n - 2.0)) / (n * (n - 3.0))
+    linear::unbiased_hsic_of_sums(a.rows.len() as f64, trace, total(a), total(b), ones)
 }
 
 /// A pair's kernel-metric value on a view from its sums and crosses (`cross` of the centred
@@ -375,6 +308,31 @@ pub struct Plan<'p> {
 impl Plan<'_> {
     fn wants(&self, m: Metric) -> bool {
         self.metrics.contains(&m)
+    }
+
+    /// The CKA family reads the centred kernels' sums.
+    fn wants_centred(&self) -> bool {
+        self.metrics
+            .iter()
+            .any(|&m| is_kernel_sum(m) && m != Metric::KernelAlignment)
+    }
+
+    /// Kernel alignment reads the unclamped kernels'.
+    fn wants_unclamped(&self) -> bool {
+        self.wants(Metric::KernelAlignment)
+    }
+
+    /// NaN for the crosses (centred, unclamped) a pair was not asked for or has no kernels for.
+    fn unasked_to_nan(&self, kernels: &[Option<Kernels>], crosses: &mut [(f64, f64)]) {
+        for (c, &(a, b)) in crosses.iter_mut().zip(self.pairs) {
+            let both = kernels[a].is_some() && kernels[b].is_some();
+            if !self.wants_centred() || !both {
+                c.0 = f64::NAN;
+            }
+            if !self.wants_unclamped() || !both {
+                c.1 = f64::NAN;
+            }
+        }
     }
 
     fn kernel_metrics(&self) -> impl Iterator<Item = (usize, Metric)> + '_ {
@@ -455,17 +413,16 @@ pub struct Whole {
 }
 
 impl Whole {
-    pub fn new(kernels: &[Option<Kernels>]) -> Whole {
+    pub fn new(plan: &Plan, kernels: &[Option<Kernels>]) -> Whole {
+        let rows = kernels
+            .iter()
+            .flatten()
+            .map(Kernels::rows)
+            .next()
+            .unwrap_or(0);
+        let all: Vec<usize> = (0..rows).collect();
         Whole {
-            sides: kernels
-                .iter()
-                .map(|k| {
-                    k.as_ref().map(|k| {
-                        let all: Vec<usize> = (0..k.rows()).collect();
-                        Side::of(k, &all)
-                    })
-                })
-                .collect(),
+            sides: view_sums(plan, kernels, &all).0,
         }
     }
 }
@@ -601,7 +558,7 @@ mod tests {
             }
             let mut perm: Vec<usize> = (0..n).collect();
             perm.shuffle(&mut ChaCha8Rng::seed_from_u64(10 + seed));
-            let whole = Whole::new(&kernels);
+            let whole = Whole::new(&plan, &kernels);
             let nulls = permutation_nulls(&plan, &kernels, &whole, &perm);
             for (mi, m) in metrics.iter().enumerate().filter(|(_, m)| !m.per_row()) {
                 for (pi, &(a, b)) in pairs.iter().enumerate() {
