@@ -9,7 +9,7 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::features::npy;
-use stages::metrics::neighbours::{neighbours, neighbours_of_rows};
+use stages::metrics::neighbours::{neighbours, neighbours_of_rows, neighbours_of_rows_tiled};
 use stages::metrics::resample::{self, ResampleOptions};
 use stages::metrics::{Metric, Space, SpaceOptions, cknna, hsic, score};
 
@@ -129,9 +129,20 @@ fn the_f32_screen_keeps_neighbours_that_differ_below_f32_resolution() {
     let screened = neighbours_of_rows(x.view(), 10);
     let exact = neighbours(&gram(&x), 10);
     assert_eq!(screened, exact);
+    // Tiles that do not divide n: a row's screen is fed by tiles on both sides of the diagonal
+    // (the transposed ones among them) and its floor rises between them.
+    for tile in [7, 97, 400] {
+        assert_eq!(
+            neighbours_of_rows_tiled(x.view(), 10, tile),
+            exact,
+            "tile {tile}"
+        );
+    }
     // Wide rows: the error bound grows with the width.
     let (a, _) = related(700, 1500, 4, 8);
-    assert_eq!(neighbours_of_rows(a.view(), 10), neighbours(&gram(&a), 10));
+    let exact = neighbours(&gram(&a), 10);
+    assert_eq!(neighbours_of_rows(a.view(), 10), exact);
+    assert_eq!(neighbours_of_rows_tiled(a.view(), 10, 128), exact);
 }
 
 #[test]

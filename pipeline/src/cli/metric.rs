@@ -31,7 +31,7 @@ pub fn run(args: MetricArgs) -> CliResult {
     let (a, b) = (load(args.a)?, load(args.b)?);
     let options = metrics::options_for(&list, args.topk, !args.no_clamp, args.cca_dim);
     let names = (args.a.display().to_string(), args.b.display().to_string());
-    let scores = metrics::compare(a.view(), b.view(), &list, options, (&names.0, &names.1))
+    let scores = metrics::compare(a, b, &list, options, (&names.0, &names.1))
         .map_err(|e| EngineError::Config(e.to_string()))?;
     let object: serde_json::Map<String, serde_json::Value> = scores
         .into_iter()

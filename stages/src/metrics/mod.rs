@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -203,8 +203,9 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
 }
 
 /// Bytes scoring spaces of `n` rows and widths `dims` holds at its peak: every space's rows in
-/// up to six copies (raw, clamped, prepared, unclamped, the f32 copy the neighbour search
-/// screens with, SVCCA's standardised copy; freed memory is not always returned to the system),
+/// up to four copies (the caller's raw rows, the prepared and the unclamped rows, the f32 copy
+/// the neighbour search screens with and SVCCA's standardised blocks; freed memory is not
+/// always returned to the system),
 /// its neighbour lists and, at most [`space::GRAM_ROWS`] rows, its two Gram matrices; with
 /// `resample_rows` r > 0, the resampling's subsample of r rows, its centred Gram matrix per
 /// space ([`views`]; the other two as well above `GRAM_ROWS`), and per thread a half's rows for
@@ -220,7 +221,7 @@ pub fn memory_needed(
     let spaces = dims.len() as u64;
     let g = n.min(space::GRAM_ROWS) as u64;
     let n_rows = n as u64;
-    let rows = 6 * 8 * n_rows * width + spaces * 8 * n_rows * (topk as u64 + 1);
+    let rows = 4 * 8 * n_rows * width + spaces * 8 * n_rows * (topk as u64 + 1);
     let grams = 2 * spaces * 8 * g * g;
     let r = n.min(resample_rows) as u64;
     let per_space = if r > space::GRAM_ROWS as u64 { 3 } else { 1 };
@@ -268,10 +269,11 @@ pub fn options_for(metrics: &[Metric], topk: usize, clamp: bool, cca_dim: usize)
 }
 
 /// The scores of `metrics` between two row-aligned feature matrices (what `pipeline metric`
-/// prints). `names` label the two sides in errors.
+/// prints), which become the spaces' rows ([`Space::from_rows`]). `names` label the two sides
+/// in errors.
 pub fn compare(
-    a: ndarray::ArrayView2<f64>,
-    b: ndarray::ArrayView2<f64>,
+    a: ndarray::Array2<f64>,
+    b: ndarray::Array2<f64>,
     metrics: &[Metric],
     options: SpaceOptions,
     names: (&str, &str),
@@ -291,8 +293,8 @@ pub fn compare(
         memory_needed(a.nrows(), 0, &[a.ncols(), b.ncols()], options.topk, threads),
         &format!("{} and {}", names.0, names.1),
     )?;
-    let sa = Space::new(a, options, names.0)?;
-    let sb = Space::new(b, options, names.1)?;
+    let sa = Space::from_rows(a, options, names.0)?;
+    let sb = Space::from_rows(b, options, names.1)?;
     Ok(metrics
         .iter()
         .copied()

@@ -130,6 +130,12 @@ fn select_square(m: &Array2<f64>, rows: &[usize]) -> Array2<f64> {
 impl Space {
     /// Prepares `raw` (n rows x d features). `what` names the features in errors.
     pub fn new(raw: ArrayView2<f64>, options: SpaceOptions, what: &str) -> Result<Space> {
+        Space::from_rows(raw.to_owned(), options, what)
+    }
+
+    /// [`Space::new`] on rows the caller gives up: their buffer becomes the unclamped (or, with
+    /// no clamp, the prepared) rows, one n x d copy fewer at the peak.
+    pub fn from_rows(raw: Array2<f64>, options: SpaceOptions, what: &str) -> Result<Space> {
         let (n, d) = raw.dim();
         if let Some((i, _)) = raw
             .outer_iter()
@@ -161,12 +167,17 @@ impl Space {
         }
         let (prepared, unclamped) = match options.clamp_quantile {
             Some(q) => {
-                let t = clamp_threshold(raw, q);
-                let clamped = raw.mapv(|v| v.clamp(-t, t));
-                let unclamped = options.keep_unclamped.then(|| l2_normalise(raw.to_owned()));
-                (l2_normalise(clamped), unclamped)
+                let t = clamp_threshold(raw.view(), q);
+                if options.keep_unclamped {
+                    let clamped = raw.mapv(|v| v.clamp(-t, t));
+                    (l2_normalise(clamped), Some(l2_normalise(raw)))
+                } else {
+                    let mut clamped = raw;
+                    clamped.mapv_inplace(|v| v.clamp(-t, t));
+                    (l2_normalise(clamped), None)
+                }
             }
-            None => (l2_normalise(raw.to_owned()), None),
+            None => (l2_normalise(raw), None),
         };
         Ok(Space::assemble(prepared, None, unclamped, options, true))
     }
