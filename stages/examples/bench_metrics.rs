@@ -3,7 +3,7 @@
 //! what the neighbour search pays once per side). Prints seconds, the ratio to that baseline,
 //! and the process's peak memory against what the memory check assumes (no n x n matrix above
 //! 2,000 rows: linear in n). `BENCH_METRICS_N` sets n; `BENCH_METRICS_ONLY_ALL=1` times only
-//! the ten together.
+//! the ten together, without the baseline.
 
 use std::time::Instant;
 
@@ -32,22 +32,28 @@ fn main() -> anyhow::Result<()> {
     let a = z.dot(&wa) + noise(&mut rng);
     let b = z.dot(&wb) + noise(&mut rng);
 
+    // `BENCH_METRICS_ONLY_ALL=1`: only the ten together and no baseline (the scale bench's
+    // large n, where its goals are absolute and the baseline alone would take minutes).
+    let only_all = std::env::var("BENCH_METRICS_ONLY_ALL").is_ok_and(|v| v == "1");
     // The Gram matrix's product a block of rows at a time, as the neighbour search does: the
     // same n²d multiply-adds without holding n x n (7 GiB at n = 30,000).
-    let clock = Instant::now();
-    let block = (8 << 20) / n.max(1) + 1;
-    let mut checksum = 0.0;
-    for start in (0..n).step_by(block) {
-        let end = (start + block).min(n);
-        checksum += a.slice(ndarray::s![start..end, ..]).dot(&a.t())[[0, 0]];
+    let baseline = (!only_all).then(|| {
+        let clock = Instant::now();
+        let block = (8 << 20) / n.max(1) + 1;
+        let mut checksum = 0.0;
+        for start in (0..n).step_by(block) {
+            let end = (start + block).min(n);
+            checksum += a.slice(ndarray::s![start..end, ..]).dot(&a.t())[[0, 0]];
+        }
+        assert!(checksum.is_finite());
+        clock.elapsed().as_secs_f64()
+    });
+    match baseline {
+        Some(t) => println!(
+            "metrics on n = {n}, d = {d} (f64); baseline: one n x n Gram matrix product {t:.2} s"
+        ),
+        None => println!("metrics on n = {n}, d = {d} (f64)"),
     }
-    let baseline = clock.elapsed().as_secs_f64();
-    assert!(checksum.is_finite());
-    println!(
-        "metrics on n = {n}, d = {d} (f64); baseline: one n x n Gram matrix product {baseline:.2} s"
-    );
-    // `BENCH_METRICS_ONLY_ALL=1`: only the ten together (the scale bench's large n).
-    let only_all = std::env::var("BENCH_METRICS_ONLY_ALL").is_ok_and(|v| v == "1");
     let groups: [(&str, Vec<Metric>); 6] = [
         (
             "kNN (mutual, cycle, lcs, edit)",
@@ -92,11 +98,9 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .map(|(m, v)| format!("{} {v:.3}", m.name()))
             .collect();
-        println!(
-            "  {name:32} {t:6.2} s = {:5.1} x baseline   [{}]",
-            t / baseline,
-            shown.join(", ")
-        );
+        let ratio = baseline.map_or(String::new(), |b| format!(" = {:5.1} x baseline", t / b));
+        // bench_scale reads the seconds of the "all ten" line.
+        println!("  {name:32} {t:6.2} s{ratio}   [{}]", shown.join(", "));
     }
     let threads = rayon::current_num_threads();
     let assumed = metrics::memory_needed(n, 0, &[d, d], 10, threads) as f64 / (1u64 << 20) as f64;

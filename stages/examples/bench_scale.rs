@@ -12,16 +12,18 @@
 //! `pipeline` process: ingest, the image and text features, train (linear on the research's
 //! `num_samples` 12,800, linear on every training pair, MLP on 12,800; two epochs each: the cost
 //! of an epoch, not a converged adapter) and align:linear on the val split (a quarter of the
-//! images; up to N = `BENCH_SCALE_ALIGN_MAX`, default 30000). The reference encoder is EfficientNet-Lite0 too (d = 1,280): DINOv2-S runs ~12
-//! images/s here, 40 minutes at 30,000, and which encoder it is changes no stage's cost model.
+//! images; up to N = `BENCH_SCALE_ALIGN_MAX`, default 30000). The reference encoder is
+//! EfficientNet-Lite0 too (d = 1,280): DINOv2-S runs ~12 images/s here, 40 minutes at 30,000,
+//! and which encoder it is changes no stage's cost model.
 //! Then all ten metrics on one pair of n x 1,280 spaces (`bench_metrics`) at each N and at
 //! 100,000 (`BENCH_SCALE_METRIC_SIZES`).
 //!
 //! Prints per stage the seconds and the peak RSS (the child's `ru_maxrss`) at each N and the
 //! growth exponent fitted to them (least squares of log y on log N; 1 = linear, 0 = flat), and
-//! writes the table and a log-log plot to docs/scaling.md and docs/scaling.svg. The work folder
-//! is target/bench-scale (the images are reused between runs; each N's artifacts are removed
-//! first so every stage runs).
+//! #17's goals against them; writes the table, the goals and a log-log plot to docs/scaling.md
+//! and docs/scaling.svg, and the table and goals into docs/benchmarks.md between its
+//! bench-scale markers. The work folder is target/bench-scale (the images are reused between
+//! runs; each N's artifacts are removed first so every stage runs).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -444,11 +446,23 @@ fn main() -> anyhow::Result<()> {
         costs: vec![],
     };
     for &n in &metric_ns {
+        let out_path = work.join(format!("metrics-{n}.log"));
+        let out = std::fs::File::create(&out_path)?;
         let cost = measure(
             Command::new(&bench_metrics)
                 .env("BENCH_METRICS_N", n.to_string())
-                .env("BENCH_METRICS_ONLY_ALL", "1"),
+                .env("BENCH_METRICS_ONLY_ALL", "1")
+                .stdout(out),
         )
+        .and_then(|c| {
+            // The row is the metrics' own time (the process also generates its inputs), and
+            // the process's peak.
+            Ok(Cost {
+                seconds: metrics_seconds(&std::fs::read_to_string(&out_path)?)
+                    .with_context(|| format!("no \"all ten\" line in {}", out_path.display()))?,
+                peak_mib: c.peak_mib,
+            })
+        })
         .unwrap_or_else(|e| {
             println!("N = {n}, ten metrics failed: {e:#}");
             Cost {
@@ -465,10 +479,166 @@ fn main() -> anyhow::Result<()> {
     }
     rows.push(metrics);
     let text = table(&rows);
-    println!("\n{text}");
+    let goals = goals(&rows);
+    println!("\n{text}\n{goals}");
     let docs = repo().join("docs");
-    std::fs::write(docs.join("scaling.md"), &text)?;
+    let page = format!(
+        "# Scaling (`make bench-scale`)\n\n\
+         Written by `make bench-scale` (stages/examples/bench_scale.rs); do not edit by hand. \
+         What the numbers mean and why: docs/benchmarks.md, \"Scaling\".\n\n\
+         Each stage's wall time and peak RSS, as its own `pipeline` process, at N images of the \
+         Fashion-MNIST dataset the bench builds (five template captions per image, so 5N \
+         captions; val split a quarter of the images), and the growth exponent fitted to them \
+         (least squares of log y on log N: 1 = linear, 0 = flat). The last row is all ten \
+         metrics on one pair of N x 1,280 spaces (`bench_metrics`, the metrics' own seconds \
+         and the process's peak). 2 cores, dev profile. {}\n\n{text}\n{goals}\n\
+         ![time and peak RSS against N](scaling.svg)\n",
+        provenance()
+    );
+    std::fs::write(docs.join("scaling.md"), page)?;
     plot(&rows, &docs.join("scaling.svg"))?;
-    println!("wrote docs/scaling.md and docs/scaling.svg");
+    splice_into_benchmarks(&docs.join("benchmarks.md"), &format!("{text}\n{goals}"))?;
+    println!("wrote docs/scaling.md, docs/scaling.svg and docs/benchmarks.md's scaling table");
     Ok(())
+}
+
+/// The seconds on bench_metrics' "all ten" line.
+fn metrics_seconds(out: &str) -> Option<f64> {
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("all ten"))?;
+    line.trim_start()
+        .strip_prefix("all ten")?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// When and from what the page was measured: the date and the commit (marked when the tree
+/// had changes).
+fn provenance() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(repo())
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_default();
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    format!(
+        "Run of {date} at {commit}{}.",
+        if dirty {
+            " with uncommitted changes"
+        } else {
+            ""
+        }
+    )
+}
+
+/// One of #17's goals: what it asks, what was measured, whether it holds (None: not measured).
+struct Goal {
+    what: String,
+    measured: String,
+    met: Option<bool>,
+}
+
+/// A row's cost at `n`, when it ran there and did not fail.
+fn at(rows: &[Row], stage: &str, n: usize) -> Option<Cost> {
+    let r = rows.iter().find(|r| r.stage == stage)?;
+    let i = r.ns.iter().position(|&m| m == n)?;
+    Some(r.costs[i]).filter(|c| c.seconds.is_finite())
+}
+
+/// The growth exponents of a row's time and peak RSS, when it ran at two sizes or more.
+fn exponents(rows: &[Row], stage: &str) -> Option<(f64, f64)> {
+    let r = rows.iter().find(|r| r.stage == stage)?;
+    let (ns, costs): (Vec<usize>, Vec<Cost>) =
+        r.ns.iter()
+            .zip(&r.costs)
+            .filter(|(_, c)| c.seconds.is_finite())
+            .map(|(&n, &c)| (n, c))
+            .unzip();
+    (ns.len() >= 2).then(|| {
+        let secs: Vec<f64> = costs.iter().map(|c| c.seconds).collect();
+        let mibs: Vec<f64> = costs.iter().map(|c| c.peak_mib).collect();
+        (exponent(&ns, &secs), exponent(&ns, &mibs))
+    })
+}
+
+/// The exponents a stage linear in N with a flat peak may show: growth in time up to 1.15,
+/// in memory up to 0.15 (the fit's noise over 1,000..30,000 on a shared machine).
+const LINEAR: f64 = 1.15;
+const FLAT: f64 = 0.15;
+
+/// #17's goals against the measured rows.
+fn goals(rows: &[Row]) -> String {
+    let mut list = Vec::new();
+    for stage in STAGES.iter().filter(|s| !s.starts_with("align")) {
+        let e = exponents(rows, stage);
+        let goal = if stage.starts_with("train") {
+            "time linear in N, peak RSS independent of N"
+        } else {
+            "time linear in N, peak RSS flat"
+        };
+        list.push(Goal {
+            what: format!("{stage}: {goal}"),
+            measured: e.map_or("not measured".into(), |(t, m)| {
+                format!("time ~ N^{t:.2}, RSS ~ N^{m:.2}")
+            }),
+            met: e.map(|(t, m)| t <= LINEAR && m <= FLAT),
+        });
+    }
+    let ten = "ten metrics, one pair (d = 1,280)";
+    let c = at(rows, ten, 30_000);
+    list.push(Goal {
+        what: "ten metrics at N = 30,000, d = 1,280: under 60 s and 2 GiB".into(),
+        measured: c.map_or("not measured".into(), |c| {
+            format!("{:.1} s, {:.0} MiB", c.seconds, c.peak_mib)
+        }),
+        met: c.map(|c| c.seconds < 60.0 && c.peak_mib < 2048.0),
+    });
+    let c = at(rows, ten, 100_000);
+    list.push(Goal {
+        what: "ten metrics at N = 100,000: minutes (under 10)".into(),
+        measured: c.map_or("not measured".into(), |c| {
+            format!("{:.1} s, {:.0} MiB", c.seconds, c.peak_mib)
+        }),
+        met: c.map(|c| c.seconds < 600.0),
+    });
+    let mut s = String::from("| goal (#17) | measured | met |\n|---|---|---|\n");
+    for g in list {
+        let met = match g.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "not measured",
+        };
+        let _ = writeln!(s, "| {} | {} | {met} |", g.what, g.measured);
+    }
+    s
+}
+
+/// Replaces what lies between docs/benchmarks.md's bench-scale markers with `section`.
+fn splice_into_benchmarks(path: &Path, section: &str) -> anyhow::Result<()> {
+    const BEGIN: &str = "<!-- bench-scale:begin (written by `make bench-scale`) -->";
+    const END: &str = "<!-- bench-scale:end -->";
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
+        bail!("{} lacks the markers `{BEGIN}` and `{END}`", path.display());
+    };
+    let spliced = format!(
+        "{}{BEGIN}\n{section}\n![time and peak RSS against N](scaling.svg)\n{}",
+        &text[..b],
+        &text[e..]
+    );
+    std::fs::write(path, spliced).with_context(|| path.display().to_string())
 }
