@@ -15,8 +15,8 @@ use arrow_array::{
     StringArray,
 };
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -124,12 +124,21 @@ pub fn write_groups<S: AsRef<str>>(
 /// (metadata that contradicts itself): that is caught here and reported as an unreadable file,
 /// so a user's bad manifest is an error naming it, never a crash.
 pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+    read_projected(path, None)
+}
+
+/// [`read_batches`] of the named columns only (all of them with None): a features table's
+/// metadata without its vectors.
+fn read_projected(path: &Path, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let read = || -> Result<Vec<RecordBatch>> {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| parquet_err(path, e))?
-            .build()
-            .map_err(|e| parquet_err(path, e))?;
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_err(path, e))?;
+        if let Some(names) = columns {
+            let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
+            builder = builder.with_projection(mask);
+        }
+        let reader = builder.build().map_err(|e| parquet_err(path, e))?;
         reader
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| parquet_err(path, e))
@@ -159,6 +168,15 @@ impl Table {
         Ok(Table {
             path: path.to_path_buf(),
             batches: read_batches(path)?,
+        })
+    }
+
+    /// Reads the named columns of a Parquet file; a missing one is an error when it is asked
+    /// for ([`Table::strings`] and the other accessors name it).
+    pub fn read_columns(path: &Path, columns: &[&str]) -> Result<Table> {
+        Ok(Table {
+            path: path.to_path_buf(),
+            batches: read_projected(path, Some(columns))?,
         })
     }
 
@@ -408,6 +426,17 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("no column `nope`")
+        );
+        // A projection reads the named columns only: the vectors stay on disk.
+        let meta = Table::read_columns(&p, &["n", "id"]).unwrap();
+        assert_eq!(meta.column_names(), vec!["id", "n"]);
+        assert_eq!(meta.strings("id").unwrap(), vec!["a", "b"]);
+        assert_eq!(meta.i64s("n").unwrap(), vec![1, 2]);
+        assert!(
+            meta.vectors("v")
+                .unwrap_err()
+                .to_string()
+                .contains("no column `v`")
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

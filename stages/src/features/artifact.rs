@@ -40,6 +40,12 @@ impl FeaturesArtifact {
         Table::read(&self.table_path())
     }
 
+    /// The named metadata columns of `features.parquet`, without the vectors (which
+    /// [`FeaturesArtifact::open_matrix`] maps): memory for the ids, not for n x d values.
+    pub fn read_columns(&self, columns: &[&str]) -> Result<Table> {
+        Table::read_columns(&self.table_path(), columns)
+    }
+
     /// The vectors, memory-mapped.
     pub fn open_matrix(&self) -> Result<FeatureMatrix> {
         FeatureMatrix::open(&self.dir)

@@ -34,7 +34,9 @@ pub struct TrainingData {
 }
 
 fn ids(dir: &Path) -> Result<Vec<String>> {
-    FeaturesArtifact::at(dir).read_table()?.strings("id")
+    FeaturesArtifact::at(dir)
+        .read_columns(&["id"])?
+        .strings("id")
 }
 
 fn index(ids: &[String]) -> HashMap<String, usize> {
@@ -52,9 +54,10 @@ impl TrainingData {
         reference: &Path,
     ) -> Result<TrainingData> {
         let records = IngestArtifact::at(ingest_dir).read_records()?;
-        // The image table is read once: its ids index the rows, its split and source columns
-        // describe the aligned image embeddings written later.
-        let images = FeaturesArtifact::at(image).read_table()?;
+        // The image table's metadata is read once (its vectors are mapped, not read): its ids
+        // index the rows, its split and source columns describe the aligned image embeddings
+        // written later.
+        let images = FeaturesArtifact::at(image).read_columns(&["id", "split", "source"])?;
         let image_ids = images.strings("id")?;
         let (img_ix, txt_ix, ref_ix) = (
             index(&image_ids),

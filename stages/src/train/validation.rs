@@ -1,7 +1,9 @@
 //! Validation after each epoch, without dropout: the loss and its parts on the validation pairs
 //! (in training-sized batches),
 //! and retrieval R@1 in both directions (the probe stage's definition,
-//! [`crate::evaluate::retrieval::of_pairs`]).
+//! [`crate::evaluate::retrieval::of_pairs`]: each image once, at its first pair).
+
+use std::collections::HashMap;
 
 use burn::tensor::{ElementConversion, Tensor};
 use ndarray::Array2;
@@ -68,9 +70,29 @@ pub fn validate<B: AdapterOps>(
     if val.is_empty() {
         return Ok(Validation::NOT_MEASURED);
     }
+    // Retrieval's rows, written in place batch by batch: every caption, and each image once
+    // (at its first pair), so validation holds one copy of the val embeddings, not the
+    // batches' pieces and their concatenation.
+    let mut slot_of: HashMap<&str, usize> = HashMap::new();
+    let mut first_of_image = Vec::new();
+    let owner: Vec<usize> = val
+        .iter()
+        .enumerate()
+        .map(|(t, p)| {
+            *slot_of.entry(p.image_id.as_str()).or_insert_with(|| {
+                first_of_image.push(t);
+                first_of_image.len() - 1
+            })
+        })
+        .collect();
+    let mut image_slot = vec![None; val.len()];
+    for (slot, &t) in first_of_image.iter().enumerate() {
+        image_slot[t] = Some(slot);
+    }
     let mut parts_of_batches: Vec<([f64; 3], f64)> = Vec::new();
-    let (mut images, mut texts) = (Vec::new(), Vec::new());
-    for chunk in val.chunks(config.batch_size.max(1)) {
+    let (mut images, mut texts): (Option<Array2<f64>>, Option<Array2<f64>>) = (None, None);
+    let batch = config.batch_size.max(1);
+    for (c, chunk) in val.chunks(batch).enumerate() {
         let b: Batch<B> = Batch::gather(data, chunk, device);
         let a = model.image.forward(b.image);
         let t = model.text.forward(b.text);
@@ -83,8 +105,16 @@ pub fn validate<B: AdapterOps>(
             ],
             chunk.len() as f64,
         ));
-        images.push(host(a)?);
-        texts.push(host(t)?);
+        let (a, t) = (host(a)?, host(t)?);
+        let images = images.get_or_insert_with(|| Array2::zeros((first_of_image.len(), a.ncols())));
+        let texts = texts.get_or_insert_with(|| Array2::zeros((val.len(), t.ncols())));
+        for r in 0..chunk.len() {
+            let row = c * batch + r;
+            texts.row_mut(row).assign(&t.row(r));
+            if let Some(slot) = image_slot[row] {
+                images.row_mut(slot).assign(&a.row(r));
+            }
+        }
     }
     let mean = |i: usize| match parts_of_batches.as_slice() {
         [(one, _)] => one[i],
@@ -92,15 +122,11 @@ pub fn validate<B: AdapterOps>(
             all.iter().map(|(v, w)| v[i] * w).sum::<f64>() / all.iter().map(|(_, w)| w).sum::<f64>()
         }
     };
-    let stack = |parts: &[Array2<f64>]| {
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| Error::Invalid {
-            what: "validation embeddings".into(),
-            message: e.to_string(),
-        })
-    };
-    let image_ids: Vec<&str> = val.iter().map(|p| p.image_id.as_str()).collect();
-    let [i2t, t2i] = retrieval::of_pairs(&stack(&images)?, &stack(&texts)?, &image_ids, &[1]);
+    let (images, texts) = (
+        images.expect("val is not empty"),
+        texts.expect("val is not empty"),
+    );
+    let [i2t, t2i] = retrieval::evaluate(&images, &texts, &owner, &[1]);
     Ok(Validation {
         loss: mean(0),
         contrastive: mean(1),

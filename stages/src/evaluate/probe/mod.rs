@@ -42,7 +42,7 @@ struct ProbeSet {
 
 fn open_probe(dir: &Path) -> Result<ProbeSet> {
     let features = FeaturesArtifact::at(dir);
-    let t = features.read_table()?;
+    let t = features.read_columns(&["label", "split", "id"])?;
     Ok(ProbeSet {
         labels: t.i64s("label")?,
         splits: t.strings("split")?,
