@@ -109,19 +109,31 @@ pub fn evaluate(
     owner: &[usize],
     ks: &[usize],
 ) -> [Retrieval; 2] {
+    evaluate_owned(images.clone(), texts.clone(), owner, ks)
+}
+
+/// [`evaluate`] on rows the caller gives up: they are normalised in place, so the evaluation
+/// holds no second copy of them.
+pub fn evaluate_owned(
+    images: Array2<f64>,
+    texts: Array2<f64>,
+    owner: &[usize],
+    ks: &[usize],
+) -> [Retrieval; 2] {
     let rows = (BLOCK_BYTES / (8 * texts.nrows().max(1))).max(1);
     evaluate_in_blocks(images, texts, owner, ks, rows)
 }
 
 /// [`evaluate`] with blocks of `rows` images.
 fn evaluate_in_blocks(
-    images: &Array2<f64>,
-    texts: &Array2<f64>,
+    images: Array2<f64>,
+    texts: Array2<f64>,
     owner: &[usize],
     ks: &[usize],
     rows: usize,
 ) -> [Retrieval; 2] {
-    let (ui, ut) = (l2_normalise(images.clone()), l2_normalise(texts.clone()));
+    let (n_images, n_texts) = (images.nrows(), texts.nrows());
+    let (ui, ut) = (l2_normalise(images), l2_normalise(texts));
     let mut r_i2t = Vec::with_capacity(ui.nrows());
     // Each caption's similarity to its own image.
     let mut own = vec![f64::NEG_INFINITY; ut.nrows()];
@@ -145,8 +157,8 @@ fn evaluate_in_blocks(
         }
     });
     [
-        summarise(Direction::ImageToText, &r_i2t, texts.nrows(), ks),
-        summarise(Direction::TextToImage, &r_t2i, images.nrows(), ks),
+        summarise(Direction::ImageToText, &r_i2t, n_texts, ks),
+        summarise(Direction::TextToImage, &r_t2i, n_images, ks),
     ]
 }
 
@@ -197,10 +209,10 @@ mod tests {
             1 => images[[(owner[t] + 1) % 9, j]],
             _ => next(),
         });
-        let whole = evaluate_in_blocks(&images, &texts, &owner, &[1, 3], 9);
+        let whole = evaluate_in_blocks(images.clone(), texts.clone(), &owner, &[1, 3], 9);
         for rows in [1, 2, 4, 8] {
             assert_eq!(
-                evaluate_in_blocks(&images, &texts, &owner, &[1, 3], rows),
+                evaluate_in_blocks(images.clone(), texts.clone(), &owner, &[1, 3], rows),
                 whole
             );
         }

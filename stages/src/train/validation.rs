@@ -126,7 +126,7 @@ pub fn validate<B: AdapterOps>(
         images.expect("val is not empty"),
         texts.expect("val is not empty"),
     );
-    let [i2t, t2i] = retrieval::evaluate(&images, &texts, &owner, &[1]);
+    let [i2t, t2i] = retrieval::evaluate_owned(images, texts, &owner, &[1]);
     Ok(Validation {
         loss: mean(0),
         contrastive: mean(1),
