@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-struct Toy {
+pub(crate) struct Toy {
     dir: tempfile::TempDir,
 }
 
@@ -16,22 +16,22 @@ fn toy_binary() -> PathBuf {
 }
 
 impl Toy {
-    fn new(config: &str) -> Toy {
+    pub(crate) fn new(config: &str) -> Toy {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pipeline.toml"), config).unwrap();
         std::fs::write(dir.path().join("input.txt"), "hello").unwrap();
         Toy { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn log(&self) -> PathBuf {
+    pub(crate) fn log(&self) -> PathBuf {
         self.path().join("runs.log")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(toy_binary());
         c.args(args)
             .current_dir(self.path())
@@ -41,7 +41,7 @@ impl Toy {
         c
     }
 
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut c = self.command(args);
         for (k, v) in env {
             c.env(k, v);
@@ -49,7 +49,7 @@ impl Toy {
         c.output().unwrap()
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run_with(args, &[]);
         assert!(
             out.status.success(),
@@ -60,14 +60,14 @@ impl Toy {
     }
 
     /// The stages that ran since the last call (and clears the log).
-    fn ran(&self) -> BTreeSet<String> {
+    pub(crate) fn ran(&self) -> BTreeSet<String> {
         let text = std::fs::read_to_string(self.log()).unwrap_or_default();
         let _ = std::fs::remove_file(self.log());
         text.lines().map(str::to_string).collect()
     }
 
     /// Runs count per stage since the last call, without deduplication.
-    fn ran_list(&self) -> Vec<String> {
+    pub(crate) fn ran_list(&self) -> Vec<String> {
         let text = std::fs::read_to_string(self.log()).unwrap_or_default();
         let _ = std::fs::remove_file(self.log());
         let mut v: Vec<String> = text.lines().map(str::to_string).collect();
@@ -76,7 +76,7 @@ impl Toy {
     }
 }
 
-fn set(names: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 

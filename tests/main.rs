@@ -2,6 +2,7 @@
 //! plotters; one binary instead of one per file saves most of the link time):
 //!
 //! - [`engine`]: the stage engine through the real CLI over toy stages (`pipeline-toy`);
+//! - [`sweeps`]: sweeps and `run -j N` over the same toy stages;
 //! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
 //!   default, in a throw-away project folder ([`common::Project`]);
 //! - [`gpu_check`]: `make gpu-check` without a GPU (its refusal, and its comparison on CPU runs).
@@ -15,4 +16,5 @@ mod features_e2e;
 mod fuzz_config;
 mod gpu_check;
 mod layout;
+mod sweeps;
 mod train_e2e;

@@ -15,14 +15,23 @@ use crate::engine::error::{EngineError, Result};
 
 pub const DEFAULT_FILE: &str = "pipeline.toml";
 
+/// The section of sweep definitions (`[sweep.<name>]`).
+pub const SWEEP_SECTION: &str = "sweep";
+
+/// The origin of a value given on the command line.
+const SET_ORIGIN: &str = "--set";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The folder holding the config file: relative paths in it resolve against this folder.
     pub root: PathBuf,
     pub file: PathBuf,
     table: toml::Table,
-    /// Keys set on the command line, for error messages.
-    set_keys: Vec<String>,
+    /// The `[sweep.<name>]` tables: how to run the experiment many times, not a stage's
+    /// parameters, so kept apart from `table` (crate::sweep reads them).
+    sweeps: toml::Table,
+    /// Keys set outside the file (`--set`, a sweep member) → where, for error messages.
+    assigned: BTreeMap<String, String>,
     /// Dotted key → its line in the file, for error messages.
     lines: BTreeMap<String, usize>,
 }
@@ -46,9 +55,11 @@ impl Config {
             root,
             file,
             table,
-            set_keys: Vec::new(),
+            sweeps: toml::Table::new(),
+            assigned: BTreeMap::new(),
             lines: key_lines(&text),
         };
+        config.split_sweeps();
         for set in sets {
             config.apply_set(set)?;
         }
@@ -60,13 +71,38 @@ impl Config {
         let table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| EngineError::Config(format!("invalid TOML: {e}")))?;
-        Ok(Config {
+        let mut config = Config {
             root: root.to_path_buf(),
             file: root.join(DEFAULT_FILE),
             table,
-            set_keys: Vec::new(),
+            sweeps: toml::Table::new(),
+            assigned: BTreeMap::new(),
             lines: key_lines(text),
-        })
+        };
+        config.split_sweeps();
+        Ok(config)
+    }
+
+    /// Moves `[sweep.*]` out of the stages' table (see [`Config::sweeps`]).
+    fn split_sweeps(&mut self) {
+        if let Some(toml::Value::Table(t)) = self.table.remove(SWEEP_SECTION) {
+            self.sweeps.extend(t);
+        }
+    }
+
+    /// The `[sweep.<name>]` tables, by name.
+    pub fn sweeps(&self) -> &toml::Table {
+        &self.sweeps
+    }
+
+    /// The same config with `values` (dotted key → value) assigned, each recorded as coming from
+    /// `origin` (a sweep member's values: errors about them name the sweep, not the file).
+    pub fn with_values(&self, values: &[(String, toml::Value)], origin: &str) -> Result<Config> {
+        let mut config = self.clone();
+        for (key, value) in values {
+            config.assign(key, value.clone(), origin)?;
+        }
+        Ok(config)
     }
 
     fn apply_set(&mut self, set: &str) -> Result<()> {
@@ -88,19 +124,30 @@ impl Config {
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        self.assign(key, value, SET_ORIGIN)
+            .map_err(|e| EngineError::Config(format!("--set {set}: {e}")))
+    }
+
+    /// Sets dotted `key` to `value`, remembering `origin` for error messages.
+    fn assign(&mut self, key: &str, value: toml::Value, origin: &str) -> Result<()> {
         let mut parts: Vec<&str> = key.split('.').collect();
-        let leaf = parts.pop().expect("key has at least one part");
-        let mut table = &mut self.table;
+        let leaf = parts.pop().expect("split yields at least one part");
+        let mut table = if parts.first() == Some(&SWEEP_SECTION) {
+            parts.remove(0);
+            &mut self.sweeps
+        } else {
+            &mut self.table
+        };
         for part in parts {
             let entry = table
                 .entry(part.to_string())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             table = entry.as_table_mut().ok_or_else(|| {
-                EngineError::Config(format!("--set {set}: `{part}` is not a section"))
+                EngineError::Config(format!("`{part}` in `{key}` is not a section"))
             })?;
         }
         table.insert(leaf.to_string(), value);
-        self.set_keys.push(key.to_string());
+        self.assigned.insert(key.to_string(), origin.to_string());
         Ok(())
     }
 
@@ -108,7 +155,7 @@ impl Config {
     pub fn with_empty_table(&self) -> Config {
         Config {
             table: toml::Table::new(),
-            set_keys: Vec::new(),
+            assigned: BTreeMap::new(),
             lines: BTreeMap::new(),
             ..self.clone()
         }
@@ -172,8 +219,8 @@ impl Config {
 
     /// Where `key` (dotted) was set: `--set`, the file and line, or `default`.
     pub fn origin(&self, key: &str) -> String {
-        if self.set_keys.iter().any(|k| k == key) {
-            return "--set".into();
+        if let Some(origin) = self.assigned.get(key) {
+            return origin.clone();
         }
         // The key itself, or the table it is in (an inline table, an array of tables).
         let mut k = key;
@@ -214,7 +261,12 @@ impl Config {
         let unknown: Vec<String> = self
             .leaf_keys()
             .into_iter()
-            .filter(|k| !known.contains(k) && !known_sections.iter().any(|s| is_opaque_under(k, s)))
+            .filter(|k| {
+                !known.contains(k)
+                    && !known_sections.iter().any(|s| is_opaque_under(k, s))
+                    // An empty table that is a known section (`[train.b]`, all defaults).
+                    && !known.iter().any(|known| is_opaque_under(known, k))
+            })
             .collect();
         if unknown.is_empty() {
             return Ok(());
@@ -222,9 +274,21 @@ impl Config {
         let valid = known.iter().cloned().collect::<Vec<_>>().join("\n  ");
         let from_set: Vec<&String> = unknown
             .iter()
-            .filter(|k| self.set_keys.contains(k))
+            .filter(|k| self.assigned.get(*k).is_some_and(|o| o == SET_ORIGIN))
             .collect();
-        let msg = if !from_set.is_empty() {
+        let elsewhere: Vec<String> = unknown
+            .iter()
+            .filter_map(|k| match self.assigned.get(k) {
+                Some(o) if o != SET_ORIGIN => Some(format!("`{k}` ({o})")),
+                _ => None,
+            })
+            .collect();
+        let msg = if !elsewhere.is_empty() {
+            format!(
+                "unknown key {}; valid keys:\n  {valid}",
+                elsewhere.join(", ")
+            )
+        } else if !from_set.is_empty() {
             format!(
                 "unknown --set key {}; valid keys:\n  {valid}",
                 from_set

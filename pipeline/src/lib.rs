@@ -13,7 +13,10 @@
 //!   - [`engine::lock`]: one advisory lock per key, released by the OS if its holder dies;
 //!   - [`engine::manifest`]: what an artifact records about itself;
 //!   - [`engine::status`]: fresh / stale / missing, and why;
-//!   - [`engine::runner`]: runs what is stale, reuses the rest.
+//!   - [`engine::runner`]: a plan of distinct artifacts (one graph's, or a sweep's members'), run
+//!     one at a time or `-j N` at once; reuses what exists.
+//! - [`sweep`]: `[sweep.<name>]`: a grid of parameter values, each member the experiment's own
+//!   stages under one more configuration.
 //! - [`cli`]: the `pipeline` command (run, status, show, verify, gc) over any set of stages, so
 //!   tests drive the same CLI with toy stages.
 //! - [`nodes`]: the real stages of the experiment, wired to the `stages` crate.
@@ -22,3 +25,4 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod nodes;
+pub mod sweep;

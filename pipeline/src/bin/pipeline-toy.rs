@@ -3,6 +3,7 @@
 //!
 //! Graph:  source ─► upper ─► slow ─┐
 //!                 └► side ─────────┴► report
+//!                    upper ─► train:<name> ─► score:<name>   (one pair per `[train.<name>]`)
 //! `source` reads an external file (`[source] path`); `slow` writes `chunks` chunks with
 //! `sleep_ms` between them (to be killed mid-write). Every stage that actually runs appends its
 //! name to the file named by TOY_RUN_LOG, so tests count executions exactly, and `start NAME` /
@@ -76,6 +77,114 @@ struct ReportParams {
     title: String,
 }
 
+/// A toy adapter: what sweeps vary. `fail` makes it fail; `sleep_ms` makes it take time.
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TrainParams {
+    lr: f64,
+    seed: u64,
+    sleep_ms: u64,
+    fail: bool,
+}
+impl Default for TrainParams {
+    fn default() -> Self {
+        Self {
+            lr: 0.1,
+            seed: 0,
+            sleep_ms: 0,
+            fail: false,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ScoreParams {
+    scale: f64,
+}
+impl Default for ScoreParams {
+    fn default() -> Self {
+        Self { scale: 1.0 }
+    }
+}
+
+/// `train:<name>` (section `[train.<name>]`) and `score:<name>` (section `[score]`).
+struct Adapter {
+    name: String,
+    score: bool,
+}
+
+impl Stage for Adapter {
+    type Params = serde_json::Value;
+
+    fn name(&self) -> String {
+        let family = if self.score { "score" } else { "train" };
+        format!("{family}:{}", self.name)
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn section(&self) -> String {
+        if self.score {
+            "score".into()
+        } else {
+            format!("train.{}", self.name)
+        }
+    }
+    fn inputs(&self) -> Vec<String> {
+        if self.score {
+            vec![format!("train:{}", self.name)]
+        } else {
+            vec!["upper".into()]
+        }
+    }
+    fn defaults(&self) -> serde_json::Value {
+        if self.score {
+            serde_json::to_value(ScoreParams::default())
+        } else {
+            serde_json::to_value(TrainParams::default())
+        }
+        .expect("plain structs")
+    }
+    fn read_params(&self, config: &Config) -> Result<serde_json::Value> {
+        let value = if self.score {
+            serde_json::to_value(config.typed::<ScoreParams>(&self.section())?)
+        } else {
+            serde_json::to_value(config.typed::<TrainParams>(&self.section())?)
+        };
+        Ok(value.expect("plain structs"))
+    }
+    fn run(&self, ctx: &StageContext, params: &serde_json::Value) -> anyhow::Result<()> {
+        let name = self.name();
+        log_run(&name);
+        append("TOY_SPAN_LOG", &format!("start {name}"));
+        let result = if self.score {
+            let p: ScoreParams = serde_json::from_value(params.clone())?;
+            let model = read(ctx, &format!("train:{}", self.name), "model.txt")?;
+            std::fs::write(
+                ctx.out_dir.join("score.txt"),
+                format!("{}", model.len() as f64 * p.scale),
+            )
+            .map_err(Into::into)
+        } else {
+            let p: TrainParams = serde_json::from_value(params.clone())?;
+            std::thread::sleep(std::time::Duration::from_millis(p.sleep_ms));
+            if p.fail {
+                Err(anyhow::anyhow!("failed on purpose (fail = true)"))
+            } else {
+                let text = read(ctx, "upper", "upper.txt")?;
+                std::fs::write(
+                    ctx.out_dir.join("model.txt"),
+                    format!("{text} lr={} seed={}", p.lr, p.seed),
+                )
+                .map_err(Into::into)
+            }
+        };
+        append("TOY_SPAN_LOG", &format!("end {name}"));
+        result
+    }
+}
+
 fn log_run(name: &str) {
     append("TOY_RUN_LOG", name);
 }
@@ -87,7 +196,9 @@ fn append(var: &str, line: &str) {
             .append(true)
             .open(path)
             .expect("run log");
-        writeln!(f, "{line}").expect("run log");
+        // One write per line: builds running at once append to the same log.
+        f.write_all(format!("{line}\n").as_bytes())
+            .expect("run log");
     }
 }
 
@@ -144,8 +255,21 @@ where
     }
 }
 
-fn registry(_config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
-    Ok(vec![
+fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
+    let mut stages = toy_stages();
+    for name in config.section("train").keys() {
+        for score in [false, true] {
+            stages.push(Box::new(Adapter {
+                name: name.clone(),
+                score,
+            }));
+        }
+    }
+    Ok(stages)
+}
+
+fn toy_stages() -> Vec<Box<dyn AnyStage>> {
+    vec![
         Box::new(Toy::<ReportParams> {
             name: "report",
             inputs: &["slow", "side"],
@@ -206,7 +330,7 @@ fn registry(_config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
                 Ok(())
             },
         }),
-    ])
+    ]
 }
 
 fn main() {

@@ -4,18 +4,21 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Instant;
 
-use crate::cli::{Cli, CliResult, Command};
+use crate::cli::{Cli, CliResult, Command, sweep};
 use crate::config::{self, Config};
 use crate::engine::error::EngineError;
 use crate::engine::graph::Graph;
 use crate::engine::hash_index::HashIndex;
 use crate::engine::key;
-use crate::engine::runner;
+use crate::engine::runner::{self, Options, Plan};
 use crate::engine::stage::Registry;
 use crate::engine::status::{self, State};
 use crate::engine::store::{self, Removal, Store};
+use crate::sweep::Sweep;
 
 struct Session {
+    config: Config,
+    registry: Registry,
     graph: Graph,
     store: Store,
     index: HashIndex,
@@ -28,6 +31,8 @@ fn open(cli: &Cli, registry: Registry) -> Result<Session, EngineError> {
     let store = Store::open(config.root.join("artifacts"))?;
     let index = HashIndex::load(store.root());
     Ok(Session {
+        config,
+        registry,
         graph,
         store,
         index,
@@ -38,11 +43,40 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
     let mut s = open(&cli, registry)?;
     let code = match &cli.command {
         Command::Run {
+            stage: Some(stage),
+            jobs,
+            ..
+        } if stage.starts_with(SWEEP_PREFIX) => {
+            let name = &stage[SWEEP_PREFIX.len()..];
+            sweep::run(&s.config, s.registry, &s.store, &mut s.index, name, *jobs)
+        }
+        Command::Run {
             stage,
             adapter,
             force,
-        } => run(&mut s, stage.as_deref(), adapter.as_deref(), *force),
-        Command::Status { json } => status(&mut s, *json),
+            jobs,
+            keep_going,
+        } => {
+            let options = Options {
+                jobs: *jobs,
+                keep_going: *keep_going,
+            };
+            run(
+                &mut s,
+                stage.as_deref(),
+                adapter.as_deref(),
+                *force,
+                options,
+            )
+        }
+        Command::Sweep { name, jobs } => {
+            sweep::run(&s.config, s.registry, &s.store, &mut s.index, name, *jobs)
+        }
+        Command::Status { json, sweep: None } => status(&mut s, *json),
+        Command::Status {
+            json,
+            sweep: Some(name),
+        } => sweep_status(&mut s, name, *json),
         Command::Show { stage, adapter } => show(&mut s, stage, adapter.as_deref()),
         Command::Verify { repair } => verify(&s, *repair),
         Command::Gc { dry_run } => gc(&mut s, *dry_run),
@@ -55,7 +89,16 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
     code
 }
 
-fn run(s: &mut Session, stage: Option<&str>, adapter: Option<&str>, force: bool) -> CliResult {
+/// `run --stage sweep:NAME` runs sweep NAME.
+const SWEEP_PREFIX: &str = "sweep:";
+
+fn run(
+    s: &mut Session,
+    stage: Option<&str>,
+    adapter: Option<&str>,
+    force: bool,
+    options: Options,
+) -> CliResult {
     let clock = Instant::now();
     let targets = match stage {
         Some(name) => s.graph.resolve(name, adapter)?,
@@ -73,8 +116,23 @@ fn run(s: &mut Session, stage: Option<&str>, adapter: Option<&str>, force: bool)
         BTreeSet::new()
     };
     let mut out = std::io::stdout();
-    let summary = runner::run(&s.graph, &keys, &order, &s.store, &forced, &mut out)?;
+    let plan = Plan::of_graph(&s.graph, &keys, &order, &forced);
+    let summary = runner::run_plan(&plan, &s.store, options, &mut out)?;
     let secs = clock.elapsed().as_secs_f64();
+    if !summary.failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "done: {} ran, {} reused, {} failed, {} skipped ({secs:.2} s)",
+            summary.ran.len(),
+            summary.reused.len(),
+            summary.failed.len(),
+            summary.skipped.len()
+        );
+        for (name, error) in &summary.failed {
+            let _ = writeln!(out, "failed: {name}: {error}");
+        }
+        return Ok(1);
+    }
     if summary.ran.is_empty() {
         let _ = writeln!(
             out,
@@ -121,6 +179,37 @@ fn status(s: &mut Session, json: bool) -> CliResult {
             r.stage,
             key::short(&r.key)
         );
+    }
+    for line in sweep::status_lines(&s.config, s.registry, &s.store, &mut s.index) {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(0)
+}
+
+fn sweep_status(s: &mut Session, name: &str, json: bool) -> CliResult {
+    let sweep = Sweep::parse(&s.config, name)?;
+    let states = sweep::member_states(&sweep, &s.config, s.registry, &s.store, &mut s.index)?;
+    let mut out = std::io::stdout();
+    if json {
+        let rows: Vec<serde_json::Value> = states
+            .iter()
+            .map(|(m, state)| {
+                let values: serde_json::Map<String, serde_json::Value> = m
+                    .values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default()))
+                    .collect();
+                serde_json::json!({"member": m.index, "values": values, "state": state})
+            })
+            .collect();
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| EngineError::Other(e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+        return Ok(0);
+    }
+    for (m, state) in &states {
+        let state = serde_json::to_value(state).unwrap_or_default();
+        let _ = writeln!(out, "{:<7} [{}]", state.as_str().unwrap_or("?"), m.label());
     }
     Ok(0)
 }
@@ -192,10 +281,22 @@ fn verify(s: &Session, repair: bool) -> CliResult {
 
 fn gc(s: &mut Session, dry_run: bool) -> CliResult {
     let keys = s.graph.keys(&mut s.index)?;
-    let reachable: BTreeSet<(String, String)> = keys
+    let mut reachable: BTreeSet<(String, String)> = keys
         .iter()
         .map(|(&i, k)| (Store::stage_dir_name(&s.graph.nodes[i].name), k.key.clone()))
         .collect();
+    // A sweep's members are reached too; a sweep that cannot be read stops gc (exit 2) rather
+    // than let it remove what the sweep built.
+    for name in Sweep::names(&s.config) {
+        let sweep = Sweep::parse(&s.config, &name)?;
+        for m in sweep::expand(&sweep, &s.config, s.registry, &mut s.index)? {
+            reachable.extend(
+                m.keys
+                    .iter()
+                    .map(|(&i, k)| (Store::stage_dir_name(&m.graph.nodes[i].name), k.key.clone())),
+            );
+        }
+    }
     let (found, temps) = s.store.scan()?;
     let verb = if dry_run { "would remove" } else { "removed" };
     let (mut kept, mut removed) = (0usize, 0usize);

@@ -5,6 +5,7 @@
 
 mod commands;
 mod metric;
+mod sweep;
 
 use std::path::PathBuf;
 
@@ -52,12 +53,31 @@ pub enum Command {
         /// Rebuild the selected stage(s) even when fresh (what they read is still reused).
         #[arg(long)]
         force: bool,
+        /// Build up to N independent stages at once (they divide the cores between them).
+        #[arg(short = 'j', long = "jobs", default_value_t = 1, value_name = "N")]
+        jobs: usize,
+        /// After a stage fails, build everything that does not need it; exit 1 at the end
+        /// naming what failed.
+        #[arg(long)]
+        keep_going: bool,
     },
-    /// Each stage's state (fresh, stale, missing) and why.
+    /// Build the members of a sweep (`[sweep.NAME]` in pipeline.toml) that are not built; a
+    /// member that fails is reported and the others finish. Same as `run --stage sweep:NAME`.
+    Sweep {
+        name: String,
+        /// Build up to N independent stages at once.
+        #[arg(short = 'j', long = "jobs", default_value_t = 1, value_name = "N")]
+        jobs: usize,
+    },
+    /// Each stage's state (fresh, stale, missing) and why, then each sweep's members.
     Status {
         /// One JSON array, for scripts.
         #[arg(long)]
         json: bool,
+        /// Each member of this sweep instead: built, stale (same values, other inputs or code)
+        /// or missing.
+        #[arg(long, value_name = "NAME")]
+        sweep: Option<String>,
     },
     /// Print the artifact folder of STAGE for the current configuration.
     Show {

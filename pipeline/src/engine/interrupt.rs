@@ -1,7 +1,7 @@
 //! Ctrl+C (SIGINT) and SIGTERM: the run stops at once with one line that says what was
 //! interrupted and what the next run will do, and exit code 130 or 143 (128 + the signal).
 //!
-//! The build in progress (registered by [`Store::build`](crate::engine::store::Store::build)
+//! The builds in progress (one, or several with `run -j N`; registered by [`Store::build`](crate::engine::store::Store::build)
 //! through [`building`]) is handled like a crash, minus the mess: a resumable stage's temporary
 //! folder is kept (the next run resumes from its last complete shard or epoch; it is never
 //! trusted as an artifact), any other stage's is removed. Key locks are `flock`s: the kernel
@@ -19,7 +19,9 @@ struct Building {
     resumable: bool,
 }
 
-static CURRENT: Mutex<Option<Building>> = Mutex::new(None);
+/// The builds in progress, each under a number its [`Guard`] removes it by.
+static CURRENT: Mutex<Vec<(u64, Building)>> = Mutex::new(Vec::new());
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Starts the thread that handles SIGINT and SIGTERM for the rest of the process.
 pub fn install() {
@@ -40,14 +42,21 @@ fn stop(signal: i32) -> ! {
     } else {
         "SIGTERM"
     };
-    let current = CURRENT.lock().ok().and_then(|mut c| c.take());
-    match current {
-        Some(b) if b.resumable => eprintln!(
-            "interrupted ({name}) while building {}: the next run resumes it from its last \
-             complete step",
-            b.stage
-        ),
-        Some(b) => {
+    let current = CURRENT
+        .lock()
+        .map(|mut c| std::mem::take(&mut *c))
+        .unwrap_or_default();
+    if current.is_empty() {
+        eprintln!("interrupted ({name}); every artifact built so far is kept");
+    }
+    for (_, b) in current {
+        if b.resumable {
+            eprintln!(
+                "interrupted ({name}) while building {}: the next run resumes it from its last \
+                 complete step",
+                b.stage
+            );
+        } else {
             discard(&b.tmp);
             eprintln!(
                 "interrupted ({name}) while building {}: nothing of it was kept; the next run \
@@ -55,7 +64,6 @@ fn stop(signal: i32) -> ! {
                 b.stage
             );
         }
-        None => eprintln!("interrupted ({name}); every artifact built so far is kept"),
     }
     std::process::exit(128 + signal)
 }
@@ -71,24 +79,28 @@ fn discard(tmp: &Path) {
     }
 }
 
-/// Marks `tmp` as the folder of the build in progress until the guard is dropped.
+/// Marks `tmp` as the folder of a build in progress until the guard is dropped.
 pub fn building(stage: &str, tmp: &Path, resumable: bool) -> Guard {
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Ok(mut c) = CURRENT.lock() {
-        *c = Some(Building {
-            stage: stage.into(),
-            tmp: tmp.to_path_buf(),
-            resumable,
-        });
+        c.push((
+            id,
+            Building {
+                stage: stage.into(),
+                tmp: tmp.to_path_buf(),
+                resumable,
+            },
+        ));
     }
-    Guard
+    Guard(id)
 }
 
-pub struct Guard;
+pub struct Guard(u64);
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Ok(mut c) = CURRENT.lock() {
-            *c = None;
+            c.retain(|(id, _)| *id != self.0);
         }
     }
 }

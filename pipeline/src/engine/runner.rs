@@ -1,7 +1,15 @@
-//! Runs what is stale and reuses what is fresh, one line per stage.
+//! Runs what is stale and reuses what is fresh, one line per artifact.
+//!
+//! What to run is a [`Plan`]: the distinct artifacts (stage, key) that one graph, or the graphs of
+//! a sweep's members, need, each with the items it reads. Members that share an artifact (the
+//! features every member reads, a train two members' align settings share) share one item, so it
+//! is built once. With `jobs > 1` independent items run at once on threads of this process;
+//! they share one rayon pool, and ONNX Runtime sessions get `cores / jobs` threads each, so N
+//! stages at once divide the cores rather than multiply the threads.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use crate::engine::error::{EngineError, Result};
@@ -12,94 +20,362 @@ use crate::engine::manifest::{self, ExternalFile, Manifest};
 use crate::engine::stage::{InputArtifact, StageContext};
 use crate::engine::store::Store;
 
+/// One artifact to reuse or build.
+pub struct Item<'g> {
+    pub graph: &'g Graph,
+    /// The node of `graph` that builds it.
+    pub node: usize,
+    pub keyed: Keyed,
+    /// The items it reads (indices into the plan, each before this one).
+    pub deps: Vec<usize>,
+    /// Rebuild even when it exists (`--force`).
+    pub forced: bool,
+    /// Who asked for it first, shown on its line (a sweep member's values; "" for a plain run).
+    pub label: String,
+}
+
+impl Item<'_> {
+    pub fn name(&self) -> &str {
+        &self.graph.nodes[self.node].name
+    }
+
+    /// The name with the label, as summaries list it.
+    pub fn title(&self) -> String {
+        if self.label.is_empty() {
+            self.name().to_string()
+        } else {
+            format!("{} [{}]", self.name(), self.label)
+        }
+    }
+}
+
+/// The distinct artifacts to reuse or build, in an order where every item follows what it reads.
+#[derive(Default)]
+pub struct Plan<'g> {
+    pub items: Vec<Item<'g>>,
+    by_artifact: BTreeMap<(String, String), usize>,
+}
+
+impl<'g> Plan<'g> {
+    /// Adds the nodes at `order` of `graph` (inputs before readers, as [`Graph::closure`] gives
+    /// them). A node whose artifact is already planned is that item. Returns node → item.
+    pub fn add(
+        &mut self,
+        graph: &'g Graph,
+        keys: &Keys,
+        order: &[usize],
+        forced: &BTreeSet<String>,
+        label: &str,
+    ) -> BTreeMap<usize, usize> {
+        let mut items = BTreeMap::new();
+        for &i in order {
+            let node = &graph.nodes[i];
+            let keyed = keys[&i].clone();
+            let id = (node.name.clone(), keyed.key.clone());
+            if let Some(&existing) = self.by_artifact.get(&id) {
+                items.insert(i, existing);
+                continue;
+            }
+            let deps = node
+                .inputs
+                .iter()
+                .map(|name| {
+                    let j = graph.index_of(name).expect("inputs checked at build");
+                    items[&j]
+                })
+                .collect();
+            let item = self.items.len();
+            self.items.push(Item {
+                graph,
+                node: i,
+                keyed,
+                deps,
+                forced: forced.contains(&node.name),
+                label: label.to_string(),
+            });
+            self.by_artifact.insert(id, item);
+            items.insert(i, item);
+        }
+        items
+    }
+
+    /// The plan of one graph's nodes at `order`.
+    pub fn of_graph(
+        graph: &'g Graph,
+        keys: &Keys,
+        order: &[usize],
+        forced: &BTreeSet<String>,
+    ) -> Plan<'g> {
+        let mut plan = Plan::default();
+        plan.add(graph, keys, order, forced, "");
+        plan
+    }
+}
+
+/// How to run a plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Items built at once (1 = one after another).
+    pub jobs: usize,
+    /// After a failure, go on with everything that does not read what failed; otherwise start
+    /// nothing new (items already running finish) and return the failure.
+    pub keep_going: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            jobs: 1,
+            keep_going: false,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Summary {
     pub ran: Vec<String>,
     pub reused: Vec<String>,
+    /// With `keep_going`: the items that failed, with the error.
+    pub failed: Vec<(String, String)>,
+    /// Items not built because something they read failed.
+    pub skipped: Vec<String>,
 }
 
-/// What happened to one node.
-enum Outcome {
-    Reused,
-    Ran(f64),
-}
-
-/// Runs the nodes at `order` (indices into `graph.nodes`, in graph order). Nodes named in
-/// `force` are rebuilt even when fresh.
+/// Runs the nodes at `order` of one graph, one after another; the first failure is returned.
 pub fn run(
     graph: &Graph,
     keys: &Keys,
     order: &[usize],
     store: &Store,
     force: &BTreeSet<String>,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<Summary> {
-    let width = order
+    let plan = Plan::of_graph(graph, keys, order, force);
+    run_plan(&plan, store, Options::default(), out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// The scheduler's state, behind one mutex.
+struct Board {
+    state: Vec<State>,
+    stop: bool,
+    first_error: Option<EngineError>,
+    summary: Summary,
+}
+
+/// Runs every item of `plan` (see [`Options`]). Without `keep_going` the first failure is the
+/// error; with it, failures are in the summary.
+pub fn run_plan(
+    plan: &Plan,
+    store: &Store,
+    options: Options,
+    out: &mut (dyn Write + Send),
+) -> Result<Summary> {
+    let jobs = options.jobs.clamp(1, plan.items.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    stages::onnx::runtime::set_thread_share(if jobs > 1 { (cores / jobs).max(1) } else { 0 });
+    let width = plan
+        .items
         .iter()
-        .map(|&i| graph.nodes[i].name.len())
+        .map(|it| it.name().len())
         .max()
         .unwrap_or(0);
-    let mut summary = Summary::default();
-    for &i in order {
-        let node = &graph.nodes[i];
-        let k = &keys[&i];
-        let line = |out: &mut dyn Write, verb: &str, extra: String| {
-            let _ = writeln!(
-                out,
-                "{verb:<7} {:<width$}  {}{extra}",
-                node.name,
-                key::short(&k.key)
-            );
-            let _ = out.flush();
-        };
-        match run_node(graph, node, k, store, force.contains(&node.name), out) {
-            Ok(Outcome::Reused) => {
-                line(out, "reused", String::new());
-                summary.reused.push(node.name.clone());
+    let board = Mutex::new(Board {
+        state: vec![State::Pending; plan.items.len()],
+        stop: false,
+        first_error: None,
+        summary: Summary::default(),
+    });
+    let ready = Condvar::new();
+    let out = Mutex::new(out);
+    let worker = Worker {
+        plan,
+        store,
+        options,
+        board: &board,
+        ready: &ready,
+        out: &out,
+        width,
+        show_starts: jobs > 1,
+    };
+    if jobs == 1 {
+        worker.work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                // Stages get the main thread's stack size, whichever thread runs them.
+                std::thread::Builder::new()
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, || worker.work())
+                    .expect("spawning a worker thread");
             }
-            Ok(Outcome::Ran(secs)) => {
-                line(out, "ran", format!("  {secs:.2} s"));
-                summary.ran.push(node.name.clone());
+        });
+    }
+    let board = board.into_inner().unwrap_or_else(|p| p.into_inner());
+    match board.first_error {
+        Some(e) if !options.keep_going => Err(e),
+        _ => Ok(board.summary),
+    }
+}
+
+struct Worker<'a, 'g, 'w> {
+    plan: &'a Plan<'g>,
+    store: &'a Store,
+    options: Options,
+    board: &'a Mutex<Board>,
+    ready: &'a Condvar,
+    out: &'a Mutex<&'w mut (dyn Write + Send)>,
+    width: usize,
+    show_starts: bool,
+}
+
+impl Worker<'_, '_, '_> {
+    /// Takes ready items until none is left to take.
+    fn work(&self) {
+        while let Some(i) = self.next() {
+            let item = &self.plan.items[i];
+            if self.show_starts && !self.exists(item) {
+                self.line(item, "start", String::new());
             }
-            Err(e) => {
-                line(out, "failed", String::new());
-                return Err(e);
+            let outcome = run_item(item, self.store, &|pid| {
+                let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                self.print(&format!(
+                    "waiting for another pipeline run{who} building {}",
+                    item.name()
+                ));
+            });
+            let mut board = self.lock();
+            match outcome {
+                Ok(Outcome::Reused) => {
+                    self.line(item, "reused", String::new());
+                    board.summary.reused.push(item.title());
+                    board.state[i] = State::Done;
+                }
+                Ok(Outcome::Ran(secs)) => {
+                    self.line(item, "ran", format!("  {secs:.2} s"));
+                    board.summary.ran.push(item.title());
+                    board.state[i] = State::Done;
+                }
+                Err(e) => {
+                    self.line(item, "failed", String::new());
+                    board.state[i] = State::Failed;
+                    if self.options.keep_going {
+                        self.print(&format!("  {e}"));
+                    } else {
+                        board.stop = true;
+                    }
+                    board.summary.failed.push((item.title(), e.to_string()));
+                    board.first_error.get_or_insert(e);
+                }
+            }
+            drop(board);
+            self.ready.notify_all();
+        }
+    }
+
+    /// The next item whose inputs are all built, waiting while others run; None when nothing
+    /// is left that could become ready.
+    fn next(&self) -> Option<usize> {
+        let mut board = self.lock();
+        loop {
+            if board.stop {
+                return None;
+            }
+            self.skip_unreachable(&mut board);
+            let mut pending = false;
+            for (i, item) in self.plan.items.iter().enumerate() {
+                if board.state[i] != State::Pending {
+                    continue;
+                }
+                pending = true;
+                if item.deps.iter().all(|&d| board.state[d] == State::Done) {
+                    board.state[i] = State::Running;
+                    return Some(i);
+                }
+            }
+            if !pending {
+                return None;
+            }
+            board = self.ready.wait(board).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Marks as skipped every pending item that reads a failed or skipped one.
+    fn skip_unreachable(&self, board: &mut Board) {
+        for (i, item) in self.plan.items.iter().enumerate() {
+            if board.state[i] == State::Pending
+                && item
+                    .deps
+                    .iter()
+                    .any(|&d| matches!(board.state[d], State::Failed | State::Skipped))
+            {
+                board.state[i] = State::Skipped;
+                self.line(item, "skipped", "  (an input failed)".into());
+                board.summary.skipped.push(item.title());
             }
         }
     }
-    Ok(summary)
+
+    fn exists(&self, item: &Item) -> bool {
+        !item.forced && self.store.lookup(item.name(), &item.keyed.key).is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn print(&self, text: &str) {
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    fn line(&self, item: &Item, verb: &str, extra: String) {
+        let label = if item.label.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", item.label)
+        };
+        self.print(&format!(
+            "{verb:<7} {:<width$}  {}{extra}{label}",
+            item.name(),
+            key::short(&item.keyed.key),
+            width = self.width
+        ));
+    }
 }
 
-/// Reuses the node's artifact if it exists (and `forced` is false), else builds it under its
+/// What happened to one item.
+enum Outcome {
+    Reused,
+    Ran(f64),
+}
+
+/// Reuses the item's artifact if it exists (and it is not forced), else builds it under its
 /// key's lock.
-fn run_node(
-    graph: &Graph,
-    node: &Node,
-    k: &Keyed,
-    store: &Store,
-    forced: bool,
-    out: &mut dyn Write,
-) -> Result<Outcome> {
-    if !forced && store.lookup(&node.name, &k.key).is_some() {
+fn run_item(item: &Item, store: &Store, on_wait: &dyn Fn(Option<u32>)) -> Result<Outcome> {
+    let (name, key) = (item.name(), &item.keyed.key);
+    if !item.forced && store.lookup(name, key).is_some() {
         return Ok(Outcome::Reused);
     }
-    let lock = store.lock(&node.name, &k.key, |pid| {
-        let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "waiting for another pipeline run{who} building {}",
-            node.name
-        );
-        let _ = out.flush();
-    })?;
+    let lock = store.lock(name, key, on_wait)?;
     // Another run may have built it while we waited for the lock.
-    if !forced && store.lookup(&node.name, &k.key).is_some() {
+    if !item.forced && store.lookup(name, key).is_some() {
         return Ok(Outcome::Reused);
     }
-    store.discard_invalid(&lock, &node.name, &k.key)?;
+    store.discard_invalid(&lock, name, key)?;
     let clock = Instant::now();
-    tracing::info!(stage = %node.name, key = %k.key, "running");
-    build(graph, node, k, store, &lock)?;
+    tracing::info!(stage = %name, key = %key, "running");
+    let node = &item.graph.nodes[item.node];
+    build(item.graph, node, &item.keyed, store, &lock)?;
     Ok(Outcome::Ran(clock.elapsed().as_secs_f64()))
 }
 

@@ -51,6 +51,7 @@ impl OnnxModel {
             ));
         }
         let env = runtime::environment()?;
+        let threads = runtime::intra_threads(threads);
         let onnx_err = |e: &dyn std::fmt::Display| Error::Onnx {
             path: path.to_path_buf(),
             message: e.to_string(),

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ort::environment::Environment;
 
@@ -121,4 +121,23 @@ pub fn set_require_gpu(require: bool) {
 
 pub fn require_gpu() -> bool {
     REQUIRE_GPU.load(Ordering::Relaxed)
+}
+
+/// The most intra-op threads a session of this process may use (0 = no cap).
+static THREAD_SHARE: AtomicUsize = AtomicUsize::new(0);
+
+/// Caps every session opened from now on at `threads` intra-op threads: a runner building N
+/// stages at once gives each its share of the cores, so N sessions do not each start one thread
+/// per core. Thread counts change how work is split, not what is computed.
+pub fn set_thread_share(threads: usize) {
+    THREAD_SHARE.store(threads, Ordering::Relaxed);
+}
+
+/// The intra-op threads for a session that asked for `threads` (0 = one per core), under the cap.
+pub fn intra_threads(threads: usize) -> usize {
+    match THREAD_SHARE.load(Ordering::Relaxed) {
+        0 => threads,
+        share if threads == 0 => share,
+        share => threads.min(share),
+    }
 }

@@ -1,0 +1,234 @@
+//! `pipeline sweep NAME` (= `pipeline run --stage sweep:NAME`) and the sweep lines of
+//! `pipeline status`: a sweep's members as one plan of distinct artifacts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::engine::error::{EngineError, Result};
+use crate::engine::graph::{Graph, Keys};
+use crate::engine::hash_index::HashIndex;
+use crate::engine::runner::{self, Options, Plan};
+use crate::engine::stage::Registry;
+use crate::engine::store::Store;
+use crate::sweep::{Member, Sweep};
+
+/// A member with its graph, the nodes it needs and their keys.
+pub struct Expanded {
+    pub member: Member,
+    pub graph: Graph,
+    /// Its target nodes (`train:<base>`, `align:<base>`, …) by name.
+    pub targets: Vec<String>,
+    pub order: Vec<usize>,
+    pub keys: Keys,
+}
+
+/// Every member of `sweep` configured and keyed: any value a member's stages cannot use is an
+/// error here, before anything runs.
+pub fn expand(
+    sweep: &Sweep,
+    config: &Config,
+    registry: Registry,
+    index: &mut HashIndex,
+) -> Result<Vec<Expanded>> {
+    // The base must be an adapter of the configuration itself: a member's values could
+    // otherwise create one (`train.<typo>.seed`).
+    sweep.targets(&Graph::build(registry(config)?, config)?)?;
+    let mut out = Vec::new();
+    for member in sweep.members() {
+        let mconfig = sweep.member_config(config, &member)?;
+        let in_member = |e: EngineError| match e {
+            EngineError::Config(msg) => EngineError::Config(format!(
+                "sweep {} member [{}]: {msg}",
+                sweep.name,
+                member.label()
+            )),
+            other => other,
+        };
+        let graph = Graph::build(registry(&mconfig)?, &mconfig).map_err(in_member)?;
+        let targets = sweep.targets(&graph)?;
+        let order = graph.closure(&targets);
+        graph.check_params(&order).map_err(in_member)?;
+        let keys = graph.keys_for(index, &order)?;
+        out.push(Expanded {
+            member,
+            graph,
+            targets,
+            order,
+            keys,
+        });
+    }
+    Ok(out)
+}
+
+/// Builds the members of sweep `name` that are not built, `jobs` at a time; a failed member is
+/// reported and the others finish. Exit 1 when any member failed.
+pub fn run(
+    config: &Config,
+    registry: Registry,
+    store: &Store,
+    index: &mut HashIndex,
+    name: &str,
+    jobs: usize,
+) -> Result<i32> {
+    let clock = Instant::now();
+    let sweep = Sweep::parse(config, name)?;
+    let members = expand(&sweep, config, registry, index)?;
+    let mut plan = Plan::default();
+    let mut items_of: Vec<BTreeSet<usize>> = Vec::new();
+    for m in &members {
+        let items = plan.add(
+            &m.graph,
+            &m.keys,
+            &m.order,
+            &BTreeSet::new(),
+            &m.member.label(),
+        );
+        items_of.push(items.into_values().collect());
+    }
+    let mut out = std::io::stdout();
+    let _ = writeln!(
+        out,
+        "sweep {name}: {} members, {} distinct artifacts",
+        members.len(),
+        plan.items.len()
+    );
+    let options = Options {
+        jobs,
+        keep_going: true,
+    };
+    let summary = runner::run_plan(&plan, store, options, &mut out)?;
+    let broken: BTreeSet<String> = summary
+        .failed
+        .iter()
+        .map(|(title, _)| title.clone())
+        .chain(summary.skipped.iter().cloned())
+        .collect();
+    let failed_members: Vec<&Expanded> = members
+        .iter()
+        .zip(&items_of)
+        .filter(|(_, items)| {
+            items
+                .iter()
+                .any(|&i| broken.contains(&plan.items[i].title()))
+        })
+        .map(|(m, _)| m)
+        .collect();
+    let secs = clock.elapsed().as_secs_f64();
+    let _ = writeln!(
+        out,
+        "sweep {name}: {} members built, {} failed; {} ran, {} reused ({secs:.2} s)",
+        members.len() - failed_members.len(),
+        failed_members.len(),
+        summary.ran.len(),
+        summary.reused.len()
+    );
+    if failed_members.is_empty() {
+        return Ok(0);
+    }
+    for (title, error) in &summary.failed {
+        let _ = writeln!(out, "failed: {title}: {error}");
+    }
+    for m in failed_members {
+        let _ = writeln!(out, "failed member: [{}]", m.member.label());
+    }
+    Ok(1)
+}
+
+/// A member's state: every target built, some target built before with the same parameters
+/// but other inputs or code (stale), or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberState {
+    Built,
+    Stale,
+    Missing,
+}
+
+/// Each member of `sweep` with its state. A member is known by the targets its values land in
+/// (those whose parameters differ between members; all targets when none do): it is stale when
+/// one of those was built before with the same parameters (other inputs or code), missing when
+/// none was.
+pub fn member_states(
+    sweep: &Sweep,
+    config: &Config,
+    registry: Registry,
+    store: &Store,
+    index: &mut HashIndex,
+) -> Result<Vec<(Member, MemberState)>> {
+    let members = expand(sweep, config, registry, index)?;
+    let params_of = |m: &Expanded, t: &str| {
+        let i = m.graph.index_of(t).expect("targets are nodes");
+        m.graph.nodes[i].params().clone()
+    };
+    let targets: Vec<String> = members
+        .first()
+        .map(|m| m.targets.clone())
+        .unwrap_or_default();
+    let varying: Vec<&String> = targets
+        .iter()
+        .filter(|t| {
+            let first = params_of(&members[0], t);
+            members.iter().any(|m| params_of(m, t) != first)
+        })
+        .collect();
+    let identifying: Vec<&String> = if varying.is_empty() {
+        targets.iter().collect()
+    } else {
+        varying
+    };
+    let history: BTreeMap<&String, Vec<serde_json::Value>> = identifying
+        .iter()
+        .map(|t| (*t, store.history(t).into_iter().map(|m| m.params).collect()))
+        .collect();
+    Ok(members
+        .into_iter()
+        .map(|m| {
+            let built = m.targets.iter().all(|t| {
+                let i = m.graph.index_of(t).expect("targets are nodes");
+                store.lookup(t, &m.keys[&i].key).is_some()
+            });
+            let state = if built {
+                MemberState::Built
+            } else if identifying
+                .iter()
+                .any(|t| history[t].contains(&params_of(&m, t)))
+            {
+                MemberState::Stale
+            } else {
+                MemberState::Missing
+            };
+            (m.member, state)
+        })
+        .collect())
+}
+
+/// One line per sweep of `config`: its members built / stale / missing (or why it is invalid).
+pub fn status_lines(
+    config: &Config,
+    registry: Registry,
+    store: &Store,
+    index: &mut HashIndex,
+) -> Vec<String> {
+    Sweep::names(config)
+        .into_iter()
+        .map(|name| {
+            let states = Sweep::parse(config, &name)
+                .and_then(|s| member_states(&s, config, registry, store, index));
+            match states {
+                Ok(states) => {
+                    let count = |st: MemberState| states.iter().filter(|(_, s)| *s == st).count();
+                    format!(
+                        "sweep   {name}: {} members: {} built, {} stale, {} missing",
+                        states.len(),
+                        count(MemberState::Built),
+                        count(MemberState::Stale),
+                        count(MemberState::Missing)
+                    )
+                }
+                Err(e) => format!("sweep   {name}: invalid: {e}"),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,325 @@
+//! Sweeps: the experiment run many times with some parameters changed.
+//!
+//! ```toml
+//! [sweep.lr_seed]
+//! base = "linear"                     # the `<stage>:linear` nodes: train, align, probe
+//! grid = { lr = [1e-4, 2e-4], "align.topk" = [5, 10] }   # cartesian product
+//! seeds = [0, 1, 2]                   # train.linear.seed (and dataset.seed with split_seed)
+//! ```
+//!
+//! A member is the configuration with one value of every axis assigned, exactly as `--set` would
+//! assign it: its stages are the ordinary `train:linear`, `align:linear`, … with those
+//! parameters, keyed and stored like any other, so its values live in its manifests and two
+//! members with the same effective parameters are one artifact. A grid key without a dot is a
+//! key of the base's `[train.<base>]` table (`lr` = `train.linear.lr`); any other stage's
+//! parameter is named by its full `--set` path.
+
+use std::collections::BTreeSet;
+
+use crate::config::{Config, SWEEP_SECTION};
+use crate::engine::error::{EngineError, Result};
+use crate::engine::graph::Graph;
+
+/// The keys a `[sweep.<name>]` table may hold.
+const FIELDS: [&str; 4] = ["base", "grid", "seeds", "split_seed"];
+
+/// One parameter a sweep varies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// As the sweep names it (`lr`, `seed`, `align.topk`): the compare table's column.
+    pub name: String,
+    /// The dotted configuration keys each value is assigned to.
+    pub keys: Vec<String>,
+    pub values: Vec<toml::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    pub name: String,
+    /// The adapter whose stages each member builds (`train:<base>`, `align:<base>`, …).
+    pub base: String,
+    pub axes: Vec<Axis>,
+}
+
+/// One point of a sweep's grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Its position in [`Sweep::members`].
+    pub index: usize,
+    /// One value per axis, in the sweep's axis order.
+    pub values: Vec<(String, toml::Value)>,
+}
+
+impl Member {
+    /// `lr=0.0001 seed=0`: how run lines and status name the member.
+    pub fn label(&self) -> String {
+        self.values
+            .iter()
+            .map(|(name, v)| format!("{name}={}", show(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A TOML value as a person writes it (strings without quotes).
+pub fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Sweep {
+    /// The names of the sweeps `config` defines.
+    pub fn names(config: &Config) -> Vec<String> {
+        config.sweeps().keys().cloned().collect()
+    }
+
+    /// Reads `[sweep.<name>]`; every mistake in it is an error that names its key.
+    pub fn parse(config: &Config, name: &str) -> Result<Sweep> {
+        let section = format!("{SWEEP_SECTION}.{name}");
+        let Some(table) = config.sweeps().get(name) else {
+            let known = Self::names(config);
+            return Err(EngineError::Config(format!(
+                "no sweep named `{name}` in {}; {}",
+                config.file.display(),
+                if known.is_empty() {
+                    "it defines none (add a [sweep.<name>] table)".to_string()
+                } else {
+                    format!("its sweeps: {}", known.join(", "))
+                }
+            )));
+        };
+        let bad = |key: &str, value: Option<&toml::Value>, expected: &str| {
+            let full = format!("{section}.{key}");
+            let given = value.map(|v| format!(" = {v}")).unwrap_or_default();
+            EngineError::Config(format!(
+                "`{full}`{given} ({}): expected {expected}",
+                config.origin(&full)
+            ))
+        };
+        let Some(table) = table.as_table() else {
+            return Err(bad("", Some(table), "a table"));
+        };
+        for key in table.keys() {
+            if !FIELDS.contains(&key.as_str()) {
+                return Err(bad(
+                    key,
+                    table.get(key),
+                    &format!("one of the keys {}", FIELDS.join(", ")),
+                ));
+            }
+        }
+        let base = match table.get("base") {
+            Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
+            other => return Err(bad("base", other, "the name of a [train.<name>] table")),
+        };
+        let mut axes = Vec::new();
+        if let Some(grid) = table.get("grid") {
+            let Some(grid) = grid.as_table() else {
+                return Err(bad("grid", Some(grid), "a table of key = [values]"));
+            };
+            for (key, values) in grid {
+                let values = match values.as_array() {
+                    Some(v) if !v.is_empty() => v.clone(),
+                    _ => {
+                        return Err(bad(
+                            &format!("grid.{key}"),
+                            Some(values),
+                            "a non-empty list of values",
+                        ));
+                    }
+                };
+                let full = if key.contains('.') {
+                    key.clone()
+                } else {
+                    format!("train.{base}.{key}")
+                };
+                axes.push(Axis {
+                    name: key.clone(),
+                    keys: vec![full],
+                    values,
+                });
+            }
+        }
+        if let Some(seeds) = table.get("seeds") {
+            let values = match seeds.as_array() {
+                Some(v) if !v.is_empty() && v.iter().all(|s| s.as_integer().is_some()) => v.clone(),
+                _ => return Err(bad("seeds", Some(seeds), "a non-empty list of integers")),
+            };
+            let mut keys = vec![format!("train.{base}.seed")];
+            match table.get("split_seed") {
+                None | Some(toml::Value::Boolean(false)) => {}
+                Some(toml::Value::Boolean(true)) => keys.push("dataset.seed".into()),
+                other => return Err(bad("split_seed", other, "true or false")),
+            }
+            axes.push(Axis {
+                name: "seed".into(),
+                keys,
+                values,
+            });
+        }
+        if axes.is_empty() {
+            return Err(bad(
+                "grid",
+                None,
+                "at least one parameter to vary (grid or seeds)",
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for axis in &axes {
+            for key in &axis.keys {
+                if !seen.insert(key.clone()) {
+                    return Err(bad(
+                        &format!("grid.{}", axis.name),
+                        None,
+                        &format!("each key varied once; `{key}` is varied twice"),
+                    ));
+                }
+            }
+        }
+        Ok(Sweep {
+            name: name.to_string(),
+            base,
+            axes,
+        })
+    }
+
+    /// Every point of the grid: the cartesian product of the axes, the last axis fastest.
+    pub fn members(&self) -> Vec<Member> {
+        let mut out = vec![Vec::new()];
+        for axis in &self.axes {
+            out = out
+                .into_iter()
+                .flat_map(|prefix: Vec<(String, toml::Value)>| {
+                    axis.values.iter().map(move |v| {
+                        let mut next = prefix.clone();
+                        next.push((axis.name.clone(), v.clone()));
+                        next
+                    })
+                })
+                .collect();
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(index, values)| Member { index, values })
+            .collect()
+    }
+
+    /// The configuration of `member`: `config` with its values assigned.
+    pub fn member_config(&self, config: &Config, member: &Member) -> Result<Config> {
+        let origin = format!(
+            "sweep {}, {}",
+            self.name,
+            config.origin(&format!("{SWEEP_SECTION}.{}", self.name))
+        );
+        let mut values = Vec::new();
+        for (axis, (_, value)) in self.axes.iter().zip(&member.values) {
+            for key in &axis.keys {
+                values.push((key.clone(), value.clone()));
+            }
+        }
+        config.with_values(&values, &origin)
+    }
+
+    /// The nodes a member builds: every `<stage>:<base>` node of its graph.
+    pub fn targets(&self, graph: &Graph) -> Result<Vec<String>> {
+        let targets: Vec<String> = graph
+            .names()
+            .into_iter()
+            .filter(|n| n.split_once(':').is_some_and(|(_, b)| b == self.base))
+            .map(String::from)
+            .collect();
+        if targets.is_empty() {
+            let adapters: BTreeSet<&str> = graph
+                .names()
+                .into_iter()
+                .filter_map(|n| n.strip_prefix("train:"))
+                .collect();
+            return Err(EngineError::Config(format!(
+                "`{SWEEP_SECTION}.{}.base` = \"{}\": no stage of this configuration is named \
+                 `<stage>:{}`; adapters: {}",
+                self.name,
+                self.base,
+                self.base,
+                adapters.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(targets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::from_str(text, &std::env::temp_dir()).unwrap()
+    }
+
+    #[test]
+    fn members_are_the_cartesian_product_with_seeds_last() {
+        let c = config(
+            "[sweep.s]\nbase = \"linear\"\ngrid = { lr = [1, 2], \"align.topk\" = [5, 10, 20] }\n\
+             seeds = [0, 1]\n",
+        );
+        let s = Sweep::parse(&c, "s").unwrap();
+        let names: Vec<&str> = s.axes.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["align.topk", "lr", "seed"]);
+        assert_eq!(s.axes[1].keys, ["train.linear.lr"]);
+        assert_eq!(s.axes[0].keys, ["align.topk"]);
+        let members = s.members();
+        assert_eq!(members.len(), 12);
+        assert_eq!(members[0].label(), "align.topk=5 lr=1 seed=0");
+        assert_eq!(members[1].label(), "align.topk=5 lr=1 seed=1");
+        assert_eq!(members[11].label(), "align.topk=20 lr=2 seed=1");
+        let m = s.member_config(&c, &members[3]).unwrap();
+        assert_eq!(m.section("train.linear")["lr"].as_integer(), Some(2));
+        assert_eq!(m.section("train.linear")["seed"].as_integer(), Some(1));
+        assert_eq!(m.section("align")["topk"].as_integer(), Some(5));
+        assert!(m.origin("train.linear.lr").starts_with("sweep s, "));
+    }
+
+    #[test]
+    fn split_seed_assigns_the_dataset_seed_too() {
+        let c = config("[sweep.s]\nbase = \"mlp\"\nseeds = [3]\nsplit_seed = true\n");
+        let s = Sweep::parse(&c, "s").unwrap();
+        assert_eq!(s.axes[0].keys, ["train.mlp.seed", "dataset.seed"]);
+        let m = s.member_config(&c, &s.members()[0]).unwrap();
+        assert_eq!(m.section("dataset")["seed"].as_integer(), Some(3));
+    }
+
+    #[test]
+    fn mistakes_name_their_key() {
+        let cases = [
+            ("[sweep.s]\ngrid = { lr = [1] }\n", "`sweep.s.base`"),
+            (
+                "[sweep.s]\nbase = \"l\"\ngrid = { lr = [] }\n",
+                "`sweep.s.grid.lr` = []",
+            ),
+            (
+                "[sweep.s]\nbase = \"l\"\ngrid = { lr = 3 }\n",
+                "`sweep.s.grid.lr` = 3",
+            ),
+            (
+                "[sweep.s]\nbase = \"l\"\nseeds = [\"a\"]\n",
+                "`sweep.s.seeds`",
+            ),
+            ("[sweep.s]\nbase = \"l\"\n", "at least one parameter"),
+            (
+                "[sweep.s]\nbase = \"l\"\nseeds = [1]\ngird = {}\n",
+                "`sweep.s.gird`",
+            ),
+            (
+                "[sweep.s]\nbase = \"l\"\nseeds = [1]\ngrid = { seed = [1] }\n",
+                "varied twice",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Sweep::parse(&config(text), "s").unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+        let err = Sweep::parse(&config(""), "s").unwrap_err().to_string();
+        assert!(err.contains("no sweep named `s`"), "{err}");
+    }
+}
