@@ -218,7 +218,7 @@ fn sweep_mistakes_fail_before_any_work_and_name_the_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("`sweep.s.base` = \"b\"") && err.contains("adapters: a"),
+        err.contains("`sweep.s.base` names \"b\"") && err.contains("adapters: a"),
         "{err}"
     );
     let out = t.run_with(&["sweep", "nope"], &[]);

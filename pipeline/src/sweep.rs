@@ -3,6 +3,7 @@
 //! ```toml
 //! [sweep.lr_seed]
 //! base = "linear"                     # the `<stage>:linear` nodes: train, align, probe
+//!                                     # (a list, e.g. ["linear", "mlp"], is one more axis)
 //! grid = { lr = [1e-4, 2e-4], "align.topk" = [5, 10] }   # cartesian product
 //! seeds = [0, 1, 2]                   # train.linear.seed (and dataset.seed with split_seed)
 //! ```
@@ -23,12 +24,19 @@ use crate::engine::graph::Graph;
 /// The keys a `[sweep.<name>]` table may hold.
 const FIELDS: [&str; 4] = ["base", "grid", "seeds", "split_seed"];
 
+/// Stands for the member's base in an axis key (`train.{base}.lr`).
+const BASE: &str = "{base}";
+
+/// The axis of a sweep over several bases.
+pub const BASE_AXIS: &str = "base";
+
 /// One parameter a sweep varies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
-    /// As the sweep names it (`lr`, `seed`, `align.topk`): the compare table's column.
+    /// As the sweep names it (`lr`, `seed`, `align.topk`, `base`): the compare table's column.
     pub name: String,
-    /// The dotted configuration keys each value is assigned to.
+    /// The dotted configuration keys each value is assigned to; `{base}` in them stands for the
+    /// member's base. None for the base axis (it picks the stages, it sets no value).
     pub keys: Vec<String>,
     pub values: Vec<toml::Value>,
 }
@@ -36,8 +44,9 @@ pub struct Axis {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
     pub name: String,
-    /// The adapter whose stages each member builds (`train:<base>`, `align:<base>`, …).
-    pub base: String,
+    /// The adapters whose stages the members build (`train:<base>`, `align:<base>`, …); with
+    /// more than one, the first axis is [`BASE_AXIS`].
+    pub bases: Vec<String>,
     pub axes: Vec<Axis>,
 }
 
@@ -46,6 +55,8 @@ pub struct Sweep {
 pub struct Member {
     /// Its position in [`Sweep::members`].
     pub index: usize,
+    /// The adapter whose stages it builds.
+    pub base: String,
     /// One value per axis, in the sweep's axis order.
     pub values: Vec<(String, toml::Value)>,
 }
@@ -110,11 +121,35 @@ impl Sweep {
                 ));
             }
         }
-        let base = match table.get("base") {
-            Some(toml::Value::String(s)) if !s.is_empty() => s.clone(),
-            other => return Err(bad("base", other, "the name of a [train.<name>] table")),
+        let expected_base = "the name of a [train.<name>] table, or a list of them";
+        let bases: Vec<String> = match table.get("base") {
+            Some(toml::Value::String(s)) if !s.is_empty() => vec![s.clone()],
+            Some(toml::Value::Array(list))
+                if !list.is_empty()
+                    && list
+                        .iter()
+                        .all(|v| v.as_str().is_some_and(|s| !s.is_empty())) =>
+            {
+                list.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            }
+            other => return Err(bad("base", other, expected_base)),
         };
+        if bases.iter().collect::<BTreeSet<_>>().len() != bases.len() {
+            return Err(bad("base", table.get("base"), "each name once"));
+        }
         let mut axes = Vec::new();
+        if bases.len() > 1 {
+            axes.push(Axis {
+                name: BASE_AXIS.into(),
+                keys: Vec::new(),
+                values: bases
+                    .iter()
+                    .map(|b| toml::Value::String(b.clone()))
+                    .collect(),
+            });
+        }
         if let Some(grid) = table.get("grid") {
             let Some(grid) = grid.as_table() else {
                 return Err(bad("grid", Some(grid), "a table of key = [values]"));
@@ -130,10 +165,13 @@ impl Sweep {
                         ));
                     }
                 };
+                if key == BASE_AXIS {
+                    return Err(bad("grid.base", None, "bases in `base`, not in the grid"));
+                }
                 let full = if key.contains('.') {
                     key.clone()
                 } else {
-                    format!("train.{base}.{key}")
+                    format!("train.{BASE}.{key}")
                 };
                 axes.push(Axis {
                     name: key.clone(),
@@ -147,7 +185,7 @@ impl Sweep {
                 Some(v) if !v.is_empty() && v.iter().all(|s| s.as_integer().is_some()) => v.clone(),
                 _ => return Err(bad("seeds", Some(seeds), "a non-empty list of integers")),
             };
-            let mut keys = vec![format!("train.{base}.seed")];
+            let mut keys = vec![format!("train.{BASE}.seed")];
             match table.get("split_seed") {
                 None | Some(toml::Value::Boolean(false)) => {}
                 Some(toml::Value::Boolean(true)) => keys.push("dataset.seed".into()),
@@ -159,7 +197,7 @@ impl Sweep {
                 values,
             });
         }
-        if axes.is_empty() {
+        if axes.iter().all(|a| a.keys.is_empty()) {
             return Err(bad(
                 "grid",
                 None,
@@ -180,7 +218,7 @@ impl Sweep {
         }
         Ok(Sweep {
             name: name.to_string(),
-            base,
+            bases,
             axes,
         })
     }
@@ -202,7 +240,18 @@ impl Sweep {
         }
         out.into_iter()
             .enumerate()
-            .map(|(index, values)| Member { index, values })
+            .map(|(index, values)| {
+                let base = values
+                    .iter()
+                    .find(|(name, _)| name == BASE_AXIS && self.bases.len() > 1)
+                    .map(|(_, v)| show(v))
+                    .unwrap_or_else(|| self.bases[0].clone());
+                Member {
+                    index,
+                    base,
+                    values,
+                }
+            })
             .collect()
     }
 
@@ -216,18 +265,18 @@ impl Sweep {
         let mut values = Vec::new();
         for (axis, (_, value)) in self.axes.iter().zip(&member.values) {
             for key in &axis.keys {
-                values.push((key.clone(), value.clone()));
+                values.push((key.replace(BASE, &member.base), value.clone()));
             }
         }
         config.with_values(&values, &origin)
     }
 
-    /// The nodes a member builds: every `<stage>:<base>` node of its graph.
-    pub fn targets(&self, graph: &Graph) -> Result<Vec<String>> {
+    /// The nodes a member on `base` builds: every `<stage>:<base>` node of its graph.
+    pub fn targets(&self, graph: &Graph, base: &str) -> Result<Vec<String>> {
         let targets: Vec<String> = graph
             .names()
             .into_iter()
-            .filter(|n| n.split_once(':').is_some_and(|(_, b)| b == self.base))
+            .filter(|n| n.split_once(':').is_some_and(|(_, b)| b == base))
             .map(String::from)
             .collect();
         if targets.is_empty() {
@@ -237,11 +286,9 @@ impl Sweep {
                 .filter_map(|n| n.strip_prefix("train:"))
                 .collect();
             return Err(EngineError::Config(format!(
-                "`{SWEEP_SECTION}.{}.base` = \"{}\": no stage of this configuration is named \
-                 `<stage>:{}`; adapters: {}",
+                "`{SWEEP_SECTION}.{}.base` names \"{base}\": no stage of this configuration is \
+                 named `<stage>:{base}`; adapters: {}",
                 self.name,
-                self.base,
-                self.base,
                 adapters.into_iter().collect::<Vec<_>>().join(", ")
             )));
         }
@@ -266,7 +313,7 @@ mod tests {
         let s = Sweep::parse(&c, "s").unwrap();
         let names: Vec<&str> = s.axes.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["align.topk", "lr", "seed"]);
-        assert_eq!(s.axes[1].keys, ["train.linear.lr"]);
+        assert_eq!(s.axes[1].keys, ["train.{base}.lr"]);
         assert_eq!(s.axes[0].keys, ["align.topk"]);
         let members = s.members();
         assert_eq!(members.len(), 12);
@@ -284,9 +331,22 @@ mod tests {
     fn split_seed_assigns_the_dataset_seed_too() {
         let c = config("[sweep.s]\nbase = \"mlp\"\nseeds = [3]\nsplit_seed = true\n");
         let s = Sweep::parse(&c, "s").unwrap();
-        assert_eq!(s.axes[0].keys, ["train.mlp.seed", "dataset.seed"]);
+        assert_eq!(s.axes[0].keys, ["train.{base}.seed", "dataset.seed"]);
         let m = s.member_config(&c, &s.members()[0]).unwrap();
         assert_eq!(m.section("dataset")["seed"].as_integer(), Some(3));
+    }
+
+    #[test]
+    fn a_list_of_bases_is_the_first_axis() {
+        let c = config("[sweep.s]\nbase = [\"linear\", \"mlp\"]\ngrid = { lr = [1, 2] }\n");
+        let s = Sweep::parse(&c, "s").unwrap();
+        let members = s.members();
+        assert_eq!(members.len(), 4);
+        assert_eq!(members[2].label(), "base=mlp lr=1");
+        assert_eq!(members[2].base, "mlp");
+        let m = s.member_config(&c, &members[2]).unwrap();
+        assert_eq!(m.section("train.mlp")["lr"].as_integer(), Some(1));
+        assert!(m.section("train.linear").is_empty());
     }
 
     #[test]
@@ -306,6 +366,15 @@ mod tests {
                 "`sweep.s.seeds`",
             ),
             ("[sweep.s]\nbase = \"l\"\n", "at least one parameter"),
+            (
+                "[sweep.s]\nbase = [\"a\", \"b\"]\n",
+                "at least one parameter",
+            ),
+            (
+                "[sweep.s]\nbase = [\"a\", \"a\"]\nseeds = [1]\n",
+                "each name once",
+            ),
+            ("[sweep.s]\nbase = []\nseeds = [1]\n", "`sweep.s.base` = []"),
             (
                 "[sweep.s]\nbase = \"l\"\nseeds = [1]\ngird = {}\n",
                 "`sweep.s.gird`",

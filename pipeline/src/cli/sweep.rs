@@ -34,7 +34,10 @@ pub fn expand(
 ) -> Result<Vec<Expanded>> {
     // The base must be an adapter of the configuration itself: a member's values could
     // otherwise create one (`train.<typo>.seed`).
-    sweep.targets(&Graph::build(registry(config)?, config)?)?;
+    let base_graph = Graph::build(registry(config)?, config)?;
+    for base in &sweep.bases {
+        sweep.targets(&base_graph, base)?;
+    }
     let mut out = Vec::new();
     for member in sweep.members() {
         let mconfig = sweep.member_config(config, &member)?;
@@ -47,7 +50,7 @@ pub fn expand(
             other => other,
         };
         let graph = Graph::build(registry(&mconfig)?, &mconfig).map_err(in_member)?;
-        let targets = sweep.targets(&graph)?;
+        let targets = sweep.targets(&graph, &member.base)?;
         let order = graph.closure(&targets);
         graph.check_params(&order).map_err(in_member)?;
         let keys = graph.keys_for(index, &order)?;
@@ -159,18 +162,18 @@ pub fn member_states(
 ) -> Result<Vec<(Member, MemberState)>> {
     let members = expand(sweep, config, registry, index)?;
     let params_of = |m: &Expanded, t: &str| {
-        let i = m.graph.index_of(t).expect("targets are nodes");
-        m.graph.nodes[i].params().clone()
+        m.graph
+            .index_of(t)
+            .filter(|_| m.targets.iter().any(|x| x == t))
+            .map(|i| m.graph.nodes[i].params().clone())
     };
-    let targets: Vec<String> = members
-        .first()
-        .map(|m| m.targets.clone())
-        .unwrap_or_default();
+    let targets: BTreeSet<String> = members.iter().flat_map(|m| m.targets.clone()).collect();
     let varying: Vec<&String> = targets
         .iter()
         .filter(|t| {
-            let first = params_of(&members[0], t);
-            members.iter().any(|m| params_of(m, t) != first)
+            let params: Vec<serde_json::Value> =
+                members.iter().filter_map(|m| params_of(m, t)).collect();
+            params.iter().any(|p| p != &params[0])
         })
         .collect();
     let identifying: Vec<&String> = if varying.is_empty() {
@@ -193,7 +196,7 @@ pub fn member_states(
                 MemberState::Built
             } else if identifying
                 .iter()
-                .any(|t| history[t].contains(&params_of(&m, t)))
+                .any(|t| params_of(&m, t).is_some_and(|p| history[t].contains(&p)))
             {
                 MemberState::Stale
             } else {
