@@ -6,7 +6,7 @@ CARGO ?= cargo
 LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features report test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz
+.PHONY: all setup setup-large build features report sweeps test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -29,6 +29,12 @@ build: setup
 # Ingest and every encoder, once: features for the dataset and the probe set.
 features: build
 	$(PIPELINE) run --stage features
+
+# The sweeps shipped in pipeline.toml (`make all` does not run them): each member's stages, then
+# the compare tables, printed.
+sweeps: build
+	$(PIPELINE) sweep seeds -j 2
+	$(PIPELINE) compare seeds
 
 test: setup browser
 	python3 data/test_setup.py

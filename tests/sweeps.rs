@@ -46,7 +46,7 @@ fn a_sweep_shares_artifacts_and_rebuilds_only_new_members() {
     assert_eq!(t.ran(), set(&["source", "upper", "train:a", "score:a"]));
     let out = t.ok(&["sweep", "grid"]);
     assert!(
-        out.contains("sweep grid: 6 members, 14 distinct artifacts"),
+        out.contains("sweep grid: 6 members, 15 distinct artifacts"),
         "{out}"
     );
     assert_eq!(
@@ -88,8 +88,31 @@ fn a_sweep_shares_artifacts_and_rebuilds_only_new_members() {
         [(0.1, 0), (0.1, 1), (0.1, 2), (0.2, 0), (0.2, 1), (0.2, 2)]
     );
 
+    // The compare tables: one row per member with its values and what its stages reported.
+    let json: serde_json::Value =
+        serde_json::from_str(&t.ok(&["compare", "grid", "--json"])).unwrap();
+    let rows = json["members"].as_array().unwrap();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[4]["values"]["lr"], 0.2);
+    assert_eq!(rows[4]["values"]["seed"], 1);
+    assert_eq!(rows[4]["results"]["train.lr"], 0.2);
+    assert!(rows[4]["results"]["score.score"].as_f64().unwrap() > 0.0);
+    let aggregates = json["aggregates"].as_array().unwrap();
+    assert_eq!(aggregates.len(), 4, "2 configurations x 2 columns");
+    assert!(aggregates.iter().all(|a| a["n"] == 3));
+    let correlations = json["correlations"].as_array().unwrap();
+    assert_eq!(correlations.len(), 1, "train.lr against score.score");
+    let table = t.ok(&["compare", "grid", "--sort", "train.lr", "--only-changed"]);
+    assert!(
+        table.contains("member  lr") && table.contains("score.score"),
+        "{table}"
+    );
+    assert!(table.contains("across seeds"), "{table}");
+    let bad = t.run_with(&["compare", "grid", "--sort", "nope"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+
     let again = t.ok(&["run", "--stage", "sweep:grid"]);
-    assert!(again.contains("0 ran, 14 reused"), "{again}");
+    assert!(again.contains("0 ran, 15 reused"), "{again}");
     assert!(t.ran().is_empty(), "a second run builds nothing");
 
     // One grid value changed: only its three members are new.
@@ -113,8 +136,8 @@ fn a_sweep_shares_artifacts_and_rebuilds_only_new_members() {
     // gc keeps every member of the configuration's sweeps.
     let gc = t.ok(&["gc", "--dry-run"]);
     assert!(
-        gc.contains("kept 14, would remove 6"),
-        "the members of the configuration's sweep stay, the lr=0.3 ones go: {gc}"
+        gc.contains("kept 15, would remove 7"),
+        "the members of the configuration's sweep and its compare stay, the lr=0.3 ones go: {gc}"
     );
 }
 
@@ -125,7 +148,7 @@ fn members_with_the_same_effective_values_are_one_artifact() {
         "[train.a]\n\n[sweep.s]\nbase = \"a\"\ngrid = { lr = [1, 1.0], \"score.scale\" = [2.0] }\n",
     );
     let out = t.ok(&["sweep", "s"]);
-    assert!(out.contains("2 members, 4 distinct artifacts"), "{out}");
+    assert!(out.contains("2 members, 5 distinct artifacts"), "{out}");
     assert_eq!(
         counts(&t),
         count_map(&[("source", 1), ("upper", 1), ("train:a", 1), ("score:a", 1)])
@@ -253,6 +276,6 @@ fn a_hundred_member_sweep_builds_every_member_once_in_parallel() {
             ("score:a", 100)
         ])
     );
-    assert!(t.ok(&["verify"]).contains("202 ok, 0 broken"));
+    assert!(t.ok(&["verify"]).contains("203 ok, 0 broken"));
     assert!(t.ok(&["status"]).contains("100 members: 100 built"));
 }

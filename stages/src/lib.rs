@@ -15,6 +15,8 @@
 //! - [`features`]: encoders over images and captions into `.npy` shards (resumable) and
 //!   `features.parquet`; memory-mapped reading downstream.
 //! - [`evaluate`]: the align and probe stages (H1/H2, retrieval, the linear probe).
+//! - [`compare`]: `compare:<sweep>`: a sweep's members in one table (polars), across-seed
+//!   aggregates with t intervals, alignment–performance correlations ([`compare::stats`]).
 //! - [`report`]: the HTML report with its figures (plotters) and metrics.json.
 //! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors), and result
 //!   types written as tables ([`table::Record`]);
@@ -30,6 +32,7 @@
 //! - [`check`]: parameter values a stage cannot use, found before any work.
 
 pub mod check;
+pub mod compare;
 pub mod dataset;
 pub mod error;
 pub mod evaluate;

@@ -3,6 +3,7 @@
 //! time. One module per subject.
 
 mod common;
+mod compare_golden;
 mod datasets;
 mod embedded_models;
 mod features_golden;

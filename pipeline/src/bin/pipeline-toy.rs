@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use pipeline::config::Config;
 use pipeline::engine::error::Result;
-use pipeline::engine::stage::{AnyStage, Stage, StageContext};
+use pipeline::engine::stage::{AnyStage, Reported, Role, Stage, StageContext};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +154,29 @@ impl Stage for Adapter {
         };
         Ok(value.expect("plain structs"))
     }
+    /// train: its `lr` as an alignment; score: its score as a performance.
+    fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
+        let (file, column, role) = if self.score {
+            ("score.txt", "score", Role::Performance)
+        } else {
+            ("model.txt", "lr", Role::Alignment)
+        };
+        let text = std::fs::read_to_string(dir.join(file))?;
+        let value = if self.score {
+            text.trim().parse()?
+        } else {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix("lr="))
+                .ok_or_else(|| anyhow::anyhow!("no lr= in {file}"))?
+                .parse()?
+        };
+        Ok(vec![Reported {
+            column: column.into(),
+            value,
+            role,
+        }])
+    }
+
     fn run(&self, ctx: &StageContext, params: &serde_json::Value) -> anyhow::Result<()> {
         let name = self.name();
         log_run(&name);

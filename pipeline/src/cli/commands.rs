@@ -72,6 +72,21 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
         Command::Sweep { name, jobs } => {
             sweep::run(&s.config, s.registry, &s.store, &mut s.index, name, *jobs)
         }
+        Command::Compare {
+            name,
+            json,
+            sort,
+            only_changed,
+            all,
+        } => {
+            let view = sweep::View {
+                json: *json,
+                sort: sort.clone(),
+                only_changed: *only_changed,
+                all: *all,
+            };
+            sweep::compare(&s.config, s.registry, &s.store, &mut s.index, name, &view)
+        }
         Command::Status { json, sweep: None } => status(&mut s, *json),
         Command::Status {
             json,
@@ -289,7 +304,11 @@ fn gc(s: &mut Session, dry_run: bool) -> CliResult {
     // than let it remove what the sweep built.
     for name in Sweep::names(&s.config) {
         let sweep = Sweep::parse(&s.config, &name)?;
-        for m in sweep::expand(&sweep, &s.config, s.registry, &mut s.index)? {
+        let members = sweep::expand(&sweep, &s.config, s.registry, &mut s.index)?;
+        let (compare, keyed) =
+            sweep::compare_graph(&sweep, &members, &s.config, s.registry, &mut s.index)?;
+        reachable.insert((Store::stage_dir_name(&compare.nodes[0].name), keyed.key));
+        for m in members {
             reachable.extend(
                 m.keys
                     .iter()

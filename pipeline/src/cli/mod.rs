@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a stage or the store failed, 2 usage or configuration error.
 
 mod commands;
+mod compare_table;
 mod metric;
 mod sweep;
 
@@ -68,6 +69,23 @@ pub enum Command {
         /// Build up to N independent stages at once.
         #[arg(short = 'j', long = "jobs", default_value_t = 1, value_name = "N")]
         jobs: usize,
+    },
+    /// A sweep's members in one table (its swept values, then their results), like
+    /// `dvc exp show`; builds the compare tables when every member is built.
+    Compare {
+        name: String,
+        /// Print compare.json: members, per-configuration aggregates across seeds, correlations.
+        #[arg(long)]
+        json: bool,
+        /// Sort the members by this column (a swept parameter or a result), ascending.
+        #[arg(long, value_name = "COLUMN")]
+        sort: Option<String>,
+        /// Leave out the columns whose value is the same for every member.
+        #[arg(long)]
+        only_changed: bool,
+        /// Every result column, not only the alignment and performance ones.
+        #[arg(long)]
+        all: bool,
     },
     /// Each stage's state (fresh, stale, missing) and why, then each sweep's members.
     Status {

@@ -7,17 +7,20 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::graph::{Graph, Keys};
+use crate::engine::graph::{Graph, Keyed, Keys};
 use crate::engine::hash_index::HashIndex;
 use crate::engine::runner::{self, Options, Plan};
-use crate::engine::stage::Registry;
+use crate::engine::stage::{AnyStage, Registry};
 use crate::engine::store::Store;
+use crate::sweep::compare::CompareNode;
 use crate::sweep::{Member, Sweep};
 
 /// A member with its graph, the nodes it needs and their keys.
 pub struct Expanded {
     pub member: Member,
     pub graph: Graph,
+    /// Its configuration.
+    pub config: Config,
     /// Its target nodes (`train:<base>`, `align:<base>`, …) by name.
     pub targets: Vec<String>,
     pub order: Vec<usize>,
@@ -57,12 +60,41 @@ pub fn expand(
         out.push(Expanded {
             member,
             graph,
+            config: mconfig,
             targets,
             order,
             keys,
         });
     }
     Ok(out)
+}
+
+/// The compare stage of `sweep` over `members`, as a one-node graph, and its key.
+pub fn compare_graph(
+    sweep: &Sweep,
+    members: &[Expanded],
+    config: &Config,
+    registry: Registry,
+    index: &mut HashIndex,
+) -> Result<(Graph, Keyed)> {
+    let mut inputs = BTreeMap::new();
+    let mut with_stages = Vec::new();
+    for m in members {
+        // Fresh instances of the member's target stages: the compare stage owns them.
+        let stages: Vec<Box<dyn AnyStage>> = registry(&m.config)?
+            .into_iter()
+            .filter(|s| m.targets.contains(&s.stage_name()))
+            .collect();
+        for t in &m.targets {
+            let i = m.graph.index_of(t).expect("targets are nodes");
+            inputs.insert(format!("{t}@{}", m.member.index), m.keys[&i].key.clone());
+        }
+        with_stages.push((m.member.clone(), stages));
+    }
+    let node = CompareNode::new(sweep, with_stages);
+    let graph = Graph::detached(Box::new(node), config)?;
+    let keyed = graph.key_with_inputs(index, 0, inputs)?;
+    Ok((graph, keyed))
 }
 
 /// Builds the members of sweep `name` that are not built, `jobs` at a time; a failed member is
@@ -78,8 +110,10 @@ pub fn run(
     let clock = Instant::now();
     let sweep = Sweep::parse(config, name)?;
     let members = expand(&sweep, config, registry, index)?;
+    let (compare, compare_key) = compare_graph(&sweep, &members, config, registry, index)?;
     let mut plan = Plan::default();
     let mut items_of: Vec<BTreeSet<usize>> = Vec::new();
+    let mut compare_deps = Vec::new();
     for m in &members {
         let items = plan.add(
             &m.graph,
@@ -88,8 +122,12 @@ pub fn run(
             &BTreeSet::new(),
             &m.member.label(),
         );
+        for t in &m.targets {
+            compare_deps.push(items[&m.graph.index_of(t).expect("targets are nodes")]);
+        }
         items_of.push(items.into_values().collect());
     }
+    plan.push(&compare, 0, compare_key, compare_deps, "");
     let mut out = std::io::stdout();
     let _ = writeln!(
         out,
@@ -234,4 +272,68 @@ pub fn status_lines(
             }
         })
         .collect()
+}
+
+/// How `pipeline compare` shows the table.
+pub struct View {
+    pub json: bool,
+    pub sort: Option<String>,
+    pub only_changed: bool,
+    pub all: bool,
+}
+
+/// `pipeline compare NAME`: the compare artifact of the sweep's current members (built here when
+/// every member is), printed.
+pub fn compare(
+    config: &Config,
+    registry: Registry,
+    store: &Store,
+    index: &mut HashIndex,
+    name: &str,
+    view: &View,
+) -> Result<i32> {
+    let sweep = Sweep::parse(config, name)?;
+    let members = expand(&sweep, config, registry, index)?;
+    let (graph, keyed) = compare_graph(&sweep, &members, config, registry, index)?;
+    let stage = graph.nodes[0].name.clone();
+    if store.lookup(&stage, &keyed.key).is_none() {
+        let missing = members
+            .iter()
+            .filter(|m| {
+                m.targets.iter().any(|t| {
+                    let i = m.graph.index_of(t).expect("targets are nodes");
+                    store.lookup(t, &m.keys[&i].key).is_none()
+                })
+            })
+            .count();
+        if missing > 0 {
+            return Err(EngineError::Other(format!(
+                "{missing} of the {} members of sweep {name} are not built; run `pipeline sweep \
+                 {name}` first",
+                members.len()
+            )));
+        }
+        let mut plan = Plan::default();
+        let deps: Vec<usize> = Vec::new();
+        plan.push(&graph, 0, keyed.clone(), deps, "");
+        runner::run_plan(&plan, store, Options::default(), &mut std::io::stderr())?;
+    }
+    let dir = store.artifact_dir(&stage, &keyed.key);
+    let comparison = stages::compare::CompareArtifact::at(&dir)
+        .read()
+        .map_err(|e| EngineError::Other(e.to_string()))?;
+    let mut out = std::io::stdout();
+    if view.json {
+        let text = serde_json::to_string_pretty(&comparison)
+            .map_err(|e| EngineError::Other(e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+        return Ok(0);
+    }
+    let _ = write!(
+        out,
+        "{}",
+        crate::cli::compare_table::render(&comparison, view)?
+    );
+    let _ = writeln!(out, "tables: {}", dir.display());
+    Ok(0)
 }

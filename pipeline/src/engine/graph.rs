@@ -123,6 +123,62 @@ impl Graph {
         })
     }
 
+    /// A graph of the one stage `stage`, whose inputs are artifacts of other graphs (a sweep's
+    /// members): it is configured from `config` but its inputs are not looked up here; key it
+    /// with [`Graph::key_with_inputs`].
+    pub fn detached(stage: Box<dyn AnyStage>, config: &Config) -> Result<Graph> {
+        let name = stage.stage_name();
+        let (configured, problems) = stage.configure(config)?;
+        let inputs = stage.stage_inputs();
+        Ok(Graph {
+            nodes: vec![Node {
+                stage,
+                name,
+                config: configured,
+                problems: problems
+                    .into_iter()
+                    .map(|p| format!("`{}` = {}: expected {}", p.key, p.value, p.expected))
+                    .collect(),
+                inputs,
+            }],
+            root: config.root.clone(),
+        })
+    }
+
+    /// The key of node `i` given the keys of its inputs (by input name) from elsewhere.
+    pub fn key_with_inputs(
+        &self,
+        index: &mut HashIndex,
+        i: usize,
+        inputs: BTreeMap<String, String>,
+    ) -> Result<Keyed> {
+        let node = &self.nodes[i];
+        for name in &node.inputs {
+            if !inputs.contains_key(name) {
+                return Err(EngineError::Other(format!(
+                    "{}: no key for its input {name}",
+                    node.name
+                )));
+            }
+        }
+        let mut externals = BTreeMap::new();
+        for path in &node.config.externals {
+            externals.insert(self.display_path(path), index.hash_path(path)?);
+        }
+        let key = key::compute(&KeyInput {
+            stage: &node.name,
+            version: node.stage.stage_version(),
+            params: node.params(),
+            inputs: &inputs,
+            externals: &externals,
+        });
+        Ok(Keyed {
+            key,
+            inputs,
+            externals,
+        })
+    }
+
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }

@@ -17,7 +17,7 @@ use crate::engine::graph::{Graph, Keyed, Keys, Node};
 use crate::engine::key;
 use crate::engine::lock::KeyLock;
 use crate::engine::manifest::{self, ExternalFile, Manifest};
-use crate::engine::stage::{InputArtifact, StageContext};
+use crate::engine::stage::{InputArtifact, StageContext, input_stage};
 use crate::engine::store::Store;
 
 /// One artifact to reuse or build.
@@ -97,6 +97,33 @@ impl<'g> Plan<'g> {
             items.insert(i, item);
         }
         items
+    }
+
+    /// Adds node `node` of `graph` keyed `keyed`, reading the items `deps` (a node whose inputs
+    /// are other graphs' artifacts: `compare:<sweep>`). Returns its item.
+    pub fn push(
+        &mut self,
+        graph: &'g Graph,
+        node: usize,
+        keyed: Keyed,
+        deps: Vec<usize>,
+        label: &str,
+    ) -> usize {
+        let id = (graph.nodes[node].name.clone(), keyed.key.clone());
+        if let Some(&existing) = self.by_artifact.get(&id) {
+            return existing;
+        }
+        let item = self.items.len();
+        self.items.push(Item {
+            graph,
+            node,
+            keyed,
+            deps,
+            forced: false,
+            label: label.to_string(),
+        });
+        self.by_artifact.insert(id, item);
+        item
     }
 
     /// The plan of one graph's nodes at `order`.
@@ -386,7 +413,7 @@ fn build(graph: &Graph, node: &Node, k: &Keyed, store: &Store, lock: &KeyLock) -
         .iter()
         .map(|name| {
             let key = k.inputs[name].clone();
-            let dir = store.artifact_dir(name, &key);
+            let dir = store.artifact_dir(input_stage(name), &key);
             (name.clone(), InputArtifact { key, dir })
         })
         .collect();

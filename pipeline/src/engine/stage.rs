@@ -18,6 +18,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use stages::compare::Role;
+
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 
@@ -79,6 +81,21 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Computes the outputs into `ctx.out_dir`.
     fn run(&self, ctx: &StageContext, params: &Self::Params) -> anyhow::Result<()>;
+
+    /// The numbers a built artifact of this stage (its folder `dir`) reports, for the tables
+    /// that compare a sweep's members (`compare:<sweep>`). Stages without results report none.
+    fn report(&self, _dir: &Path) -> anyhow::Result<Vec<Reported>> {
+        Ok(Vec::new())
+    }
+}
+
+/// One number an artifact reports (a metric's score, a probe's accuracy), under a column name
+/// unique within its stage family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported {
+    pub column: String,
+    pub value: f64,
+    pub role: Role,
 }
 
 /// A parameter value a stage cannot use.
@@ -108,6 +125,12 @@ impl Problem {
     }
 }
 
+/// The stage an input name refers to: `align:linear@3` (the align artifact of a sweep's member
+/// 3, as `compare:<sweep>` reads it) is `align:linear`.
+pub fn input_stage(input: &str) -> &str {
+    input.split_once('@').map_or(input, |(stage, _)| stage)
+}
+
 /// An input of a running stage: the artifact of another node.
 #[derive(Debug, Clone)]
 pub struct InputArtifact {
@@ -128,6 +151,8 @@ pub struct StageContext<'a> {
 
 impl StageContext<'_> {
     /// The artifact folder of input `name`.
+    /// The artifact folder of input `name` (`<stage>` or, for a stage reading several
+    /// artifacts of one stage, `<stage>@<tag>`).
     pub fn input(&self, name: &str) -> anyhow::Result<&Path> {
         Ok(&self.artifact(name)?.dir)
     }
@@ -164,6 +189,7 @@ pub trait AnyStage: Send + Sync {
     /// Reads the parameters from `config`, with the values the stage cannot use listed.
     fn configure(&self, config: &Config) -> Result<(Configured, Vec<Problem>)>;
     fn run_configured(&self, ctx: &StageContext, params: &Configured) -> anyhow::Result<()>;
+    fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>>;
 }
 
 impl<S: Stage> AnyStage for S {
@@ -205,6 +231,10 @@ impl<S: Stage> AnyStage for S {
             .downcast_ref::<S::Params>()
             .ok_or_else(|| anyhow::anyhow!("{}: parameters of another stage", ctx.name))?;
         self.run(ctx, typed)
+    }
+
+    fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>> {
+        self.report(dir)
     }
 }
 

@@ -4,10 +4,10 @@
 
 use stages::evaluate::align::{self, AlignArtifact, AlignConfig};
 use stages::evaluate::hypotheses::{Tested, Verdict};
-use stages::spaces::Weights;
+use stages::spaces::{SpaceName, Weights};
 use stages::train::TrainArtifact;
 
-use crate::engine::stage::{Problem, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
 
 pub struct AlignNode {
     pub adapter: String,
@@ -46,6 +46,24 @@ impl Stage for AlignNode {
 
     fn problems(&self, config: &AlignConfig) -> Vec<Problem> {
         Problem::in_section(&self.section(), config.problems())
+    }
+
+    /// Every score as `<metric>.<pair>`; the aligned image against the reference (what H1 asks
+    /// about) is the alignment the sweep tables correlate with performance.
+    fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
+        Ok(AlignArtifact::at(dir)
+            .read_metric_table()?
+            .into_iter()
+            .map(|r| Reported {
+                column: format!("{}.{}", r.metric.name(), r.pair),
+                value: r.score,
+                role: if (r.a, r.b) == (SpaceName::AlignedImage, SpaceName::Reference) {
+                    Role::Alignment
+                } else {
+                    Role::Detail
+                },
+            })
+            .collect())
     }
 
     fn run(&self, ctx: &StageContext, config: &AlignConfig) -> anyhow::Result<()> {

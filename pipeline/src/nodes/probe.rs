@@ -5,7 +5,9 @@
 use stages::evaluate::probe::{self, ProbeArtifact, ProbeConfig};
 use stages::train::TrainArtifact;
 
-use crate::engine::stage::{Problem, Stage, StageContext};
+use stages::spaces::{SpaceName, Weights};
+
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
 
 pub struct ProbeNode {
     pub adapter: String,
@@ -48,6 +50,42 @@ impl Stage for ProbeNode {
 
     fn problems(&self, config: &ProbeConfig) -> Vec<Problem> {
         Problem::in_section(&self.section(), config.problems())
+    }
+
+    /// `accuracy.<features>` (test accuracy) per probed feature set and
+    /// `r@<k>.<weights>.<direction>` per recall; the performance the sweep tables correlate
+    /// alignment with: the aligned image's probe accuracy and the trained adapters' R@1.
+    fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
+        let results = ProbeArtifact::at(dir).read()?;
+        let mut out: Vec<Reported> = results
+            .probe
+            .rows
+            .iter()
+            .map(|r| Reported {
+                column: format!("accuracy.{}", r.features),
+                value: r.test_accuracy,
+                role: if r.features == SpaceName::AlignedImage {
+                    Role::Performance
+                } else {
+                    Role::Detail
+                },
+            })
+            .collect();
+        for row in &results.retrieval.rows {
+            let r = &row.retrieval;
+            for &(k, recall) in &r.recall {
+                out.push(Reported {
+                    column: format!("r@{k}.{}.{}", row.adapter, r.direction),
+                    value: recall,
+                    role: if k == 1 && row.adapter == Weights::Trained {
+                        Role::Performance
+                    } else {
+                        Role::Detail
+                    },
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn run(&self, ctx: &StageContext, config: &ProbeConfig) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use stages::train::{TrainArtifact, TrainConfig, training};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
 
 /// The key-only parameter naming a non-default training backend (see `key_params`).
 const BACKEND_KEY: &str = "backend";
@@ -73,6 +73,26 @@ impl Stage for TrainNode {
     /// Epoch checkpoints of a killed run are picked up (stages::train::checkpoint).
     fn resumable(&self) -> bool {
         true
+    }
+
+    /// The last epoch's validation loss and R@1 in both directions.
+    fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
+        let history = TrainArtifact::at(dir).read_history()?;
+        let Some(last) = history.last() else {
+            return Ok(Vec::new());
+        };
+        Ok([
+            ("val_loss", last.val_loss),
+            ("val_r1_i2t", last.val_r1_i2t),
+            ("val_r1_t2i", last.val_r1_t2i),
+        ]
+        .into_iter()
+        .map(|(column, value)| Reported {
+            column: column.into(),
+            value,
+            role: Role::Detail,
+        })
+        .collect())
     }
 
     fn run(&self, ctx: &StageContext, config: &TrainConfig) -> anyhow::Result<()> {

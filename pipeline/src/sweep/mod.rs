@@ -15,6 +15,8 @@
 //! key of the base's `[train.<base>]` table (`lr` = `train.linear.lr`); any other stage's
 //! parameter is named by its full `--set` path.
 
+pub mod compare;
+
 use std::collections::BTreeSet;
 
 use crate::config::{Config, SWEEP_SECTION};
