@@ -35,6 +35,8 @@ features: build
 sweeps: build
 	$(PIPELINE) sweep seeds -j 2
 	$(PIPELINE) compare seeds
+	$(PIPELINE) sweep caption_uniqueness -j 2
+	$(PIPELINE) compare caption_uniqueness
 
 test: setup browser
 	python3 data/test_setup.py

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use crate::common::{Project, read_npy};
 
 fn features_of(p: &Project, stage: &str) -> (usize, usize, Vec<f32>) {
-    let dir = p.show(stage);
+    features_in(&p.show(stage))
+}
+
+fn features_in(dir: &Path) -> (usize, usize, Vec<f32>) {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("features.json")).unwrap()).unwrap();
     let mut all = Vec::new();
@@ -221,4 +224,64 @@ fn walk_png(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Each stage's key from `pipeline status --json` under `sets`.
+fn keys(p: &Project, sets: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let mut args = vec!["status", "--json"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let (out, _) = p.ok(&args);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r["stage"].as_str().unwrap().to_string(),
+                r["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn caption_perturbations_rekey_only_the_text_and_rate_zero_is_no_perturbation() {
+    let p = Project::new("num_samples = 40");
+    let clean = keys(&p, &[]);
+    let zero = keys(
+        &p,
+        &["perturb.caption.replace_words=0", "perturb.caption.seed=5"],
+    );
+    assert_eq!(clean, zero, "rate 0 is the identity: every key unchanged");
+    let half = keys(&p, &["perturb.caption.replace_words=0.5"]);
+    for stage in ["ingest", "features:image", "features:reference"] {
+        assert_eq!(clean[stage], half[stage], "{stage} reads no caption");
+    }
+    assert_ne!(clean["features:text"], half["features:text"]);
+    assert_ne!(clean["train:linear"], half["train:linear"]);
+    let out = p.run(&[
+        "run",
+        "--stage",
+        "features:text",
+        "--set",
+        "perturb.caption.drop_words=2",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`perturb.caption.drop_words` = 2"), "{err}");
+
+    // The encoded captions are the perturbed ones: their features differ from the clean run's.
+    p.ok(&["run", "--stage", "features:text"]);
+    let (_, _, clean_rows) = features_of(&p, "features:text");
+    let set = ["--set", "perturb.caption.replace_words=1"];
+    p.ok(&[&["run", "--stage", "features:text"], &set[..]].concat());
+    let (rows, dim, perturbed) = features_in(&p.show_with("features:text", &set));
+    assert_eq!(perturbed.len(), clean_rows.len());
+    let differing = (0..rows)
+        .filter(|&r| perturbed[r * dim..(r + 1) * dim] != clean_rows[r * dim..(r + 1) * dim])
+        .count();
+    assert!(
+        differing > rows * 9 / 10,
+        "{differing} of {rows} rows changed"
+    );
 }

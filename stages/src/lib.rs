@@ -27,6 +27,7 @@
 //!   eight, debiased CKA), their preparation, intervals and permutation p-values.
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
+//! - [`perturb`]: caption perturbations (replace, drop, shuffle words; delete characters), seeded.
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
 //! - [`error`]: the crate's error type; every variant names the file or record involved;
 //! - [`check`]: parameter values a stage cannot use, found before any work.
@@ -43,6 +44,7 @@ pub mod metrics;
 pub mod names;
 pub mod onnx;
 pub mod paths;
+pub mod perturb;
 pub mod pooling;
 pub mod report;
 pub mod spaces;

@@ -8,9 +8,10 @@ use stages::features::encode;
 use stages::features::output::{self, RowMeta};
 use stages::features::spec::EncoderKind;
 use stages::features::{EncoderSpec, FeatureMatrix};
+use stages::perturb::CaptionPerturbation;
 
 use crate::config::Config;
-use crate::engine::error::Result;
+use crate::engine::error::{EngineError, Result};
 use crate::engine::stage::{Problem, Stage, StageContext};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +54,21 @@ impl Role {
 
 pub struct FeaturesNode(pub Role);
 
+/// The text encoder's caption perturbation (`[perturb.caption]`).
+pub const CAPTION_PERTURBATION: &str = "perturb.caption";
+
+/// The key parameter holding a perturbation that is not the identity.
+const PERTURBATION_KEY: &str = "perturb_caption";
+
+/// An encoder's parameters; the text encoder's also say how its captions are perturbed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FeaturesParams {
+    pub spec: EncoderSpec,
+    pub caption: CaptionPerturbation,
+}
+
 impl Stage for FeaturesNode {
-    type Params = EncoderSpec;
+    type Params = FeaturesParams;
 
     fn name(&self) -> String {
         format!("features:{}", self.0.as_str())
@@ -72,15 +86,62 @@ impl Stage for FeaturesNode {
         vec!["ingest".into()]
     }
 
-    fn defaults(&self) -> EncoderSpec {
-        self.0.defaults()
+    fn defaults(&self) -> FeaturesParams {
+        FeaturesParams {
+            spec: self.0.defaults(),
+            caption: CaptionPerturbation::default(),
+        }
     }
 
-    fn problems(&self, spec: &EncoderSpec) -> Vec<Problem> {
-        encoder_problems(self.0, spec)
+    fn read_params(&self, config: &Config) -> Result<FeaturesParams> {
+        Ok(FeaturesParams {
+            spec: config.typed_over(&self.section(), &self.0.defaults())?,
+            caption: if self.0 == Role::Text {
+                config.typed(CAPTION_PERTURBATION)?
+            } else {
+                CaptionPerturbation::default()
+            },
+        })
     }
 
-    fn externals(&self, spec: &EncoderSpec, config: &Config) -> Result<Vec<PathBuf>> {
+    fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        let mut sections = vec![(self.section(), defaults.clone())];
+        if self.0 == Role::Text {
+            let caption =
+                serde_json::to_value(CaptionPerturbation::default()).expect("a plain struct");
+            sections.push((CAPTION_PERTURBATION.into(), caption));
+        }
+        sections
+    }
+
+    /// The encoder's spec; a perturbation only when it is not the identity, so that rate 0
+    /// keys (and computes) exactly as no perturbation.
+    fn key_params(&self, params: &FeaturesParams) -> Result<serde_json::Value> {
+        let mut value = serde_json::to_value(&params.spec)
+            .map_err(|e| EngineError::Other(format!("{}: {e}", self.name())))?;
+        if !params.caption.is_identity()
+            && let serde_json::Value::Object(map) = &mut value
+        {
+            map.insert(
+                PERTURBATION_KEY.into(),
+                serde_json::to_value(&params.caption)
+                    .map_err(|e| EngineError::Other(format!("{}: {e}", self.name())))?,
+            );
+        }
+        Ok(value)
+    }
+
+    fn problems(&self, params: &FeaturesParams) -> Vec<Problem> {
+        let mut out = encoder_problems(self.0, &params.spec);
+        out.extend(Problem::in_section(
+            CAPTION_PERTURBATION,
+            params.caption.problems(),
+        ));
+        out
+    }
+
+    fn externals(&self, params: &FeaturesParams, config: &Config) -> Result<Vec<PathBuf>> {
+        let spec = &params.spec;
         let mut files = vec![config.resolve(&spec.onnx)];
         if spec.kind == EncoderKind::Text {
             files.push(config.resolve(&spec.tokenizer));
@@ -93,13 +154,17 @@ impl Stage for FeaturesNode {
         true
     }
 
-    fn run(&self, ctx: &StageContext, spec: &EncoderSpec) -> anyhow::Result<()> {
+    fn run(&self, ctx: &StageContext, params: &FeaturesParams) -> anyhow::Result<()> {
+        let spec = &params.spec;
         let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
         let model = ctx.root.join(&spec.onnx);
         let label = ctx.name;
         let clock = std::time::Instant::now();
         let meta: Vec<RowMeta> = if spec.kind == EncoderKind::Text {
-            let texts: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
+            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+            let captions: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
+            // What is encoded (and recorded as each row's source) is the perturbed caption.
+            let texts = params.caption.apply_all(&ids, &captions);
             encode::encode_texts(
                 spec,
                 &model,
@@ -110,11 +175,12 @@ impl Stage for FeaturesNode {
             )?;
             records
                 .iter()
-                .map(|r| RowMeta {
+                .zip(texts)
+                .map(|(r, text)| RowMeta {
                     id: r.id.clone(),
                     image_id: r.image_id.clone(),
                     split: r.split.as_str().into(),
-                    source: r.caption.clone(),
+                    source: text,
                 })
                 .collect()
         } else {
@@ -180,7 +246,8 @@ mod tests {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../data/models/research-models.toml");
         let config = Config::load(&file, &[]).unwrap();
-        let spec = |role: Role| -> EncoderSpec { FeaturesNode(role).read_params(&config).unwrap() };
+        let spec =
+            |role: Role| -> EncoderSpec { FeaturesNode(role).read_params(&config).unwrap().spec };
         let mut image = EncoderSpec::resnet18("models/resnet18.onnx");
         image.batch_size = spec(Role::Image).batch_size;
         assert_eq!(spec(Role::Image), image);
