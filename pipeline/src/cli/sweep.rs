@@ -187,10 +187,10 @@ pub enum MemberState {
     Missing,
 }
 
-/// Each member of `sweep` with its state. A member is known by the targets its values land in
-/// (those whose parameters differ between members; all targets when none do): it is stale when
-/// one of those was built before with the same parameters (other inputs or code), missing when
-/// none was.
+/// Each member of `sweep` with its state. A member is known by the nodes its values land in
+/// (those whose parameters differ between members; its targets when none do): it is built when
+/// every target exists, stale when each of those nodes was built before with the same
+/// parameters (so only inputs or code changed since), missing otherwise.
 pub fn member_states(
     sweep: &Sweep,
     config: &Config,
@@ -199,50 +199,54 @@ pub fn member_states(
     index: &mut HashIndex,
 ) -> Result<Vec<(Member, MemberState)>> {
     let members = expand(sweep, config, registry, index)?;
-    let params_of = |m: &Expanded, t: &str| {
-        m.graph
-            .index_of(t)
-            .filter(|_| m.targets.iter().any(|x| x == t))
-            .map(|i| m.graph.nodes[i].params().clone())
+    let params = |m: &Expanded| -> BTreeMap<String, serde_json::Value> {
+        m.order
+            .iter()
+            .map(|&i| {
+                (
+                    m.graph.nodes[i].name.clone(),
+                    m.graph.nodes[i].params().clone(),
+                )
+            })
+            .collect()
     };
-    let targets: BTreeSet<String> = members.iter().flat_map(|m| m.targets.clone()).collect();
-    let varying: Vec<&String> = targets
-        .iter()
-        .filter(|t| {
-            let params: Vec<serde_json::Value> =
-                members.iter().filter_map(|m| params_of(m, t)).collect();
-            params.iter().any(|p| p != &params[0])
-        })
-        .collect();
-    let identifying: Vec<&String> = if varying.is_empty() {
-        targets.iter().collect()
-    } else {
-        varying
-    };
-    let history: BTreeMap<&String, Vec<serde_json::Value>> = identifying
-        .iter()
-        .map(|t| (*t, store.history(t).into_iter().map(|m| m.params).collect()))
-        .collect();
-    Ok(members
+    let all: Vec<BTreeMap<String, serde_json::Value>> = members.iter().map(params).collect();
+    let names: BTreeSet<&String> = all.iter().flat_map(|p| p.keys()).collect();
+    let varying: BTreeSet<&String> = names
         .into_iter()
-        .map(|m| {
-            let built = m.targets.iter().all(|t| {
-                let i = m.graph.index_of(t).expect("targets are nodes");
-                store.lookup(t, &m.keys[&i].key).is_some()
-            });
-            let state = if built {
-                MemberState::Built
-            } else if identifying
-                .iter()
-                .any(|t| params_of(&m, t).is_some_and(|p| history[t].contains(&p)))
-            {
-                MemberState::Stale
-            } else {
-                MemberState::Missing
-            };
-            (m.member, state)
+        .filter(|name| {
+            let values: Vec<Option<&serde_json::Value>> =
+                all.iter().map(|p| p.get(*name)).collect();
+            values.iter().any(|v| *v != values[0])
         })
-        .collect())
+        .collect();
+    let mut history: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut built_before = |name: &str, value: &serde_json::Value| {
+        history
+            .entry(name.to_string())
+            .or_insert_with(|| store.history(name).into_iter().map(|m| m.params).collect())
+            .contains(value)
+    };
+    let mut out = Vec::new();
+    for (m, p) in members.into_iter().zip(&all) {
+        let built = m.targets.iter().all(|t| {
+            let i = m.graph.index_of(t).expect("targets are nodes");
+            store.lookup(t, &m.keys[&i].key).is_some()
+        });
+        let mut identifying: Vec<&String> = p.keys().filter(|n| varying.contains(n)).collect();
+        if identifying.is_empty() {
+            identifying = m.targets.iter().collect();
+        }
+        let state = if built {
+            MemberState::Built
+        } else if identifying.iter().all(|n| built_before(n, &p[*n])) {
+            MemberState::Stale
+        } else {
+            MemberState::Missing
+        };
+        out.push((m.member, state));
+    }
+    Ok(out)
 }
 
 /// One line per sweep of `config`: its members built / stale / missing (or why it is invalid).
