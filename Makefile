@@ -83,6 +83,8 @@ gpu-check:
 
 bench: setup
 	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_engine
+	$(CARGO) build $(LOCKED) -q -p pipeline --bin pipeline-toy
+	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_sweep
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_features
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_train
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_metrics
