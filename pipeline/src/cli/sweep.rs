@@ -165,7 +165,8 @@ pub fn run(
         summary.ran.len(),
         summary.reused.len()
     );
-    if failed_members.is_empty() {
+    // The compare stage can fail with every member built: that fails the sweep too.
+    if failed_members.is_empty() && summary.failed.is_empty() {
         return Ok(0);
     }
     for (title, error) in &summary.failed {
