@@ -60,7 +60,12 @@ pub fn render(c: &Comparison, view: &View) -> Result<String> {
             .collect(),
     }];
     for axis in &c.axes {
-        let values: Vec<&Value> = c.members.iter().map(|m| &m.values[axis]).collect();
+        let missing = Value::Str("-".into());
+        let values: Vec<&Value> = c
+            .members
+            .iter()
+            .map(|m| m.values.get(axis).unwrap_or(&missing))
+            .collect();
         columns.push(TableColumn {
             header: axis.clone(),
             cells: values.iter().map(|v| show_value(v)).collect(),

@@ -163,6 +163,13 @@ impl Graph {
         }
         let mut externals = BTreeMap::new();
         for path in &node.config.externals {
+            if !path.exists() {
+                return Err(EngineError::Config(format!(
+                    "stage {}: input {} does not exist",
+                    node.name,
+                    path.display()
+                )));
+            }
             externals.insert(self.display_path(path), index.hash_path(path)?);
         }
         let key = key::compute(&KeyInput {
@@ -275,32 +282,7 @@ impl Graph {
                 })?;
                 inputs.insert(name.clone(), k.key.clone());
             }
-            let mut externals = BTreeMap::new();
-            for path in &node.config.externals {
-                if !path.exists() {
-                    return Err(EngineError::Config(format!(
-                        "stage {}: input {} does not exist",
-                        node.name,
-                        path.display()
-                    )));
-                }
-                externals.insert(self.display_path(path), index.hash_path(path)?);
-            }
-            let key = key::compute(&KeyInput {
-                stage: &node.name,
-                version: node.stage.stage_version(),
-                params: node.params(),
-                inputs: &inputs,
-                externals: &externals,
-            });
-            out.insert(
-                i,
-                Keyed {
-                    key,
-                    inputs,
-                    externals,
-                },
-            );
+            out.insert(i, self.key_with_inputs(index, i, inputs)?);
         }
         Ok(out)
     }
