@@ -285,3 +285,68 @@ fn caption_perturbations_rekey_only_the_text_and_rate_zero_is_no_perturbation() 
         "{differing} of {rows} rows changed"
     );
 }
+
+#[test]
+fn image_perturbations_rekey_only_the_image_encoder_and_zero_is_no_perturbation() {
+    let p = Project::new("num_samples = 40");
+    let clean = keys(&p, &[]);
+    let zero = keys(
+        &p,
+        &[
+            "perturb.image.noise_pixels=0",
+            "perturb.image.blur_sigma=0",
+            "perturb.image.seed=9",
+        ],
+    );
+    assert_eq!(clean, zero, "rate 0 is the identity: every key unchanged");
+    let blurred = keys(&p, &["perturb.image.blur_sigma=2"]);
+    for stage in ["ingest", "features:text", "features:reference"] {
+        assert_eq!(clean[stage], blurred[stage], "{stage} sees clean images");
+    }
+    assert_ne!(clean["features:image"], blurred["features:image"]);
+    assert_ne!(
+        blurred["features:image"],
+        keys(&p, &["perturb.image.noise_pixels=0.5"])["features:image"]
+    );
+    let out = p.run(&[
+        "run",
+        "--stage",
+        "features:image",
+        "--set",
+        "perturb.image.noise_pixels=1.5",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("`perturb.image.noise_pixels` = 1.5"), "{err}");
+
+    // The encoded images are the perturbed ones; more noise moves them further.
+    p.ok(&["run", "--stage", "features:image"]);
+    let (_, _, clean_rows) = features_of(&p, "features:image");
+    let distance = |set: &str| {
+        let set = ["--set", set];
+        p.ok(&[&["run", "--stage", "features:image"], &set[..]].concat());
+        let (rows, dim, perturbed) = features_in(&p.show_with("features:image", &set));
+        assert_eq!(perturbed.len(), clean_rows.len());
+        (0..rows)
+            .map(|r| {
+                let (a, b) = (
+                    &perturbed[r * dim..(r + 1) * dim],
+                    &clean_rows[r * dim..(r + 1) * dim],
+                );
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).powi(2))
+                    .sum::<f32>()
+                    .sqrt()
+            })
+            .sum::<f32>()
+            / rows as f32
+    };
+    let light = distance("perturb.image.noise_pixels=0.1");
+    let heavy = distance("perturb.image.noise_pixels=0.9");
+    assert!(
+        light > 0.0 && heavy > light,
+        "mean distance {light} then {heavy}"
+    );
+    assert!(distance("perturb.image.blur_sigma=3") > 0.0);
+}

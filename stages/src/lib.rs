@@ -27,7 +27,8 @@
 //!   eight, debiased CKA), their preparation, intervals and permutation p-values.
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
-//! - [`perturb`]: caption perturbations (replace, drop, shuffle words; delete characters), seeded.
+//! - [`perturb`]: caption perturbations (replace, drop, shuffle words; delete characters) and
+//!   image perturbations (blur, pixels replaced by matched noise), seeded.
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
 //! - [`error`]: the crate's error type; every variant names the file or record involved;
 //! - [`check`]: parameter values a stage cannot use, found before any work.

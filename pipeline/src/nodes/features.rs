@@ -8,7 +8,7 @@ use stages::features::encode;
 use stages::features::output::{self, RowMeta};
 use stages::features::spec::EncoderKind;
 use stages::features::{EncoderSpec, FeatureMatrix};
-use stages::perturb::CaptionPerturbation;
+use stages::perturb::{CaptionPerturbation, ImagePerturbation};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
@@ -57,14 +57,20 @@ pub struct FeaturesNode(pub Role);
 /// The text encoder's caption perturbation (`[perturb.caption]`).
 pub const CAPTION_PERTURBATION: &str = "perturb.caption";
 
-/// The key parameter holding a perturbation that is not the identity.
-const PERTURBATION_KEY: &str = "perturb_caption";
+/// The image encoder's image perturbation (`[perturb.image]`); the reference's images stay clean.
+pub const IMAGE_PERTURBATION: &str = "perturb.image";
 
-/// An encoder's parameters; the text encoder's also say how its captions are perturbed.
+/// The key parameters holding a perturbation that is not the identity.
+const CAPTION_KEY: &str = "perturb_caption";
+const IMAGE_KEY: &str = "perturb_image";
+
+/// An encoder's parameters; the text encoder's also say how its captions are perturbed, the
+/// image encoder's how its images are.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeaturesParams {
     pub spec: EncoderSpec,
     pub caption: CaptionPerturbation,
+    pub image: ImagePerturbation,
 }
 
 impl Stage for FeaturesNode {
@@ -90,6 +96,7 @@ impl Stage for FeaturesNode {
         FeaturesParams {
             spec: self.0.defaults(),
             caption: CaptionPerturbation::default(),
+            image: ImagePerturbation::default(),
         }
     }
 
@@ -101,6 +108,11 @@ impl Stage for FeaturesNode {
             } else {
                 CaptionPerturbation::default()
             },
+            image: if self.0 == Role::Image {
+                config.typed(IMAGE_PERTURBATION)?
+            } else {
+                ImagePerturbation::default()
+            },
         })
     }
 
@@ -111,22 +123,27 @@ impl Stage for FeaturesNode {
                 serde_json::to_value(CaptionPerturbation::default()).expect("a plain struct");
             sections.push((CAPTION_PERTURBATION.into(), caption));
         }
+        if self.0 == Role::Image {
+            let image = serde_json::to_value(ImagePerturbation::default()).expect("a plain struct");
+            sections.push((IMAGE_PERTURBATION.into(), image));
+        }
         sections
     }
 
     /// The encoder's spec; a perturbation only when it is not the identity, so that rate 0
     /// keys (and computes) exactly as no perturbation.
     fn key_params(&self, params: &FeaturesParams) -> Result<serde_json::Value> {
-        let mut value = serde_json::to_value(&params.spec)
-            .map_err(|e| EngineError::Other(format!("{}: {e}", self.name())))?;
-        if !params.caption.is_identity()
-            && let serde_json::Value::Object(map) = &mut value
-        {
-            map.insert(
-                PERTURBATION_KEY.into(),
-                serde_json::to_value(&params.caption)
-                    .map_err(|e| EngineError::Other(format!("{}: {e}", self.name())))?,
-            );
+        let failed = |e: serde_json::Error| EngineError::Other(format!("{}: {e}", self.name()));
+        let mut value = serde_json::to_value(&params.spec).map_err(failed)?;
+        if let serde_json::Value::Object(map) = &mut value {
+            if !params.caption.is_identity() {
+                let caption = serde_json::to_value(&params.caption).map_err(failed)?;
+                map.insert(CAPTION_KEY.into(), caption);
+            }
+            if !params.image.is_identity() {
+                let image = serde_json::to_value(&params.image).map_err(failed)?;
+                map.insert(IMAGE_KEY.into(), image);
+            }
         }
         Ok(value)
     }
@@ -136,6 +153,10 @@ impl Stage for FeaturesNode {
         out.extend(Problem::in_section(
             CAPTION_PERTURBATION,
             params.caption.problems(),
+        ));
+        out.extend(Problem::in_section(
+            IMAGE_PERTURBATION,
+            params.image.problems(),
         ));
         out
     }
@@ -194,7 +215,16 @@ impl Stage for FeaturesNode {
                 .iter()
                 .map(|r| ctx.root.join(&r.image_path))
                 .collect();
-            encode::encode_images(spec, &model, &paths, &ctx.out_dir, label)?;
+            let perturb = |i: usize, img| params.image.apply(&images[i].image_id, img);
+            encode::encode_images_with(
+                spec,
+                &model,
+                paths.len(),
+                |i| stages::image::decode::load_rgb(&paths[i]),
+                (!params.image.is_identity()).then_some(&perturb as encode::AfterResize),
+                &ctx.out_dir,
+                label,
+            )?;
             images
                 .iter()
                 .map(|r| RowMeta {

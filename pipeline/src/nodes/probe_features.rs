@@ -99,6 +99,7 @@ impl Stage for ProbeFeaturesNode {
             &model,
             images.len(),
             |i| Ok(images[i].clone()),
+            None,
             &ctx.out_dir,
             ctx.name,
         )?;

@@ -227,8 +227,11 @@ pub fn encode_images(
     label: &str,
 ) -> Result<Index> {
     let load = |i: usize| crate::image::decode::load_rgb(&paths[i]);
-    encode_images_with(spec, model_path, paths.len(), load, out_dir, label)
+    encode_images_with(spec, model_path, paths.len(), load, None, out_dir, label)
 }
+
+/// What happens to image `i` between its resize and its normalisation (a perturbation).
+pub type AfterResize<'a> = &'a (dyn Fn(usize, image::RgbImage) -> image::RgbImage + Sync);
 
 /// Encodes `n` images produced by `load(i)` (decoded files, or in-memory probe images).
 pub fn encode_images_with(
@@ -236,6 +239,7 @@ pub fn encode_images_with(
     model_path: &Path,
     n: usize,
     load: impl Fn(usize) -> Result<image::RgbImage> + Sync,
+    after_resize: Option<AfterResize>,
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
@@ -248,7 +252,13 @@ pub fn encode_images_with(
         |r| {
             let images: Vec<image::RgbImage> = r
                 .into_par_iter()
-                .map(|i| load(i).map(|img| preprocess::resize_for(&img, spec)))
+                .map(|i| {
+                    let img = preprocess::resize_for(&load(i)?, spec);
+                    Ok(match after_resize {
+                        Some(f) => f(i, img),
+                        None => img,
+                    })
+                })
                 .collect::<Result<_>>()?;
             let mut x = Array4::<f32>::zeros((images.len(), 3, s, s));
             x.axis_iter_mut(Axis(0))

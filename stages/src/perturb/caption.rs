@@ -1,17 +1,17 @@
-//! Caption perturbations, the controls of platonic-rep-unique: captions that carry less of what
-//! the image shows. Each is a rate in [0, 1]; all at 0 is the identity (and a features stage
-//! then keys and computes exactly as without them).
+//! Caption perturbations: captions that carry less of what the image shows. Each is a rate in
+//! [0, 1].
 //!
 //! Deterministic and seeded: a caption's perturbation depends only on the seed, its row id and
 //! its text, never on which other captions are encoded with it. Applied in this order:
 //! replace words (by words drawn from the dataset's own vocabulary), drop words, shuffle the
 //! remaining words, delete characters.
 
+use rand::Rng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::pick;
 use crate::check::{BadValue, Checks};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,18 +134,8 @@ impl CaptionPerturbation {
     }
 
     fn rng(&self, id: &str, caption: &str) -> ChaCha8Rng {
-        let mut h = blake3::Hasher::new();
-        h.update(&self.seed.to_le_bytes());
-        h.update(id.as_bytes());
-        h.update(&[0]);
-        h.update(caption.as_bytes());
-        ChaCha8Rng::from_seed(*h.finalize().as_bytes())
+        super::rng(self.seed, &[id.as_bytes(), caption.as_bytes()])
     }
-}
-
-/// `k` distinct indices of `0..n`, in random order.
-fn pick(rng: &mut ChaCha8Rng, n: usize, k: usize) -> Vec<usize> {
-    rand::seq::index::sample(rng, n, k.min(n)).into_vec()
 }
 
 #[cfg(test)]
