@@ -60,7 +60,10 @@ const OWNED: &[(&str, &[&str])] = &[
     ("\"aggregates.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"correlations.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"compare.json\"", &["stages/src/compare/mod.rs"]),
-    ("\"index.html\"", &["stages/src/report/page.rs"]),
+    (
+        "\"index.html\"",
+        &["stages/src/report/page.rs", "stages/src/compare/mod.rs"],
+    ),
     ("\"fig\"", &["stages/src/report/page.rs"]),
     ("\"thumbs\"", &["stages/src/report/page.rs"]),
     ("\"manifest.json\"", &["pipeline/src/engine/manifest.rs"]),

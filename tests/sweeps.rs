@@ -110,6 +110,7 @@ fn a_sweep_shares_artifacts_and_rebuilds_only_new_members() {
     assert!(table.contains("across seeds"), "{table}");
     let bad = t.run_with(&["compare", "grid", "--sort", "nope"], &[]);
     assert_eq!(bad.status.code(), Some(2));
+    check_page(&t, aggregates);
 
     let again = t.ok(&["run", "--stage", "sweep:grid"]);
     assert!(again.contains("0 ran, 15 reused"), "{again}");
@@ -139,6 +140,44 @@ fn a_sweep_shares_artifacts_and_rebuilds_only_new_members() {
         gc.contains("kept 15, would remove 7"),
         "the members of the configuration's sweep and its compare stay, the lr=0.3 ones go: {gc}"
     );
+}
+
+/// The sweep's page opens in Chromium with every figure, and its best configuration is the
+/// aggregates' highest mean (train.lr's: the toy's scores tie).
+fn check_page(t: &Toy, aggregates: &[serde_json::Value]) {
+    let dirs: Vec<_> = std::fs::read_dir(t.path().join("artifacts/compare.grid"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(dirs.len(), 1);
+    let index = dirs[0].join("index.html");
+    let shot = crate::common::repo().join("tests/output/sweep.png");
+    let page = crate::common::browser::check_page(&index, &shot);
+    assert!(page.broken.is_empty(), "broken images: {:?}", page.broken);
+    // lr is a number: the results against it, the best table, one correlation's bar and scatter.
+    assert_eq!(page.images, 3, "trends, correlations, one scatter");
+    assert_eq!(page.sections, ["trends", "best", "correlations", "tables"]);
+    assert!(page.console.is_empty(), "console: {:?}", page.console);
+    let best = aggregates
+        .iter()
+        .filter(|a| a["column"] == "train.lr")
+        .max_by(|a, b| {
+            a["mean"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["mean"].as_f64().unwrap())
+        })
+        .unwrap();
+    let html = std::fs::read_to_string(&index).unwrap();
+    let row = format!(
+        "<td>lr</td><td>lr={}</td><td>{:.3} [{:.3}, {:.3}]</td><td>3</td>",
+        best["values"]["lr"],
+        best["mean"].as_f64().unwrap(),
+        best["ci_low"].as_f64().unwrap(),
+        best["ci_high"].as_f64().unwrap()
+    );
+    assert!(html.contains(&row), "{row} in\n{html}");
 }
 
 #[test]

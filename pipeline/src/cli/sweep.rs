@@ -91,7 +91,8 @@ pub fn compare_graph(
         }
         with_stages.push((m.member.clone(), stages));
     }
-    let node = CompareNode::new(sweep, with_stages);
+    let report: stages::report::ReportConfig = config.typed("report")?;
+    let node = CompareNode::new(sweep, with_stages, (report.font, report.font_bold));
     let graph = Graph::detached(Box::new(node), config)?;
     let keyed = graph.key_with_inputs(index, 0, inputs)?;
     Ok((graph, keyed))
@@ -127,6 +128,10 @@ pub fn run(
         }
         items_of.push(items.into_values().collect());
     }
+    let page = stages::compare::CompareArtifact::at(
+        &store.artifact_dir(&compare.nodes[0].name, &compare_key.key),
+    )
+    .index();
     plan.push(&compare, 0, compare_key, compare_deps, "");
     let mut out = std::io::stdout();
     let _ = writeln!(
@@ -167,6 +172,7 @@ pub fn run(
     );
     // The compare stage can fail with every member built: that fails the sweep too.
     if failed_members.is_empty() && summary.failed.is_empty() {
+        let _ = writeln!(out, "sweep {name}: page {}", page.display());
         return Ok(0);
     }
     for (title, error) in &summary.failed {

@@ -4,6 +4,8 @@
 //! [`Stage::report`](crate::engine::stage::Stage::report), so the file layouts stay with their
 //! owners and this stage works for any experiment.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 use stages::compare::{self, Axis, Column, Members, Resampling, Value};
 
@@ -18,13 +20,16 @@ pub fn stage_name(sweep: &str) -> String {
 }
 
 /// What the tables depend on besides the members' artifacts: the members' values (they become
-/// columns) and the correlations' resampling.
+/// columns) and the correlations' resampling; the page also on the report's fonts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompareParams {
     pub axes: Vec<String>,
     /// Per member: its index and its values in axis order.
     pub members: Vec<(u32, Vec<serde_json::Value>)>,
     pub resampling: Resampling,
+    /// `[report] font` and `font_bold`: the page's figures are drawn as the report's are.
+    pub font: String,
+    pub font_bold: String,
 }
 
 /// One member's target stage, as the compare stage reads it.
@@ -45,8 +50,13 @@ pub struct CompareNode {
 
 impl CompareNode {
     /// The compare stage of `sweep` over `members`, each with its target stages (from the
-    /// member's own registry, so that each reads its artifact as its stage wrote it).
-    pub fn new(sweep: &Sweep, members: Vec<(Member, Vec<Box<dyn AnyStage>>)>) -> CompareNode {
+    /// member's own registry, so that each reads its artifact as its stage wrote it); its page
+    /// is drawn with `fonts` (regular, bold).
+    pub fn new(
+        sweep: &Sweep,
+        members: Vec<(Member, Vec<Box<dyn AnyStage>>)>,
+        fonts: (String, String),
+    ) -> CompareNode {
         let mut targets = Vec::new();
         let mut rows = Vec::new();
         for (member, stages) in members {
@@ -74,10 +84,27 @@ impl CompareNode {
                 axes: sweep.axes.iter().map(|a| a.name.clone()).collect(),
                 members: rows,
                 resampling: Resampling::default(),
+                font: fonts.0,
+                font_bold: fonts.1,
             },
             targets,
         }
     }
+}
+
+/// A font of the page: under the experiment's folder, else in the checkout the program belongs
+/// to (an experiment without a `[report]`, such as the toy's, still gets its figures drawn);
+/// where neither has it, the experiment's path, so the error names where it was expected.
+fn locate(root: &Path, font: &str) -> PathBuf {
+    let own = root.join(font);
+    if own.is_file() {
+        return own;
+    }
+    stages::paths::candidate_roots()
+        .into_iter()
+        .map(|r| r.join(font))
+        .find(|p| p.is_file())
+        .unwrap_or(own)
 }
 
 fn value(v: &serde_json::Value) -> Value {
@@ -118,6 +145,15 @@ impl Stage for CompareNode {
     /// Everything is given at construction; nothing is read from the file.
     fn read_params(&self, _config: &Config) -> Result<CompareParams> {
         Ok(self.params.clone())
+    }
+
+    fn externals(&self, p: &CompareParams, config: &Config) -> Result<Vec<PathBuf>> {
+        let mut files = vec![locate(&config.root, &p.font)];
+        let bold = locate(&config.root, &p.font_bold);
+        if bold.is_file() {
+            files.push(bold);
+        }
+        Ok(files)
     }
 
     fn run(&self, ctx: &StageContext, params: &CompareParams) -> anyhow::Result<()> {
@@ -165,6 +201,13 @@ impl Stage for CompareNode {
         };
         let out = compare::CompareArtifact::at(&ctx.out_dir);
         let comparison = compare::write(&self.sweep, &members, params.resampling, &out)?;
+        let bold = locate(ctx.root, &params.font_bold);
+        compare::page::write(
+            &comparison,
+            &out,
+            &locate(ctx.root, &params.font),
+            Some(bold.as_path()).filter(|p| p.is_file()),
+        )?;
         eprintln!(
             "{}: {} members x {} columns, {} aggregates, {} correlations",
             ctx.name,

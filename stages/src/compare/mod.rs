@@ -8,13 +8,15 @@
 //!                               n, mean, std, and the 95% Student t interval across seeds
 //! correlations.parquet / .csv   each alignment column against each performance column across
 //!                               members: Spearman and Pearson, bootstrap interval, permutation p
-//! compare.json                  all three, for `pipeline compare --json` and the report
+//! compare.json                  all three, for `pipeline compare --json` and the page
+//! index.html, fig/              the sweep's page (figures as PNG and SVG), from compare.json
 //! ```
 //!
 //! The members table is written first; the aggregates are a lazy scan of it, unpivoted to one row
 //! per (member, column) and grouped by configuration and column, so the Parquet file people open
 //! is the one the numbers come from.
 
+pub mod page;
 pub mod stats;
 mod table;
 
@@ -25,8 +27,8 @@ use serde::{Deserialize, Serialize};
 
 pub use table::write;
 
-/// Bump when the tables' content changes for the same members.
-pub const VERSION: u32 = 1;
+/// Bump when the tables' or the page's content changes for the same members.
+pub const VERSION: u32 = 2;
 
 /// The swept parameter the aggregates average over.
 pub const SEED_AXIS: &str = "seed";
@@ -190,6 +192,16 @@ impl CompareArtifact {
 
     pub fn json(&self) -> PathBuf {
         self.dir.join("compare.json")
+    }
+
+    /// The sweep's page.
+    pub fn index(&self) -> PathBuf {
+        self.dir.join("index.html")
+    }
+
+    /// The page's figures (named as the report names its own).
+    pub fn figures(&self) -> PathBuf {
+        self.dir.join(crate::report::page::FIG)
     }
 
     pub fn read(&self) -> crate::Result<Comparison> {

@@ -21,6 +21,7 @@ pub fn losses(a: &AdapterResults) -> LinePanels {
         name: name.into(),
         points: epochs.iter().copied().zip(a.history_column(col)).collect(),
         light,
+        errors: Vec::new(),
     };
     let panel = |title: &str, y: &str, series: Vec<Series>| Panel {
         title: format!("{} — {title}", a.name),

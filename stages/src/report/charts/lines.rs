@@ -1,4 +1,5 @@
-//! Line panels: a grid of panels, each with its series against a shared x axis.
+//! Line panels: a grid of panels, each with its series against a shared x axis, and optional
+//! error bars at the points (a sweep's means with their intervals across seeds).
 
 use plotters::prelude::*;
 
@@ -11,6 +12,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Dashed-looking (thinner, lighter) for validation curves.
     pub light: bool,
+    /// Error bars: (x, low, high); empty for none.
+    pub errors: Vec<(f64, f64, f64)>,
 }
 
 pub struct Panel {
@@ -52,12 +55,12 @@ impl Figure for LinePanels {
                     .iter()
                     .flat_map(|s| s.points.iter().map(|p| p.0)),
             );
-            let ys = finite_range(
-                panel
-                    .series
+            let ys = finite_range(panel.series.iter().flat_map(|s| {
+                s.points
                     .iter()
-                    .flat_map(|s| s.points.iter().map(|p| p.1)),
-            );
+                    .map(|p| p.1)
+                    .chain(s.errors.iter().flat_map(|e| [e.1, e.2]))
+            }));
             let labels = (
                 panel.title.as_str(),
                 panel.x_label.as_str(),
@@ -77,6 +80,20 @@ impl Figure for LinePanels {
                     .copied()
                     .filter(|p| p.0.is_finite() && p.1.is_finite())
                     .collect();
+                if !s.errors.is_empty() {
+                    // A point marker with each error bar, so a one-point series still shows.
+                    chart
+                        .draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                        .map_err(err)?;
+                    let bars = s
+                        .errors
+                        .iter()
+                        .filter(|e| e.0.is_finite() && e.1.is_finite() && e.2.is_finite())
+                        .map(|&(x, lo, hi)| {
+                            ErrorBar::new_vertical(x, lo, (lo + hi) / 2.0, hi, c.stroke_width(1), 8)
+                        });
+                    chart.draw_series(bars).map_err(err)?;
+                }
                 chart
                     .draw_series(LineSeries::new(points, style))
                     .map_err(err)?
