@@ -171,20 +171,36 @@ pub fn of_pairs<S: AsRef<str>>(
     image_ids: &[S],
     ks: &[usize],
 ) -> [Retrieval; 2] {
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let mut image_rows = Vec::new();
-    let owner: Vec<usize> = image_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            *first.entry(id.as_ref()).or_insert_with(|| {
-                image_rows.push(i);
-                image_rows.len() - 1
+    let gallery = Gallery::of(image_ids);
+    let images = pair_images.select(ndarray::Axis(0), &gallery.first_rows);
+    evaluate(&images, texts, &gallery.owner, ks)
+}
+
+/// The image gallery of a list of pairs: each image once, at its first pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gallery {
+    /// Per gallery image, the pair row it comes from (its first pair).
+    pub first_rows: Vec<usize>,
+    /// Per pair (caption), its image's place in the gallery.
+    pub owner: Vec<usize>,
+}
+
+impl Gallery {
+    pub fn of<S: AsRef<str>>(image_ids: &[S]) -> Gallery {
+        let mut place: HashMap<&str, usize> = HashMap::new();
+        let mut first_rows = Vec::new();
+        let owner = image_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                *place.entry(id.as_ref()).or_insert_with(|| {
+                    first_rows.push(i);
+                    first_rows.len() - 1
+                })
             })
-        })
-        .collect();
-    let images = pair_images.select(ndarray::Axis(0), &image_rows);
-    evaluate(&images, texts, &owner, ks)
+            .collect();
+        Gallery { first_rows, owner }
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +232,13 @@ mod tests {
                 whole
             );
         }
+    }
+
+    #[test]
+    fn the_gallery_holds_each_image_once_at_its_first_pair() {
+        let g = Gallery::of(&["b", "a", "b", "c", "a"]);
+        assert_eq!(g.first_rows, vec![0, 1, 3]);
+        assert_eq!(g.owner, vec![0, 1, 0, 2, 1]);
     }
 
     #[test]

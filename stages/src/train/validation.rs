@@ -3,8 +3,6 @@
 //! and retrieval R@1 in both directions (the probe stage's definition,
 //! [`crate::evaluate::retrieval::of_pairs`]: each image once, at its first pair).
 
-use std::collections::HashMap;
-
 use burn::tensor::{ElementConversion, Tensor};
 use ndarray::Array2;
 
@@ -73,20 +71,10 @@ pub fn validate<B: AdapterOps>(
     // Retrieval's rows, written in place batch by batch: every caption, and each image once
     // (at its first pair), so validation holds one copy of the val embeddings, not the
     // batches' pieces and their concatenation.
-    let mut slot_of: HashMap<&str, usize> = HashMap::new();
-    let mut first_of_image = Vec::new();
-    let owner: Vec<usize> = val
-        .iter()
-        .enumerate()
-        .map(|(t, p)| {
-            *slot_of.entry(p.image_id.as_str()).or_insert_with(|| {
-                first_of_image.push(t);
-                first_of_image.len() - 1
-            })
-        })
-        .collect();
+    let ids: Vec<&str> = val.iter().map(|p| p.image_id.as_str()).collect();
+    let gallery = retrieval::Gallery::of(&ids);
     let mut image_slot = vec![None; val.len()];
-    for (slot, &t) in first_of_image.iter().enumerate() {
+    for (slot, &t) in gallery.first_rows.iter().enumerate() {
         image_slot[t] = Some(slot);
     }
     let mut parts_of_batches: Vec<([f64; 3], f64)> = Vec::new();
@@ -106,7 +94,8 @@ pub fn validate<B: AdapterOps>(
             chunk.len() as f64,
         ));
         let (a, t) = (host(a)?, host(t)?);
-        let images = images.get_or_insert_with(|| Array2::zeros((first_of_image.len(), a.ncols())));
+        let images =
+            images.get_or_insert_with(|| Array2::zeros((gallery.first_rows.len(), a.ncols())));
         let texts = texts.get_or_insert_with(|| Array2::zeros((val.len(), t.ncols())));
         for r in 0..chunk.len() {
             let row = c * batch + r;
@@ -126,7 +115,7 @@ pub fn validate<B: AdapterOps>(
         images.expect("val is not empty"),
         texts.expect("val is not empty"),
     );
-    let [i2t, t2i] = retrieval::evaluate_owned(images, texts, &owner, &[1]);
+    let [i2t, t2i] = retrieval::evaluate_owned(images, texts, &gallery.owner, &[1]);
     Ok(Validation {
         loss: mean(0),
         contrastive: mean(1),
