@@ -167,3 +167,53 @@ fn a_killed_training_resumes_to_the_same_weights() {
         "resumed training ends with the same aligned embeddings"
     );
 }
+
+/// The files of an artifact and their content hashes, from its manifest.
+fn outputs(dir: &std::path::Path) -> Vec<(String, String)> {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    m["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["path"].as_str().unwrap().to_string(),
+                o["blake3"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Two trainings at once in one process (`-j 2`) share Burn's one random generator: each must
+/// still draw what it draws alone (its initialisation, the MLP's dropout keys), so the bytes
+/// equal those of one training at a time.
+#[test]
+fn trainings_at_once_give_the_bytes_of_trainings_one_at_a_time() {
+    let p = Project::new("num_samples = 160");
+    let sets = [
+        "--set",
+        "train.linear.epochs=12",
+        "--set",
+        "train.mlp.epochs=12",
+        "--set",
+        "train.mlp.mlp_hidden_dims=[256]",
+    ];
+    let run = |jobs: &str, force: bool| {
+        let mut args = vec!["run", "--stage", "train", "-j", jobs];
+        if force {
+            args.push("--force");
+        }
+        args.extend_from_slice(&sets);
+        p.ok(&args);
+        ["train:linear", "train:mlp"].map(|s| outputs(&p.show_with(s, &sets)))
+    };
+    let alone = run("1", false);
+    for attempt in 0..2 {
+        let together = run("2", true);
+        assert_eq!(
+            together, alone,
+            "attempt {attempt}: -j 2 trained other weights"
+        );
+    }
+}

@@ -152,6 +152,28 @@ fn plan<'a>(config: &TrainConfig, data: &'a TrainingData, label: &str) -> Result
 }
 
 /// Trains both adapters from `data` into `out` (config, history, model, embeddings).
+/// Burn's backend random generator (`B::seed`, then the weights' initialisation and dropout's
+/// keys) is one per process. Builds running at once (`pipeline run -j N`, a sweep's members)
+/// would interleave their draws and train other weights than they would alone. So a build holds
+/// this lock from its `seed` to its last draw: around the initialisation, and for each epoch
+/// whose steps draw dropout keys. Adapters without dropout (the linear one) hold it only while
+/// they initialise; those with dropout train their epochs one build at a time.
+static BACKEND_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn backend_rng() -> std::sync::MutexGuard<'static, ()> {
+    // A build that panicked while drawing leaves nothing to repair: every holder reseeds first.
+    BACKEND_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether a training epoch draws from the backend's generator (dropout in hidden blocks).
+fn draws_in_epochs(config: &TrainConfig) -> bool {
+    config.adapter == crate::train::config::AdapterKind::Mlp
+        && config.dropout > 0.0
+        && !config.mlp_hidden_dims.is_empty()
+}
+
 pub fn train<B: AutodiffBackend + AdapterOps>(
     config: &TrainConfig,
     data: &TrainingData,
@@ -166,14 +188,17 @@ where
     if let Some(n) = &plan.cap_note {
         eprintln!("{label}: {n}");
     }
-    B::seed(device, config.seed);
-    let model: AlignModel<B> = AlignModel::new(
-        config,
-        data.image.dim(),
-        data.text.dim(),
-        plan.d_embed,
-        device,
-    );
+    let model: AlignModel<B> = {
+        let _rng = backend_rng();
+        B::seed(device, config.seed);
+        AlignModel::new(
+            config,
+            data.image.dim(),
+            data.text.dim(),
+            plan.d_embed,
+            device,
+        )
+    };
     export::write_embeddings(&model.valid(), data, out, Weights::Untrained)?;
     let optim = AdamW::new(config.weight_decay).init::<B, AlignModel<B>>();
     let (mut model, mut optim, resumed) = checkpoint::resume(out, model, optim, device)?;
@@ -293,13 +318,19 @@ fn run_epoch<B: AutodiffBackend + AdapterOps, O: Optimizer<AlignModel<B>, B>>(
 where
     B::InnerBackend: AdapterOps,
 {
-    B::seed(
-        device,
-        config
-            .seed
-            .wrapping_mul(1_000_003)
-            .wrapping_add(epoch as u64),
-    );
+    // Reseeded (and held for the whole epoch) only when its steps draw dropout keys: an epoch
+    // without draws must not reseed the generator under another build's feet either.
+    let _rng = draws_in_epochs(config).then(|| {
+        let rng = backend_rng();
+        B::seed(
+            device,
+            config
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64),
+        );
+        rng
+    });
     let order = epoch_order(config, plan, epoch);
     let mut step = (epoch - 1) * plan.steps_per_epoch;
     let mut sums = [0.0; 3];
