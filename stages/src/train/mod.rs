@@ -41,8 +41,9 @@ pub use artifact::TrainArtifact;
 pub use config::TrainConfig;
 
 /// Bump when the same features and config would train different adapters or write a different
-/// artifact.
-pub const VERSION: u32 = 6;
+/// artifact. (7: builds at `-j N` before it could draw other initial weights and dropout keys
+/// than the same build alone, under the same key; the bump retires those artifacts.)
+pub const VERSION: u32 = 7;
 
 /// The CPU backend used by default, with autodiff.
 pub type CpuBackend = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
