@@ -9,15 +9,6 @@ use stages::compare::{Comparison, Role, SEED_AXIS, Value};
 use crate::cli::sweep::View;
 use crate::engine::error::{EngineError, Result};
 
-fn show_value(v: &Value) -> String {
-    match v {
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => format!("{f}"),
-        Value::Str(s) => s.clone(),
-    }
-}
-
 fn show_number(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))
 }
@@ -39,7 +30,7 @@ fn sort_key(v: &Value) -> SortKey {
     match v {
         Value::Int(i) => SortKey::Number(*i as f64),
         Value::Float(f) => SortKey::Number(*f),
-        other => SortKey::Text(show_value(other)),
+        other => SortKey::Text(other.to_string()),
     }
 }
 
@@ -68,7 +59,7 @@ pub fn render(c: &Comparison, view: &View) -> Result<String> {
             .collect();
         columns.push(TableColumn {
             header: axis.clone(),
-            cells: values.iter().map(|v| show_value(v)).collect(),
+            cells: values.iter().map(|v| v.to_string()).collect(),
             keys: values.iter().map(|v| sort_key(v)).collect(),
         });
     }
@@ -177,7 +168,7 @@ fn aggregates(out: &mut String, c: &Comparison, shown: &[&String]) {
             .map(|a| {
                 format!(
                     "{a}={}",
-                    row.values.get(*a).map(show_value).unwrap_or_default()
+                    row.values.get(*a).map(Value::to_string).unwrap_or_default()
                 )
             })
             .collect::<Vec<_>>()

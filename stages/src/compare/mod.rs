@@ -55,6 +55,18 @@ pub enum Value {
     Str(String),
 }
 
+impl std::fmt::Display for Value {
+    /// As a person writes it: `0.2`, `3`, `linear`, `true`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => f.write_str(s),
+        }
+    }
+}
+
 /// One swept parameter: its value for each member.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {

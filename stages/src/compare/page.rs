@@ -72,22 +72,13 @@ pub fn short(column: &str) -> String {
     }
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => format!("{f}"),
-        Value::Str(s) => s.clone(),
-    }
-}
-
 fn label(config: &Configuration) -> String {
     if config.is_empty() {
         return "all".into();
     }
     config
         .iter()
-        .map(|(k, v)| format!("{k}={}", show(v)))
+        .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
