@@ -66,6 +66,7 @@ const OWNED: &[(&str, &[&str])] = &[
     ),
     ("\"fig\"", &["stages/src/report/page.rs"]),
     ("\"thumbs\"", &["stages/src/report/page.rs"]),
+    ("\"shard.json\"", &["stages/src/features/assemble.rs"]),
     ("\"manifest.json\"", &["pipeline/src/engine/manifest.rs"]),
     ("\".locks\"", &["pipeline/src/engine/store.rs"]),
     ("\".tmp-\"", &["pipeline/src/engine/store.rs"]),

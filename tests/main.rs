@@ -5,6 +5,7 @@
 //! - [`sweeps`]: sweeps and `run -j N` over the same toy stages;
 //! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
 //!   default, in a throw-away project folder ([`common::Project`]);
+//! - [`shards_e2e`]: `run --shard I/N` and the assembly of the shards into one run's bytes;
 //! - [`gpu_check`]: `make gpu-check` without a GPU (its refusal, and its comparison on CPU runs).
 
 mod common;
@@ -16,5 +17,6 @@ mod features_e2e;
 mod fuzz_config;
 mod gpu_check;
 mod layout;
+mod shards_e2e;
 mod sweeps;
 mod train_e2e;

@@ -29,6 +29,7 @@
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`perturb`]: caption perturbations (replace, drop, shuffle words; delete characters) and
 //!   image perturbations (blur, pixels replaced by matched noise), seeded.
+//! - [`shard`]: `I/N`, one of a stage's row shards (a way of running it, not a parameter).
 //! - [`paths`]: where the project's `.venv`, models and datasets live.
 //! - [`error`]: the crate's error type; every variant names the file or record involved;
 //! - [`check`]: parameter values a stage cannot use, found before any work.
@@ -48,6 +49,7 @@ pub mod paths;
 pub mod perturb;
 pub mod pooling;
 pub mod report;
+pub mod shard;
 pub mod spaces;
 pub mod table;
 pub mod text;

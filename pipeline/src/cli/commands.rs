@@ -11,7 +11,8 @@ use crate::engine::graph::Graph;
 use crate::engine::hash_index::HashIndex;
 use crate::engine::key;
 use crate::engine::runner::{self, Options, Plan};
-use crate::engine::stage::Registry;
+use crate::engine::shards;
+use crate::engine::stage::{Registry, Shard};
 use crate::engine::status::{self, State};
 use crate::engine::store::{self, Removal, Store};
 use crate::sweep::Sweep;
@@ -56,6 +57,7 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
             force,
             jobs,
             keep_going,
+            shard,
         } => {
             let options = Options {
                 jobs: *jobs,
@@ -65,6 +67,7 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
                 &mut s,
                 stage.as_deref(),
                 adapter.as_deref(),
+                *shard,
                 *force,
                 options,
             )
@@ -111,6 +114,7 @@ fn run(
     s: &mut Session,
     stage: Option<&str>,
     adapter: Option<&str>,
+    shard: Option<Shard>,
     force: bool,
     options: Options,
 ) -> CliResult {
@@ -131,7 +135,10 @@ fn run(
         BTreeSet::new()
     };
     let mut out = std::io::stdout();
-    let plan = Plan::of_graph(&s.graph, &keys, &order, &forced);
+    let mut plan = Plan::of_graph(&s.graph, &keys, &order, &forced);
+    if let Some(shard) = shard {
+        shard_targets(&mut plan, &targets, shard)?;
+    }
     let summary = runner::run_plan(&plan, &s.store, options, &mut out)?;
     let secs = clock.elapsed().as_secs_f64();
     if !summary.failed.is_empty() {
@@ -164,6 +171,32 @@ fn run(
         );
     }
     Ok(0)
+}
+
+/// Makes every target of `plan` build only its row shard `shard`.
+fn shard_targets(plan: &mut Plan, targets: &[String], shard: Shard) -> Result<(), EngineError> {
+    for item in plan.items.iter_mut() {
+        if !targets.iter().any(|t| t == item.name()) {
+            continue;
+        }
+        if !item.graph.nodes[item.node].stage.is_shardable() {
+            let shardable: Vec<&str> = item
+                .graph
+                .nodes
+                .iter()
+                .filter(|n| n.stage.is_shardable())
+                .map(|n| n.name.as_str())
+                .collect();
+            return Err(EngineError::Config(format!(
+                "--shard: {} does not split into shards; these do: {}",
+                item.name(),
+                shardable.join(", ")
+            )));
+        }
+        item.shard = Some(shard);
+        item.label = format!("shard {shard}");
+    }
+    Ok(())
 }
 
 fn status(s: &mut Session, json: bool) -> CliResult {
@@ -321,6 +354,16 @@ fn gc(s: &mut Session, dry_run: bool) -> CliResult {
     let (mut kept, mut removed) = (0usize, 0usize);
     for f in found {
         if reachable.contains(&(f.stage_dir.clone(), f.key.clone())) && f.manifest.is_some() {
+            kept += 1;
+            continue;
+        }
+        // A row shard is kept while the artifact it is part of is current and not assembled.
+        if let Some((of, stage)) = f.manifest.as_ref().and_then(|m| {
+            let (of, _) = shards::of(m)?;
+            Some((of, shards::parent_stage(&m.stage)?.to_string()))
+        }) && reachable.contains(&(Store::stage_dir_name(&stage), of.clone()))
+            && s.store.lookup(&stage, &of).is_none()
+        {
             kept += 1;
             continue;
         }

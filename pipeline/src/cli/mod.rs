@@ -61,6 +61,11 @@ pub enum Command {
         /// naming what failed.
         #[arg(long)]
         keep_going: bool,
+        /// Build only row shard I of N (from 0, as SLURM_ARRAY_TASK_ID) of one `features:*`
+        /// stage, as its own artifact; once all N are built, a plain run assembles them into
+        /// the artifact one process would write (same key, same bytes).
+        #[arg(long, value_name = "I/N", requires = "stage")]
+        shard: Option<stages::shard::Shard>,
     },
     /// Build the members of a sweep (`[sweep.NAME]` in pipeline.toml) that are not built; a
     /// member that fails is reported and the others finish. Same as `run --stage sweep:NAME`.

@@ -8,6 +8,7 @@ pub mod key;
 pub mod lock;
 pub mod manifest;
 pub mod runner;
+pub mod shards;
 pub mod stage;
 pub mod status;
 pub mod store;

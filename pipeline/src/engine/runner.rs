@@ -17,7 +17,8 @@ use crate::engine::graph::{Graph, Keyed, Keys, Node};
 use crate::engine::key;
 use crate::engine::lock::KeyLock;
 use crate::engine::manifest::{self, ExternalFile, Manifest};
-use crate::engine::stage::{InputArtifact, StageContext, input_stage};
+use crate::engine::shards;
+use crate::engine::stage::{InputArtifact, Shard, StageContext, input_stage};
 use crate::engine::store::Store;
 
 /// One artifact to reuse or build.
@@ -32,6 +33,8 @@ pub struct Item<'g> {
     pub forced: bool,
     /// Who asked for it first, shown on its line (a sweep member's values; "" for a plain run).
     pub label: String,
+    /// Build only this row shard of it, as a shard artifact (`--shard I/N`).
+    pub shard: Option<Shard>,
 }
 
 impl Item<'_> {
@@ -92,6 +95,7 @@ impl<'g> Plan<'g> {
                 deps,
                 forced: forced.contains(&node.name),
                 label: label.to_string(),
+                shard: None,
             });
             self.by_artifact.insert(id, item);
             items.insert(i, item);
@@ -121,6 +125,7 @@ impl<'g> Plan<'g> {
             deps,
             forced: false,
             label: label.to_string(),
+            shard: None,
         });
         self.by_artifact.insert(id, item);
         item
@@ -291,6 +296,12 @@ impl Worker<'_, '_, '_> {
                     board.summary.ran.push(item.title());
                     board.state[i] = State::Done;
                 }
+                Ok(Outcome::Assembled(secs, count)) => {
+                    let extra = format!("  {secs:.2} s (assembled from {count} shards)");
+                    self.line(item, "ran", extra);
+                    board.summary.ran.push(item.title());
+                    board.state[i] = State::Done;
+                }
                 Err(e) => {
                     self.line(item, "failed", String::new());
                     board.state[i] = State::Failed;
@@ -384,30 +395,70 @@ impl Worker<'_, '_, '_> {
 enum Outcome {
     Reused,
     Ran(f64),
+    /// Built from this many shard artifacts, in seconds.
+    Assembled(f64, usize),
+}
+
+/// What a build computes.
+enum Work<'a> {
+    /// The whole artifact.
+    Whole,
+    /// One row shard of it, as its own artifact.
+    Shard(Shard),
+    /// The whole artifact, from these built shards.
+    Assemble(&'a [std::path::PathBuf]),
 }
 
 /// Reuses the item's artifact if it exists (and it is not forced), else builds it under its
-/// key's lock.
+/// key's lock: from a complete set of its shards where one is built, or just the shard the item
+/// asks for.
 fn run_item(item: &Item, store: &Store, on_wait: &dyn Fn(Option<u32>)) -> Result<Outcome> {
     let (name, key) = (item.name(), &item.keyed.key);
     if !item.forced && store.lookup(name, key).is_some() {
         return Ok(Outcome::Reused);
     }
-    let lock = store.lock(name, key, on_wait)?;
+    let node = &item.graph.nodes[item.node];
+    let (name, key) = match item.shard {
+        Some(shard) => (shards::stage_name(name), shards::key(key, shard)),
+        None => (name.to_string(), key.clone()),
+    };
+    let lock = store.lock(&name, &key, on_wait)?;
     // Another run may have built it while we waited for the lock.
-    if !item.forced && store.lookup(name, key).is_some() {
+    if !item.forced && store.lookup(&name, &key).is_some() {
         return Ok(Outcome::Reused);
     }
-    store.discard_invalid(&lock, name, key)?;
+    store.discard_invalid(&lock, &name, &key)?;
     let clock = Instant::now();
     tracing::info!(stage = %name, key = %key, "running");
-    let node = &item.graph.nodes[item.node];
-    build(item.graph, node, &item.keyed, store, &lock)?;
-    Ok(Outcome::Ran(clock.elapsed().as_secs_f64()))
+    let parts = match item.shard {
+        None if !item.forced && node.stage.is_shardable() => {
+            shards::complete(store, item.name(), &item.keyed.key)
+        }
+        _ => None,
+    };
+    let work = match (item.shard, &parts) {
+        (Some(shard), _) => Work::Shard(shard),
+        (None, Some(parts)) => Work::Assemble(parts),
+        (None, None) => Work::Whole,
+    };
+    build(item.graph, node, &item.keyed, store, &lock, work)?;
+    let secs = clock.elapsed().as_secs_f64();
+    Ok(match parts {
+        Some(parts) => Outcome::Assembled(secs, parts.len()),
+        None => Outcome::Ran(secs),
+    })
 }
 
-/// Runs the node's stage into a temporary folder the store renames into place.
-fn build(graph: &Graph, node: &Node, k: &Keyed, store: &Store, lock: &KeyLock) -> Result<()> {
+/// Runs the node's stage (or its shard, or its assembly) into a temporary folder the store
+/// renames into place.
+fn build(
+    graph: &Graph,
+    node: &Node,
+    k: &Keyed,
+    store: &Store,
+    lock: &KeyLock,
+    work: Work,
+) -> Result<()> {
     let inputs: BTreeMap<String, InputArtifact> = node
         .inputs
         .iter()
@@ -417,7 +468,14 @@ fn build(graph: &Graph, node: &Node, k: &Keyed, store: &Store, lock: &KeyLock) -
             (name.clone(), InputArtifact { key, dir })
         })
         .collect();
-    store.build(lock, &node.name, &k.key, node.stage.is_resumable(), |tmp| {
+    let mut manifest = manifest_of(node, k);
+    if let Work::Shard(shard) = work {
+        manifest.stage = shards::stage_name(&node.name);
+        manifest.key = shards::key(&k.key, shard);
+        manifest.params = shards::params(&k.key, shard);
+    }
+    let (name, key) = (manifest.stage.clone(), manifest.key.clone());
+    store.build(lock, &name, &key, node.stage.is_resumable(), |tmp| {
         let ctx = StageContext {
             name: &node.name,
             out_dir: tmp.to_path_buf(),
@@ -425,8 +483,10 @@ fn build(graph: &Graph, node: &Node, k: &Keyed, store: &Store, lock: &KeyLock) -
             root: &graph.root,
         };
         // A panic in a stage is that stage failing, not the whole tool crashing.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            node.stage.run_configured(&ctx, &node.config)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match work {
+            Work::Whole => node.stage.run_configured(&ctx, &node.config),
+            Work::Shard(shard) => node.stage.run_shard_configured(&ctx, &node.config, shard),
+            Work::Assemble(parts) => node.stage.assemble_configured(&ctx, &node.config, parts),
         }))
         .unwrap_or_else(|panic| {
             let msg = panic
@@ -437,10 +497,10 @@ fn build(graph: &Graph, node: &Node, k: &Keyed, store: &Store, lock: &KeyLock) -
             Err(anyhow::anyhow!("panicked: {msg}"))
         })
         .map_err(|source| EngineError::StageFailed {
-            stage: node.name.clone(),
+            stage: name.clone(),
             source,
         })?;
-        Ok(manifest_of(node, k))
+        Ok(manifest)
     })?;
     Ok(())
 }

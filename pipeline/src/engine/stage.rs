@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use stages::compare::Role;
+pub use stages::shard::Shard;
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
@@ -81,6 +82,37 @@ pub trait Stage: Send + Sync + 'static {
 
     /// Computes the outputs into `ctx.out_dir`.
     fn run(&self, ctx: &StageContext, params: &Self::Params) -> anyhow::Result<()>;
+
+    /// True if the stage splits into row shards (`pipeline run --shard I/N`): [`Stage::run_shard`]
+    /// computes one, [`Stage::assemble`] puts all of them together into the files [`Stage::run`]
+    /// writes, byte for byte.
+    fn shardable(&self) -> bool {
+        false
+    }
+
+    /// Computes shard `shard` of the outputs into `ctx.out_dir` (a shard artifact's folder).
+    fn run_shard(
+        &self,
+        ctx: &StageContext,
+        _params: &Self::Params,
+        shard: Shard,
+    ) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "{} does not split into shards (asked for shard {shard})",
+            ctx.name
+        )
+    }
+
+    /// Writes into `ctx.out_dir` what [`Stage::run`] would, from the folders of shards 0..N of
+    /// one count, in order, without computing them again.
+    fn assemble(
+        &self,
+        ctx: &StageContext,
+        _params: &Self::Params,
+        _shards: &[PathBuf],
+    ) -> anyhow::Result<()> {
+        anyhow::bail!("{} does not split into shards", ctx.name)
+    }
 
     /// The numbers a built artifact of this stage (its folder `dir`) reports, for the tables
     /// that compare a sweep's members (`compare:<sweep>`). Stages without results report none.
@@ -189,6 +221,19 @@ pub trait AnyStage: Send + Sync {
     /// Reads the parameters from `config`, with the values the stage cannot use listed.
     fn configure(&self, config: &Config) -> Result<(Configured, Vec<Problem>)>;
     fn run_configured(&self, ctx: &StageContext, params: &Configured) -> anyhow::Result<()>;
+    fn is_shardable(&self) -> bool;
+    fn run_shard_configured(
+        &self,
+        ctx: &StageContext,
+        params: &Configured,
+        shard: Shard,
+    ) -> anyhow::Result<()>;
+    fn assemble_configured(
+        &self,
+        ctx: &StageContext,
+        params: &Configured,
+        shards: &[PathBuf],
+    ) -> anyhow::Result<()>;
     fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>>;
 }
 
@@ -226,16 +271,45 @@ impl<S: Stage> AnyStage for S {
     }
 
     fn run_configured(&self, ctx: &StageContext, params: &Configured) -> anyhow::Result<()> {
-        let typed = params
-            .typed
-            .downcast_ref::<S::Params>()
-            .ok_or_else(|| anyhow::anyhow!("{}: parameters of another stage", ctx.name))?;
-        self.run(ctx, typed)
+        self.run(ctx, typed::<S>(ctx, params)?)
+    }
+
+    fn is_shardable(&self) -> bool {
+        self.shardable()
+    }
+
+    fn run_shard_configured(
+        &self,
+        ctx: &StageContext,
+        params: &Configured,
+        shard: Shard,
+    ) -> anyhow::Result<()> {
+        self.run_shard(ctx, typed::<S>(ctx, params)?, shard)
+    }
+
+    fn assemble_configured(
+        &self,
+        ctx: &StageContext,
+        params: &Configured,
+        shards: &[PathBuf],
+    ) -> anyhow::Result<()> {
+        self.assemble(ctx, typed::<S>(ctx, params)?, shards)
     }
 
     fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>> {
         self.report(dir)
     }
+}
+
+/// The typed parameters of stage `S` that [`AnyStage::configure`] read.
+fn typed<'p, S: Stage>(
+    ctx: &StageContext,
+    params: &'p Configured,
+) -> anyhow::Result<&'p S::Params> {
+    params
+        .typed
+        .downcast_ref::<S::Params>()
+        .ok_or_else(|| anyhow::anyhow!("{}: parameters of another stage", ctx.name))
 }
 
 /// Builds the list of stages for a config (e.g. one `train:<adapter>` node per adapter).

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::engine::graph::{Graph, Keyed, Keys};
 use crate::engine::key;
 use crate::engine::manifest::Manifest;
+use crate::engine::shards;
 use crate::engine::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,9 +31,39 @@ pub struct NodeStatus {
     pub key: String,
     pub reasons: Vec<String>,
     pub artifact: Option<String>,
+    /// For a stage not built yet: its row shards built so far, count → shard indices.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub shards: BTreeMap<usize, Vec<usize>>,
 }
 
 pub fn status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
+    let mut rows = node_status(graph, keys, store);
+    for (row, (&i, k)) in rows.iter_mut().zip(keys) {
+        if row.state == State::Fresh || !graph.nodes[i].stage.is_shardable() {
+            continue;
+        }
+        for (count, built) in shards::built(store, &row.stage, &k.key) {
+            let built: Vec<usize> = built.into_keys().collect();
+            row.reasons.push(if built.len() == count {
+                format!("all {count} shards built: the next run assembles them")
+            } else {
+                let missing: Vec<String> = (0..count)
+                    .filter(|i| !built.contains(i))
+                    .map(|i| i.to_string())
+                    .collect();
+                format!(
+                    "{} of {count} shards built (missing: {})",
+                    built.len(),
+                    missing.join(", ")
+                )
+            });
+            row.shards.insert(count, built);
+        }
+    }
+    rows
+}
+
+fn node_status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
     keys.iter()
         .map(|(&i, k)| {
             let node = &graph.nodes[i];
@@ -43,6 +74,7 @@ pub fn status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     key: k.key.clone(),
                     reasons: Vec::new(),
                     artifact: Some(store.artifact_dir(&node.name, &k.key).display().to_string()),
+                    shards: BTreeMap::new(),
                 };
             }
             match store.history(&node.name).first() {
@@ -52,6 +84,7 @@ pub fn status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     key: k.key.clone(),
                     reasons: vec!["never built".into()],
                     artifact: None,
+                    shards: BTreeMap::new(),
                 },
                 Some(prev) => NodeStatus {
                     stage: node.name.clone(),
@@ -59,6 +92,7 @@ pub fn status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     key: k.key.clone(),
                     reasons: explain(node.stage.stage_version(), node.params(), k, prev),
                     artifact: None,
+                    shards: BTreeMap::new(),
                 },
             }
         })

@@ -4,15 +4,17 @@
 use std::path::PathBuf;
 
 use stages::dataset::ingest::IngestArtifact;
+use stages::features::assemble::{self, ShardRecord};
 use stages::features::encode;
 use stages::features::output::{self, RowMeta};
 use stages::features::spec::EncoderKind;
+use stages::features::units::Units;
 use stages::features::{EncoderSpec, FeatureMatrix};
 use stages::perturb::{CaptionPerturbation, ImagePerturbation};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Stage, StageContext};
+use crate::engine::stage::{Problem, Shard, Stage, StageContext};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -78,10 +80,6 @@ impl Stage for FeaturesNode {
 
     fn name(&self) -> String {
         format!("features:{}", self.0.as_str())
-    }
-
-    fn version(&self) -> u32 {
-        stages::features::VERSION
     }
 
     fn section(&self) -> String {
@@ -175,57 +173,111 @@ impl Stage for FeaturesNode {
         true
     }
 
+    fn version(&self) -> u32 {
+        match self.0 {
+            Role::Text => stages::features::TEXT_VERSION,
+            Role::Image | Role::Reference => stages::features::VERSION,
+        }
+    }
+
     fn run(&self, ctx: &StageContext, params: &FeaturesParams) -> anyhow::Result<()> {
-        let spec = &params.spec;
-        let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
-        let model = ctx.root.join(&spec.onnx);
-        let label = ctx.name;
         let clock = std::time::Instant::now();
-        let meta: Vec<RowMeta> = if spec.kind == EncoderKind::Text {
+        let work = Work::of(ctx, params)?;
+        work.encode(ctx, params, &work.units)?;
+        let matrix = FeatureMatrix::open(&ctx.out_dir)?;
+        output::write_parquet(&ctx.out_dir, &work.meta, &matrix)?;
+        let secs = clock.elapsed().as_secs_f64();
+        eprintln!(
+            "{}: {} items -> {}-d in {secs:.1} s ({:.1} items/s)",
+            ctx.name,
+            matrix.rows(),
+            matrix.dim(),
+            matrix.rows() as f64 / secs.max(1e-9)
+        );
+        Ok(())
+    }
+
+    fn shardable(&self) -> bool {
+        true
+    }
+
+    /// The rows of whole units (image batches; caption blocks that end between images) that
+    /// shard `shard` takes, as `.npy` files and `shard.json`; no table (the assembly writes it).
+    fn run_shard(
+        &self,
+        ctx: &StageContext,
+        params: &FeaturesParams,
+        shard: Shard,
+    ) -> anyhow::Result<()> {
+        let work = Work::of(ctx, params)?;
+        let units = work.units.shard(shard);
+        work.encode(ctx, params, &units)?;
+        ShardRecord::new(shard, &units, work.meta.len()).write(&ctx.out_dir)?;
+        Ok(())
+    }
+
+    fn assemble(
+        &self,
+        ctx: &StageContext,
+        params: &FeaturesParams,
+        shards: &[PathBuf],
+    ) -> anyhow::Result<()> {
+        let work = Work::of(ctx, params)?;
+        let rows = encode::storage_shard_rows(&params.spec);
+        assemble::assemble(&ctx.out_dir, shards, work.meta.len(), rows)?;
+        let matrix = FeatureMatrix::open(&ctx.out_dir)?;
+        output::write_parquet(&ctx.out_dir, &work.meta, &matrix)?;
+        Ok(())
+    }
+}
+
+/// What a features stage encodes: its rows (with the metadata its table records) and the units
+/// its batches are formed within. Cheap to compute: a shard and an assembly compute it again.
+struct Work {
+    meta: Vec<RowMeta>,
+    items: Items,
+    units: Units,
+}
+
+enum Items {
+    /// The (perturbed) captions, one per row.
+    Texts(Vec<String>),
+    /// Each image once, however many captions it has (first occurrence order): ids and files.
+    Images(Vec<String>, Vec<PathBuf>),
+}
+
+impl Work {
+    fn of(ctx: &StageContext, params: &FeaturesParams) -> anyhow::Result<Work> {
+        let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
+        let batch = params.spec.batch_size;
+        if params.spec.kind == EncoderKind::Text {
             let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
             let captions: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
             // What is encoded (and recorded as each row's source) is the perturbed caption.
             let texts = params.caption.apply_all(&ids, &captions);
-            encode::encode_texts(
-                spec,
-                &model,
-                &ctx.root.join(&spec.tokenizer),
-                &texts,
-                &ctx.out_dir,
-                label,
-            )?;
-            records
+            let images: Vec<&str> = records.iter().map(|r| r.image_id.as_str()).collect();
+            let meta = records
                 .iter()
-                .zip(texts)
+                .zip(&texts)
                 .map(|(r, text)| RowMeta {
                     id: r.id.clone(),
                     image_id: r.image_id.clone(),
                     split: r.split.as_str().into(),
-                    source: text,
+                    source: text.clone(),
                 })
-                .collect()
+                .collect();
+            Ok(Work {
+                meta,
+                units: Units::texts(&images, batch),
+                items: Items::Texts(texts),
+            })
         } else {
-            // Each image once, however many captions it has (first occurrence order).
             let mut seen = std::collections::HashSet::new();
             let images: Vec<_> = records
                 .iter()
                 .filter(|r| seen.insert(r.image_id.clone()))
                 .collect();
-            let paths: Vec<PathBuf> = images
-                .iter()
-                .map(|r| ctx.root.join(&r.image_path))
-                .collect();
-            let perturb = |i: usize, img| params.image.apply(&images[i].image_id, img);
-            encode::encode_images_with(
-                spec,
-                &model,
-                paths.len(),
-                |i| stages::image::decode::load_rgb(&paths[i]),
-                (!params.image.is_identity()).then_some(&perturb as encode::AfterResize),
-                &ctx.out_dir,
-                label,
-            )?;
-            images
+            let meta: Vec<RowMeta> = images
                 .iter()
                 .map(|r| RowMeta {
                     id: r.image_id.clone(),
@@ -233,17 +285,55 @@ impl Stage for FeaturesNode {
                     split: r.split.as_str().into(),
                     source: r.image_path.clone(),
                 })
-                .collect()
-        };
-        let matrix = FeatureMatrix::open(&ctx.out_dir)?;
-        output::write_parquet(&ctx.out_dir, &meta, &matrix)?;
-        let secs = clock.elapsed().as_secs_f64();
-        eprintln!(
-            "{label}: {} items -> {}-d in {secs:.1} s ({:.1} items/s)",
-            matrix.rows(),
-            matrix.dim(),
-            matrix.rows() as f64 / secs.max(1e-9)
-        );
+                .collect();
+            let ids = images.iter().map(|r| r.image_id.clone()).collect();
+            let paths = images
+                .iter()
+                .map(|r| ctx.root.join(&r.image_path))
+                .collect();
+            Ok(Work {
+                units: Units::images(meta.len(), batch),
+                meta,
+                items: Items::Images(ids, paths),
+            })
+        }
+    }
+
+    /// Encodes the rows of `units` into `ctx.out_dir`.
+    fn encode(
+        &self,
+        ctx: &StageContext,
+        params: &FeaturesParams,
+        units: &Units,
+    ) -> anyhow::Result<()> {
+        let spec = &params.spec;
+        let model = ctx.root.join(&spec.onnx);
+        match &self.items {
+            Items::Texts(texts) => {
+                let tokenizer = ctx.root.join(&spec.tokenizer);
+                encode::encode_text_units(
+                    spec,
+                    &model,
+                    &tokenizer,
+                    texts,
+                    units,
+                    &ctx.out_dir,
+                    ctx.name,
+                )?;
+            }
+            Items::Images(ids, paths) => {
+                let perturb = |i: usize, img| params.image.apply(&ids[i], img);
+                encode::encode_images_with(
+                    spec,
+                    &model,
+                    units,
+                    |i| stages::image::decode::load_rgb(&paths[i]),
+                    (!params.image.is_identity()).then_some(&perturb as encode::AfterResize),
+                    &ctx.out_dir,
+                    ctx.name,
+                )?;
+            }
+        }
         Ok(())
     }
 }

@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stages::dataset::probe::{self, ProbeDataSpec, ProbeSplit};
+use stages::features::assemble::{self, ShardRecord};
 use stages::features::output::{self, RowMeta};
+use stages::features::units::Units;
 use stages::features::{EncoderSpec, FeatureMatrix, encode};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Stage, StageContext};
+use crate::engine::stage::{Problem, Shard, Stage, StageContext};
 use crate::nodes::features::{Role, encoder_problems};
 
 pub struct ProbeFeaturesNode(pub Role);
@@ -89,22 +91,60 @@ impl Stage for ProbeFeaturesNode {
     }
 
     fn run(&self, ctx: &StageContext, p: &ProbeFeaturesParams) -> anyhow::Result<()> {
+        let set = Rows::read(ctx, p)?;
+        let units = Units::images(set.images.images.len(), p.encoder.batch_size);
+        set.encode(ctx, p, &units)?;
+        set.write_table(ctx)?;
+        Ok(())
+    }
+
+    fn shardable(&self) -> bool {
+        true
+    }
+
+    fn run_shard(
+        &self,
+        ctx: &StageContext,
+        p: &ProbeFeaturesParams,
+        shard: Shard,
+    ) -> anyhow::Result<()> {
+        let set = Rows::read(ctx, p)?;
+        let units = Units::images(set.images.images.len(), p.encoder.batch_size).shard(shard);
+        set.encode(ctx, p, &units)?;
+        ShardRecord::new(shard, &units, set.images.images.len()).write(&ctx.out_dir)?;
+        Ok(())
+    }
+
+    fn assemble(
+        &self,
+        ctx: &StageContext,
+        p: &ProbeFeaturesParams,
+        shards: &[PathBuf],
+    ) -> anyhow::Result<()> {
+        let set = Rows::read(ctx, p)?;
+        let rows = encode::storage_shard_rows(&p.encoder);
+        assemble::assemble(&ctx.out_dir, shards, set.images.images.len(), rows)?;
+        set.write_table(ctx)
+    }
+}
+
+/// The probe set's images (train, then test) with the rows' metadata and labels.
+struct Rows {
+    /// The train set, its images followed by the test set's.
+    images: probe::ProbeSet,
+    meta: Vec<RowMeta>,
+    labels: Vec<i64>,
+    /// Train and test rows, for the log line.
+    counts: (usize, usize),
+}
+
+impl Rows {
+    fn read(ctx: &StageContext, p: &ProbeFeaturesParams) -> anyhow::Result<Rows> {
         let dir = ctx.root.join(&p.data.path);
         let train = probe::read(p.data.kind, &dir, ProbeSplit::Train, p.data.train_samples)?;
         let test = probe::read(p.data.kind, &dir, ProbeSplit::Test, p.data.test_samples)?;
-        let images: Vec<_> = train.images.iter().chain(&test.images).collect();
-        let model = ctx.root.join(&p.encoder.onnx);
-        encode::encode_images_with(
-            &p.encoder,
-            &model,
-            images.len(),
-            |i| Ok(images[i].clone()),
-            None,
-            &ctx.out_dir,
-            ctx.name,
-        )?;
-        let mut meta = Vec::with_capacity(images.len());
-        let mut labels = Vec::with_capacity(images.len());
+        let mut meta = Vec::with_capacity(train.images.len() + test.images.len());
+        let mut labels = Vec::with_capacity(meta.capacity());
         for (split, set) in [("train", &train), ("test", &test)] {
             for (i, l) in set.labels.iter().enumerate() {
                 meta.push(RowMeta {
@@ -116,13 +156,43 @@ impl Stage for ProbeFeaturesNode {
                 labels.push(i64::from(*l));
             }
         }
+        let counts = (train.labels.len(), test.labels.len());
+        let mut images = train;
+        images.images.extend(test.images);
+        Ok(Rows {
+            images,
+            meta,
+            labels,
+            counts,
+        })
+    }
+
+    fn encode(
+        &self,
+        ctx: &StageContext,
+        p: &ProbeFeaturesParams,
+        units: &Units,
+    ) -> anyhow::Result<()> {
+        encode::encode_images_with(
+            &p.encoder,
+            &ctx.root.join(&p.encoder.onnx),
+            units,
+            |i| Ok(self.images.images[i].clone()),
+            None,
+            &ctx.out_dir,
+            ctx.name,
+        )?;
+        Ok(())
+    }
+
+    fn write_table(&self, ctx: &StageContext) -> anyhow::Result<()> {
         let matrix = FeatureMatrix::open(&ctx.out_dir)?;
-        output::write_parquet_labelled(&ctx.out_dir, &meta, Some(&labels), &matrix)?;
+        output::write_parquet_labelled(&ctx.out_dir, &self.meta, Some(&self.labels), &matrix)?;
         eprintln!(
             "{}: {} train + {} test images -> {}-d",
             ctx.name,
-            train.labels.len(),
-            test.labels.len(),
+            self.counts.0,
+            self.counts.1,
             matrix.dim()
         );
         Ok(())

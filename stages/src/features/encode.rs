@@ -4,13 +4,13 @@
 //! while ONNX Runtime runs the current one, so the encoder, not the JPEG decoder, sets the pace.
 //! Rows already in complete shards from an interrupted attempt are skipped.
 //!
-//! Texts are batched by length: within each shard, captions are sorted by token count (ties by
-//! position) and batched in that order, so a batch pads to its neighbours' length rather than
-//! to the longest caption of a random batch; the rows return to their places before the shard is
-//! written. A shard's batches depend only on its own texts, so a resumed run still sees the
-//! batches an uninterrupted one would.
+//! The work comes as [`Units`]: row ranges whose batches are formed from their own rows only,
+//! so any run that computes a unit (whole, resumed, or one shard of a cluster job) writes the
+//! same bytes for it. Texts are batched by length within their unit: captions sorted by token
+//! count (ties by position), so a batch pads to its neighbours' length rather than to the
+//! longest caption of a random batch; the rows return to their places before they are written.
+//! A resumed run re-encodes the unit it stopped in, whole, and keeps only the missing rows.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::features::preprocess;
 use crate::features::shards::{Index, ShardWriter};
 use crate::features::spec::{EncoderKind, EncoderSpec};
+use crate::features::units::Units;
 use crate::onnx::OnnxModel;
 use crate::onnx::model::Input;
 use crate::pooling::{self, Pooling};
@@ -79,12 +80,16 @@ pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, u
     Ok((model, dim))
 }
 
-/// Shard size rounded up to whole batches: a resumed run then sees exactly the batches an
-/// uninterrupted run would (ONNX Runtime's sums depend on the batch composition), so it ends
-/// with the same bytes.
+/// Storage shard size rounded up to whole batches, so that a resumed run starts on a unit
+/// boundary for images (text blocks are re-run whole from the one a resume falls in).
 fn shard_rows(spec: &EncoderSpec) -> usize {
     let b = spec.batch_size.max(1);
     spec.shard_rows.max(1).div_ceil(b) * b
+}
+
+/// The storage shard size of `spec`'s feature files (an assembly writes the same layout).
+pub fn storage_shard_rows(spec: &EncoderSpec) -> usize {
+    shard_rows(spec)
 }
 
 fn announce_resume(label: &str, start: usize, total: usize) {
@@ -93,14 +98,6 @@ fn announce_resume(label: &str, start: usize, total: usize) {
             "{label}: resuming at row {start} of {total} (complete shards of an interrupted run)"
         );
     }
-}
-
-fn batches(start: usize, total: usize, size: usize) -> Vec<Range<usize>> {
-    let size = size.max(1);
-    (start..total)
-        .step_by(size)
-        .map(|a| a..(a + size).min(total))
-        .collect()
 }
 
 /// Runs `prepare` one batch ahead of `consume` on a second thread.
@@ -129,17 +126,71 @@ fn pipelined<T: Clone + Send, B: Send>(
     })
 }
 
-/// The rows `start..n` in batches of at most `size` texts of similar length: shard by shard
-/// (`shard` rows each), each shard's rows sorted by `lengths` (ties by position).
-fn length_batches(lengths: &[usize], start: usize, shard: usize, size: usize) -> Vec<Vec<usize>> {
-    let n = lengths.len();
+/// One batch: the unit it belongs to and its rows (absolute), in the order they are encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Batch {
+    unit: usize,
+    rows: Vec<usize>,
+}
+
+/// The batches of every unit that ends after row `from` (earlier units are complete), each
+/// unit's rows put in `order` and cut into batches of at most `size`.
+fn unit_batches(
+    units: &Units,
+    from: usize,
+    size: usize,
+    order: impl Fn(&mut Vec<usize>),
+) -> Vec<Batch> {
     let mut out = Vec::new();
-    for first in (start..n).step_by(shard.max(1)) {
-        let mut rows: Vec<usize> = (first..(first + shard).min(n)).collect();
-        rows.sort_by_key(|&i| (lengths[i], i));
-        out.extend(rows.chunks(size.max(1)).map(<[usize]>::to_vec));
+    for (unit, range) in units.ranges().iter().enumerate() {
+        if range.end <= from {
+            continue;
+        }
+        let mut rows: Vec<usize> = range.clone().collect();
+        order(&mut rows);
+        out.extend(rows.chunks(size.max(1)).map(|c| Batch {
+            unit,
+            rows: c.to_vec(),
+        }));
     }
     out
+}
+
+/// Puts each batch's rows back in their places within their unit, and hands a unit's rows to
+/// the writer once all of them are in (less the rows before `from`, already written).
+struct Placer<'u> {
+    units: &'u Units,
+    from: usize,
+    pending: Vec<f32>,
+    placed: usize,
+}
+
+impl Placer<'_> {
+    fn place(
+        &mut self,
+        batch: &Batch,
+        pooled: &Array2<f32>,
+        writer: &mut ShardWriter,
+    ) -> Result<()> {
+        let range = self.units.ranges()[batch.unit].clone();
+        let dim = pooled.ncols();
+        self.pending.resize(range.len() * dim, 0.0);
+        for (&i, row) in batch.rows.iter().zip(pooled.outer_iter()) {
+            let at = (i - range.start) * dim;
+            self.pending[at..at + dim]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(d, v)| *d = *v);
+        }
+        self.placed += batch.rows.len();
+        if self.placed == range.len() {
+            let skip = self.from.saturating_sub(range.start) * dim;
+            writer.append(&self.pending[skip..])?;
+            self.pending.clear();
+            self.placed = 0;
+        }
+        Ok(())
+    }
 }
 
 /// Pools the model's output into `[B, D]`.
@@ -197,12 +248,13 @@ fn progress_bar(total: usize, start: usize, prefix: &str) -> ProgressBar {
 }
 
 /// What both encoders do first: check the spec's kind, open and check the model, open the
-/// shard writer (finding where an interrupted attempt stopped), and start the progress bar.
+/// shard writer for the rows of `units` (finding where an interrupted attempt stopped), and
+/// start the progress bar. Returns the first row (absolute) still to compute.
 fn begin(
     spec: &EncoderSpec,
     kind: EncoderKind,
     model_path: &Path,
-    n: usize,
+    units: &Units,
     out_dir: &Path,
     label: &str,
 ) -> Result<(OnnxModel, ShardWriter, usize, ProgressBar)> {
@@ -213,9 +265,15 @@ fn begin(
         });
     }
     let (model, dim) = open_model(spec, model_path)?;
-    let (writer, start) = ShardWriter::open(out_dir, n, dim, shard_rows(spec))?;
-    announce_resume(label, start, n);
-    Ok((model, writer, start, progress_bar(n, start, label)))
+    let rows = units.rows();
+    let (writer, done) = ShardWriter::open(out_dir, rows.len(), dim, shard_rows(spec))?;
+    announce_resume(label, done, rows.len());
+    Ok((
+        model,
+        writer,
+        rows.start + done,
+        progress_bar(rows.len(), done, label),
+    ))
 }
 
 /// Encodes image files (in order) into shards in `out_dir`.
@@ -227,30 +285,39 @@ pub fn encode_images(
     label: &str,
 ) -> Result<Index> {
     let load = |i: usize| crate::image::decode::load_rgb(&paths[i]);
-    encode_images_with(spec, model_path, paths.len(), load, None, out_dir, label)
+    let units = Units::images(paths.len(), spec.batch_size);
+    encode_images_with(spec, model_path, &units, load, None, out_dir, label)
 }
 
 /// What happens to image `i` between its resize and its normalisation (a perturbation).
 pub type AfterResize<'a> = &'a (dyn Fn(usize, image::RgbImage) -> image::RgbImage + Sync);
 
-/// Encodes `n` images produced by `load(i)` (decoded files, or in-memory probe images).
+/// Encodes the images of `units` ([`Units::images`], or one shard of them), image `i` produced
+/// by `load(i)` (decoded files, or in-memory probe images); the files hold the units' rows only.
 pub fn encode_images_with(
     spec: &EncoderSpec,
     model_path: &Path,
-    n: usize,
+    units: &Units,
     load: impl Fn(usize) -> Result<image::RgbImage> + Sync,
     after_resize: Option<AfterResize>,
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
-    let (mut model, mut writer, start, bar) =
-        begin(spec, EncoderKind::Image, model_path, n, out_dir, label)?;
+    let (mut model, mut writer, from, bar) =
+        begin(spec, EncoderKind::Image, model_path, units, out_dir, label)?;
     let s = spec.image_size as usize;
     let input = spec.inputs[0].clone();
+    let mut placer = Placer {
+        units,
+        from,
+        pending: Vec::new(),
+        placed: 0,
+    };
     pipelined(
-        batches(start, n, spec.batch_size),
-        |r| {
-            let images: Vec<image::RgbImage> = r
+        unit_batches(units, from, spec.batch_size, |_| {}),
+        |b: Batch| {
+            let images: Vec<image::RgbImage> = b
+                .rows
                 .into_par_iter()
                 .map(|i| {
                     let img = preprocess::resize_for(&load(i)?, spec);
@@ -267,14 +334,14 @@ pub fn encode_images_with(
                 .for_each(|(dst, img)| preprocess::normalise_into(img, spec, dst));
             Ok(x)
         },
-        |r, x| {
+        |b, x| {
             let out = model.run(
                 vec![(input.as_str(), Input::F32(x.into_dyn()))],
                 &[spec.output.as_str()],
             )?;
             let pooled = pool(&out[&spec.output], spec.pooling, None, model_path)?;
-            writer.append(&pooled.iter().copied().collect::<Vec<f32>>())?; // logical (row-major) order
-            bar.inc(r.len() as u64);
+            placer.place(&b, &pooled, &mut writer)?;
+            bar.inc(b.rows.len() as u64);
             Ok(())
         },
     )?;
@@ -282,7 +349,7 @@ pub fn encode_images_with(
     writer.finish()
 }
 
-/// Encodes texts (in order) into shards in `out_dir`.
+/// Encodes texts (in order) into shards in `out_dir`, in blocks of [`Units::texts_alone`].
 pub fn encode_texts(
     spec: &EncoderSpec,
     model_path: &Path,
@@ -291,30 +358,49 @@ pub fn encode_texts(
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
+    let units = Units::texts_alone(texts.len(), spec.batch_size);
+    encode_text_units(spec, model_path, tokenizer, texts, &units, out_dir, label)
+}
+
+/// Encodes the texts of `units` ([`Units::texts`], or one shard of them; `texts` holds every
+/// row, indexed as the units are); the files hold the units' rows only.
+pub fn encode_text_units(
+    spec: &EncoderSpec,
+    model_path: &Path,
+    tokenizer: &Path,
+    texts: &[String],
+    units: &Units,
+    out_dir: &Path,
+    label: &str,
+) -> Result<Index> {
     let tok = TextTokenizer::open(tokenizer, spec.max_length)?;
-    let (mut model, mut writer, start, bar) = begin(
-        spec,
-        EncoderKind::Text,
-        model_path,
-        texts.len(),
-        out_dir,
-        label,
-    )?;
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let lengths = tok.lengths(&refs[start..])?;
-    let lengths: Vec<usize> = std::iter::repeat_n(0, start).chain(lengths).collect();
-    let shard = shard_rows(spec);
-    // The shard being filled: rows land at their positions as their batches finish.
-    let mut pending = Vec::new();
-    let mut placed = 0;
-    let mut shard_first = start;
+    let (mut model, mut writer, from, bar) =
+        begin(spec, EncoderKind::Text, model_path, units, out_dir, label)?;
+    // Token counts of the rows still to encode (from the start of the unit `from` falls in).
+    let first = units
+        .ranges()
+        .iter()
+        .find(|r| r.end > from)
+        .map_or(from, |r| r.start);
+    let end = units.rows().end.max(first);
+    let refs: Vec<&str> = texts[first..end].iter().map(String::as_str).collect();
+    let lengths = tok.lengths(&refs)?;
+    let length = |i: usize| lengths[i - first];
+    let mut placer = Placer {
+        units,
+        from,
+        pending: Vec::new(),
+        placed: 0,
+    };
     pipelined(
-        length_batches(&lengths, start, shard, spec.batch_size),
-        |rows: Vec<usize>| {
-            let batch: Vec<&str> = rows.iter().map(|&i| refs[i]).collect();
+        unit_batches(units, from, spec.batch_size, |rows| {
+            rows.sort_by_key(|&i| (length(i), i))
+        }),
+        |b: Batch| {
+            let batch: Vec<&str> = b.rows.iter().map(|&i| texts[i].as_str()).collect();
             tok.encode_batch(&batch)
         },
-        |rows, batch: TokenBatch| {
+        |b, batch: TokenBatch| {
             let mut inputs = Vec::new();
             for name in &spec.inputs {
                 let a = match name.as_str() {
@@ -339,24 +425,8 @@ pub fn encode_texts(
                 Some(&batch.attention_mask),
                 model_path,
             )?;
-            let dim = pooled.ncols();
-            let shard_len = shard.min(texts.len() - shard_first);
-            pending.resize(shard_len * dim, 0.0f32);
-            for (&i, row) in rows.iter().zip(pooled.outer_iter()) {
-                let at = (i - shard_first) * dim;
-                pending[at..at + dim]
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(d, v)| *d = *v);
-            }
-            placed += rows.len();
-            if placed == shard_len {
-                writer.append(&pending)?;
-                pending.clear();
-                placed = 0;
-                shard_first += shard_len;
-            }
-            bar.inc(rows.len() as u64);
+            placer.place(&b, &pooled, &mut writer)?;
+            bar.inc(b.rows.len() as u64);
             Ok(())
         },
     )?;
@@ -365,16 +435,31 @@ pub fn encode_texts(
 }
 
 #[cfg(test)]
-mod length_tests {
-    use super::length_batches;
+mod unit_tests {
+    use super::*;
 
     #[test]
-    fn batches_sort_each_shard_by_length_and_keep_shards_apart() {
+    fn batches_sort_each_unit_by_length_and_keep_units_apart() {
         let lengths = [9, 3, 7, 3, 5, 1, 8, 2];
-        // Shards of 4 rows, batches of 3; ties by position (rows 1 and 3).
-        let got = length_batches(&lengths, 0, 4, 3);
+        let units = Units::texts_alone(8, 1); // one block: 16 rows of batch 1
+        assert_eq!(units.ranges().len(), 1);
+        assert_eq!(units.rows(), 0..8);
+        // Two units of 4 rows, batches of 3; ties by position (rows 1 and 3).
+        let units = Units::images(8, 4);
+        let by_length = |rows: &mut Vec<usize>| rows.sort_by_key(|&i| (lengths[i], i));
+        let rows = |b: Vec<Batch>| b.into_iter().map(|b| b.rows).collect::<Vec<_>>();
+        let got = rows(unit_batches(&units, 0, 3, by_length));
         assert_eq!(got, vec![vec![1, 3, 2], vec![0], vec![5, 7, 4], vec![6]]);
-        let resumed = length_batches(&lengths, 4, 4, 3);
+        // A resume inside the second unit re-runs that unit whole.
+        let resumed = rows(unit_batches(&units, 5, 3, by_length));
         assert_eq!(resumed, vec![vec![5, 7, 4], vec![6]]);
+        let resumed = unit_batches(&units, 4, 3, |_| {});
+        assert_eq!(
+            resumed[0],
+            Batch {
+                unit: 1,
+                rows: vec![4, 5, 6]
+            }
+        );
     }
 }

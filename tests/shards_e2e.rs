@@ -1,0 +1,158 @@
+//! `pipeline run --stage features --shard I/N` on the embedded default (a capped subset): each
+//! shard is its own artifact, `status` says which are built, and a plain run then assembles them
+//! into artifacts with the keys and the bytes of a run that never sharded.
+
+use std::path::Path;
+
+use crate::common::Project;
+
+const FEATURES: [&str; 5] = [
+    "features:image",
+    "features:text",
+    "features:reference",
+    "features:probe-image",
+    "features:probe-reference",
+];
+
+/// 96 pairs in units small enough for 4 shards to matter: image batches of 8 (12 units), caption
+/// blocks of 16 x 2 rows (3 units: one shard of 4 is empty), reference batches of 16 (6 units),
+/// storage files of 16 image rows (so assembly re-cuts rows into files).
+fn project() -> Project {
+    let p = Project::new("num_samples = 96");
+    let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    let cfg = cfg
+        .replace(
+            "[encoders.image]\n",
+            "[encoders.image]\nbatch_size = 8\nshard_rows = 16\n",
+        )
+        .replace("[encoders.text]\n", "[encoders.text]\nbatch_size = 2\n");
+    std::fs::write(p.path().join("pipeline.toml"), cfg).unwrap();
+    p
+}
+
+/// Every file of an artifact but its manifest (which records times), by relative path.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| name != "manifest.json")
+        .map(|name| {
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn shards_assemble_into_the_keys_and_bytes_of_one_run() {
+    let whole = project();
+    whole.ok(&["run", "--stage", "features"]);
+
+    let p = project();
+    for i in 0..3 {
+        let (out, _) = p.ok(&["run", "--stage", "features", "--shard", &format!("{i}/4")]);
+        for stage in FEATURES {
+            assert!(
+                out.lines()
+                    .any(|l| l.starts_with(&format!("ran     {stage} "))
+                        && l.ends_with(&format!("[shard {i}/4]"))),
+                "{stage} shard {i}:\n{out}"
+            );
+        }
+    }
+    let (status, _) = p.ok(&["status"]);
+    assert!(
+        status.contains("3 of 4 shards built (missing: 3)"),
+        "{status}"
+    );
+    let (out, _) = p.ok(&["run", "--stage", "features:image", "--shard", "3/4"]);
+    assert!(out.contains("[shard 3/4]"), "{out}");
+    // A shard built before is reused, not computed again.
+    let (out, _) = p.ok(&["run", "--stage", "features:image", "--shard", "3/4"]);
+    assert!(out.contains("nothing to do"), "{out}");
+    let (status, _) = p.ok(&["status", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let image = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stage"] == "features:image")
+        .unwrap();
+    assert_eq!(image["shards"]["4"], serde_json::json!([0, 1, 2, 3]));
+    p.ok(&["run", "--stage", "features", "--shard", "3/4"]);
+
+    let (out, _) = p.ok(&["run", "--stage", "features"]);
+    for stage in FEATURES {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("ran     {stage} "))
+                    && l.contains("(assembled from 4 shards)")),
+            "{stage} was not assembled:\n{out}"
+        );
+        let (a, b) = (whole.show(stage), p.show(stage));
+        assert_eq!(
+            a.file_name(),
+            b.file_name(),
+            "{stage}: the assembled artifact has the key of one run"
+        );
+        let (fa, fb) = (files(&a), files(&b));
+        let names: Vec<&str> = fa.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            fb.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            "{stage}: the same files"
+        );
+        for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+            assert!(
+                x == y,
+                "{stage}/{name}: the assembled bytes differ from one run's"
+            );
+        }
+    }
+    // The image features are in 16-row files: 96 rows, 6 files, cut as one run cuts them.
+    assert!(
+        p.show("features:image")
+            .join("features-00005.npy")
+            .is_file()
+    );
+
+    // Shards of a built artifact are not needed: reused, nothing built.
+    let (out, _) = p.ok(&["run", "--stage", "features:text", "--shard", "0/2"]);
+    assert!(out.contains("reused  features:text"), "{out}");
+    let (out, _) = p.ok(&["verify"]);
+    assert!(!out.contains("problem"), "{out}");
+    // Once assembled, gc removes the shards and keeps the artifacts.
+    let (out, _) = p.ok(&["gc"]);
+    let removed = out.lines().filter(|l| l.contains(".shard/")).count();
+    assert_eq!(removed, 4 * FEATURES.len(), "{out}");
+    let (out, _) = p.ok(&["run", "--stage", "features"]);
+    assert!(out.contains("nothing to do"), "{out}");
+}
+
+#[test]
+fn shard_arguments_that_cannot_work_are_refused_before_any_work() {
+    let p = project();
+    for (args, expected) in [
+        (
+            vec!["run", "--stage", "features:image", "--shard", "4/4"],
+            "expected I/N with 0 <= I < N",
+        ),
+        (
+            vec!["run", "--stage", "train", "--shard", "0/2"],
+            "does not split into shards; these do: features:image",
+        ),
+        (vec!["run", "--shard", "0/2"], "--stage"),
+    ] {
+        let out = p.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert!(
+        !p.path().join("artifacts/features.image.shard").exists(),
+        "nothing was built"
+    );
+}
