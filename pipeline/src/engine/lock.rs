@@ -1,84 +1,133 @@
-//! One advisory lock per artifact key.
+//! One lock per artifact key, that holds on the shared filesystems clusters put `artifacts/` on.
 //!
-//! `flock(2)` locks (std's `File::lock`) belong to the open file: the kernel releases them when
-//! the holder exits, however it exits (Ctrl+C, kill -9, a crash). A lock file left on disk by a
-//! dead process is therefore just an unlocked file and never blocks anyone; no "unable to
-//! acquire lock" that a user must clear by hand. The holder's pid is written into the file only
-//! to tell a waiting user who they are waiting for.
+//! A lock is a file created with `O_EXCL` (`create_new`): exactly one creator succeeds, on a
+//! local disk, on NFS (v3 and later), Lustre and GPFS alike. `flock(2)` does not serve there: a
+//! Lustre client without `-o flock` refuses it or keeps it local to the node, and what an NFS
+//! client does with it depends on the mount. The holder removes the file when it releases the
+//! lock. The file records its owner (host, pid, the process's start time, the Slurm job id when
+//! there is one) and the holder touches it every [`HEARTBEAT`] while it holds it.
 //!
-//! A lock file may be removed (`gc` removes the lock files of the artifacts it deletes), but
-//! only by the lock's holder, through [`KeyLock::remove`]. A process that opened the file before
-//! it was unlinked then locks an orphan inode; so after locking, [`KeyLock::acquire`] checks that
-//! the path still names the file it locked, and starts over when it does not.
+//! A lock whose owner is gone (killed, crashed, its node lost) is stale, and is broken:
+//! - owner on this host: its pid is not running, or is a process started at another time
+//!   (a reused pid);
+//! - owner in a Slurm job that `squeue` no longer lists;
+//! - any owner: no heartbeat for [`STALE_AFTER`] (what the first two rules cannot see: a
+//!   process on another node outside Slurm).
+//!
+//! Breaking is itself serialised: the breaker creates `<lock>.break` with `O_EXCL`, checks that
+//! the lock file still holds the stale record it judged, removes it and then `.break`. So two
+//! waiters that both find a lock stale never remove a live lock one of them has just taken.
 
-use std::fs::{File, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
 
 use crate::engine::error::{EngineError, Result};
 
+/// How often a holder touches its lock file.
+pub const HEARTBEAT: Duration = Duration::from_secs(20);
+/// A lock file untouched for this long is stale whoever holds it (NFS caches file times for up
+/// to a minute, so this is far above both that and the heartbeat).
+pub const STALE_AFTER: Duration = Duration::from_secs(600);
+/// A `.break` file older than this was left by a breaker that died.
+const BREAK_STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Who holds a lock, as its file records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub host: String,
+    pub pid: u32,
+    /// The process's start time (clock ticks since boot, from /proc): a pid reused by another
+    /// process after the owner died does not pass for the owner.
+    pub started: u64,
+    /// `SLURM_JOB_ID` of the owner, when it runs in a Slurm job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+}
+
+impl Owner {
+    /// This process.
+    pub fn me() -> Owner {
+        let pid = std::process::id();
+        Owner {
+            host: hostname(),
+            pid,
+            started: process_start(pid).unwrap_or(0),
+            job: std::env::var("SLURM_JOB_ID").ok().filter(|j| !j.is_empty()),
+        }
+    }
+
+    /// True if the owner is known to be gone (the first two rules of the module's list).
+    pub fn is_gone(&self) -> bool {
+        if self.host == hostname() {
+            return process_start(self.pid) != Some(self.started);
+        }
+        match &self.job {
+            Some(job) => slurm_job_gone(job),
+            None => false,
+        }
+    }
+}
+
 pub struct KeyLock {
-    file: File,
     path: PathBuf,
+    /// What this holder wrote into the file.
+    record: Vec<u8>,
+    /// Set to stop the heartbeat thread.
+    released: Arc<AtomicBool>,
+}
+
+/// What one look at a lock file found.
+enum Attempt {
+    Taken(KeyLock),
+    /// Held by this owner (None: the record is not readable yet).
+    Held(Option<Owner>),
 }
 
 impl KeyLock {
-    /// Takes the lock at `path`, waiting if another process holds it; `on_wait` is called once
+    /// Takes the lock at `path`, waiting while a live owner holds it; `on_wait` is called once
     /// with the holder's pid (when known) before waiting.
     pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<u32>)) -> Result<KeyLock> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
         }
         let mut on_wait = Some(on_wait);
+        let mut pause = Duration::from_millis(20);
         loop {
-            let mut file = File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)
-                .map_err(|e| EngineError::io(path, e))?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(TryLockError::WouldBlock) => {
+            match attempt(path)? {
+                Attempt::Taken(lock) => return Ok(lock),
+                Attempt::Held(owner) => {
                     if let Some(f) = on_wait.take() {
-                        f(holder_pid(&mut file));
+                        f(owner.map(|o| o.pid));
                     }
-                    file.lock().map_err(|e| EngineError::io(path, e))?;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(500));
                 }
-                Err(TryLockError::Error(e)) => return Err(EngineError::io(path, e)),
             }
-            if !still_at(&file, path) {
-                // Its holder removed it while we waited: that lock guards nothing now.
-                continue;
-            }
-            // Record who holds it (informational only).
-            let _ = file.set_len(0);
-            let _ = file.rewind();
-            let _ = write!(file, "{}", std::process::id());
-            return Ok(KeyLock {
-                file,
-                path: path.to_path_buf(),
-            });
         }
     }
 
-    /// Takes the lock only if it is free now.
+    /// Takes the lock only if it is free now (or stale).
     pub fn try_acquire(path: &Path) -> Result<Option<KeyLock>> {
-        let file = match File::options().read(true).write(true).open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(EngineError::io(path, e)),
-        };
-        match file.try_lock() {
-            Ok(()) if still_at(&file, path) => Ok(Some(KeyLock {
-                file,
-                path: path.to_path_buf(),
-            })),
-            // Removed by its holder since we opened it: no longer the key's lock.
-            Ok(()) => Ok(None),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(EngineError::io(path, e)),
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        }
+        Ok(match attempt(path)? {
+            Attempt::Taken(lock) => Some(lock),
+            Attempt::Held(_) => None,
+        })
+    }
+
+    /// True if nobody holds the lock at `path` (no file, or a stale one).
+    pub fn is_free(path: &Path) -> bool {
+        match std::fs::read(path) {
+            Err(_) => true,
+            Ok(bytes) => is_stale(path, &bytes),
         }
     }
 
@@ -86,9 +135,21 @@ impl KeyLock {
         &self.path
     }
 
-    /// Removes the lock file, then releases the lock. Processes waiting on this file find it
-    /// gone when they get it and start over on a new one.
-    pub fn remove(self) -> Result<()> {
+    /// Releases the lock, reporting a failure to remove its file (dropping it releases too,
+    /// silently).
+    pub fn remove(mut self) -> Result<()> {
+        self.release()
+    }
+
+    /// Stops the heartbeat and removes the file, if it is still this holder's (a lock wrongly
+    /// judged stale and taken by another is theirs now).
+    fn release(&mut self) -> Result<()> {
+        if self.released.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        if std::fs::read(&self.path).ok().as_deref() != Some(&self.record[..]) {
+            return Ok(());
+        }
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -97,33 +158,137 @@ impl KeyLock {
     }
 }
 
-/// The pid its holder wrote into the lock file. The holder writes it just after locking, so a
-/// waiter that came in between finds the file empty: it looks again for up to 100 ms.
-fn holder_pid(file: &mut File) -> Option<u32> {
-    for _ in 0..20 {
-        let mut text = String::new();
-        let _ = file.rewind();
-        let _ = file.read_to_string(&mut text);
-        if let Ok(pid) = text.trim().parse() {
-            return Some(pid);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    None
-}
-
-/// True if `path` still names the file `file` has open (same device and inode).
-fn still_at(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
 impl Drop for KeyLock {
     fn drop(&mut self) {
-        let _ = self.file.unlock();
+        let _ = self.release();
+    }
+}
+
+/// One try: create the lock file, or find who holds it (breaking it when stale, then trying
+/// once more).
+fn attempt(path: &Path) -> Result<Attempt> {
+    for _ in 0..2 {
+        match File::options().write(true).create_new(true).open(path) {
+            Ok(mut file) => {
+                let record = serde_json::to_vec(&Owner::me()).expect("a plain struct");
+                file.write_all(&record)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| EngineError::io(path, e))?;
+                return Ok(Attempt::Taken(hold(path, file, record)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mut bytes = Vec::new();
+                match File::open(path) {
+                    // Released between our create and our read: try again.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(EngineError::io(path, e)),
+                    Ok(mut f) => {
+                        f.read_to_end(&mut bytes)
+                            .map_err(|e| EngineError::io(path, e))?;
+                    }
+                }
+                if !is_stale(path, &bytes) {
+                    return Ok(Attempt::Held(serde_json::from_slice(&bytes).ok()));
+                }
+                break_stale(path, &bytes)?;
+            }
+            Err(e) => return Err(EngineError::io(path, e)),
+        }
+    }
+    Ok(Attempt::Held(None))
+}
+
+/// Starts the heartbeat of a lock just taken.
+fn hold(path: &Path, file: File, record: Vec<u8>) -> KeyLock {
+    let released = Arc::new(AtomicBool::new(false));
+    let flag = released.clone();
+    let _ = std::thread::Builder::new()
+        .name("lock heartbeat".into())
+        .spawn(move || {
+            let tick = Duration::from_millis(200);
+            let mut waited = Duration::ZERO;
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited >= HEARTBEAT {
+                    waited = Duration::ZERO;
+                    let _ = file.set_modified(SystemTime::now());
+                }
+            }
+        });
+    KeyLock {
+        path: path.to_path_buf(),
+        record,
+        released,
+    }
+}
+
+/// The module's rules, for the lock file at `path` holding `bytes`.
+fn is_stale(path: &Path, bytes: &[u8]) -> bool {
+    let untouched = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age > STALE_AFTER);
+    match serde_json::from_slice::<Owner>(bytes) {
+        Ok(owner) => untouched || owner.is_gone(),
+        // Being written (its creator is between create and write), or junk: only time tells.
+        Err(_) => untouched,
+    }
+}
+
+/// Removes the lock file at `path` if it still holds `stale` (the record judged stale), under
+/// `<path>.break`.
+fn break_stale(path: &Path, stale: &[u8]) -> Result<()> {
+    let guard = path.with_extension("lock.break");
+    match File::options().write(true).create_new(true).open(&guard) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another waiter is breaking it; a guard its breaker left behind goes after a while.
+            let old = std::fs::metadata(&guard)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > BREAK_STALE_AFTER);
+            if old {
+                let _ = std::fs::remove_file(&guard);
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(EngineError::io(&guard, e)),
+    }
+    if std::fs::read(path).ok().as_deref() == Some(stale) {
+        tracing::warn!(lock = %path.display(), "breaking a lock whose owner is gone");
+        let _ = std::fs::remove_file(path);
+    }
+    std::fs::remove_file(&guard).map_err(|e| EngineError::io(&guard, e))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The start time of process `pid` (field 22 of /proc/<pid>/stat), None if it is not running.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True if `squeue` answers and does not list job `job`.
+fn slurm_job_gone(job: &str) -> bool {
+    let out = std::process::Command::new("squeue")
+        .args(["-h", "-o", "%i", "-j", job])
+        .stderr(std::process::Stdio::piped())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().is_empty(),
+        // squeue refuses a job id it has forgotten ("Invalid job id specified").
+        Ok(o) => String::from_utf8_lossy(&o.stderr).contains("Invalid job id"),
+        Err(_) => false,
     }
 }
 
@@ -131,33 +296,106 @@ impl Drop for KeyLock {
 mod tests {
     use super::*;
 
-    /// A waiter that comes between the holder's locking and its writing the pid still learns it.
+    fn dir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    fn write_owner(path: &Path, owner: &Owner) {
+        std::fs::write(path, serde_json::to_vec(owner).unwrap()).unwrap();
+    }
+
+    /// Threads racing for one key never overlap: a read-modify-write of a counter file under the
+    /// lock loses no increment.
     #[test]
-    fn a_waiter_learns_the_pid_written_just_after_locking() {
-        let dir = std::env::temp_dir().join(format!("keylock-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("k.lock");
-        let holder = File::create(&path).unwrap();
-        holder.try_lock().unwrap();
-        let writer = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(30));
-            let mut h = &holder;
-            write!(h, "12345").unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            drop(holder);
+    fn racing_holders_exclude_each_other() {
+        let d = dir();
+        let (lock, counter) = (d.path().join("k.lock"), d.path().join("counter"));
+        std::fs::write(&counter, "0").unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    for _ in 0..25 {
+                        let held = KeyLock::acquire(&lock, |_| {}).unwrap();
+                        let n: u32 = std::fs::read_to_string(&counter).unwrap().parse().unwrap();
+                        std::thread::yield_now();
+                        std::fs::write(&counter, (n + 1).to_string()).unwrap();
+                        drop(held);
+                    }
+                });
+            }
         });
+        assert_eq!(std::fs::read_to_string(&counter).unwrap(), "150");
+        assert!(!lock.exists(), "released locks leave no file");
+    }
+
+    #[test]
+    fn a_live_owner_holds_and_a_gone_one_does_not() {
+        let d = dir();
+        let path = d.path().join("k.lock");
+        let held = KeyLock::try_acquire(&path).unwrap().unwrap();
+        let record: Owner = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(record, Owner::me());
+        assert!(KeyLock::try_acquire(&path).unwrap().is_none());
+        assert!(!KeyLock::is_free(&path));
         let mut seen = None;
-        let lock = KeyLock::acquire(&path, |pid| seen = pid).unwrap();
-        writer.join().unwrap();
-        assert_eq!(seen, Some(12345));
-        drop(lock);
-        // A lock file removed by its holder is not shared: the next one is a new file.
-        let a = KeyLock::acquire(&path, |_| {}).unwrap();
-        a.remove().unwrap();
-        assert!(!path.exists());
-        let b = KeyLock::acquire(&path, |_| {}).unwrap();
-        assert!(path.exists() && KeyLock::try_acquire(&path).unwrap().is_none());
-        drop(b);
-        let _ = std::fs::remove_dir_all(dir);
+        let waiter = std::thread::scope(|s| {
+            let w = s.spawn(|| KeyLock::acquire(&path, |pid| seen = pid).unwrap());
+            std::thread::sleep(Duration::from_millis(100));
+            drop(held);
+            w.join().unwrap()
+        });
+        assert_eq!(
+            seen,
+            Some(std::process::id()),
+            "the waiter is told whom it waits for"
+        );
+        waiter.remove().unwrap();
+
+        // A dead process on this host.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut owner = Owner::me();
+        owner.pid = dead;
+        write_owner(&path, &owner);
+        assert!(KeyLock::is_free(&path));
+        assert!(KeyLock::try_acquire(&path).unwrap().is_some(), "broken");
+        // A running pid that is another process than the owner was (pid reuse).
+        let mut owner = Owner::me();
+        owner.started += 1;
+        write_owner(&path, &owner);
+        assert!(KeyLock::try_acquire(&path).unwrap().is_some(), "broken");
+        // Another host: live until its heartbeat stops.
+        let mut owner = Owner::me();
+        owner.host = "elsewhere".into();
+        write_owner(&path, &owner);
+        assert!(KeyLock::try_acquire(&path).unwrap().is_none());
+        let file = File::options().write(true).open(&path).unwrap();
+        file.set_modified(SystemTime::now() - STALE_AFTER - Duration::from_secs(5))
+            .unwrap();
+        assert!(KeyLock::try_acquire(&path).unwrap().is_some(), "broken");
+        // A record being written (empty) is held, not broken.
+        std::fs::write(&path, "").unwrap();
+        assert!(KeyLock::try_acquire(&path).unwrap().is_none());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// A waiter that finds a stale lock while another breaks it does not remove the lock the
+    /// other then takes.
+    #[test]
+    fn breaking_never_removes_a_lock_taken_since() {
+        let d = dir();
+        let path = d.path().join("k.lock");
+        let mut gone = Owner::me();
+        gone.started += 1;
+        let stale = serde_json::to_vec(&gone).unwrap();
+        std::fs::write(&path, &stale).unwrap();
+        // Someone broke it and took it since we read it.
+        std::fs::remove_file(&path).unwrap();
+        let taken = KeyLock::try_acquire(&path).unwrap().unwrap();
+        break_stale(&path, &stale).unwrap();
+        assert!(path.exists(), "the live lock stays");
+        assert!(KeyLock::try_acquire(&path).unwrap().is_none());
+        drop(taken);
     }
 }

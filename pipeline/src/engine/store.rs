@@ -3,7 +3,8 @@
 //! An artifact is built in `artifacts/<stage>/.tmp-<key>-<pid>/` (same filesystem), every file is
 //! fsynced, the manifest is written last, and the folder is renamed into place: readers see a
 //! whole artifact or none. A folder without a valid manifest is not an artifact; it is removed
-//! when next met. Builds of one key are serialised by a [`KeyLock`] under `artifacts/.locks/`.
+//! when next met. Builds of one key are serialised by a [`KeyLock`] under `artifacts/.locks/`
+//! (an `O_EXCL` lock file, so that it holds on NFS and Lustre too).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -98,8 +99,7 @@ impl Store {
         let Some((stage_dir, key)) = Self::temp_owner(tmp) else {
             return false;
         };
-        let lock = self.lock_path_in(&stage_dir, &key);
-        !lock.exists() || matches!(KeyLock::try_acquire(&lock), Ok(Some(_)))
+        KeyLock::is_free(&self.lock_path_in(&stage_dir, &key))
     }
 
     /// Removes an artifact folder (and its lock file) while holding its key's lock, so that no
@@ -107,16 +107,6 @@ impl Store {
     /// holds is left alone.
     pub fn remove(&self, found: &Found) -> Result<Removal> {
         let path = self.lock_path_in(&found.stage_dir, &found.key);
-        std::fs::create_dir_all(self.root.join(LOCKS))
-            .map_err(|e| EngineError::io(self.root.join(LOCKS), e))?;
-        // Create the lock file if need be, then take it without waiting.
-        drop(
-            File::options()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| EngineError::io(&path, e))?,
-        );
         let Some(lock) = KeyLock::try_acquire(&path)? else {
             return Ok(Removal::Busy);
         };
@@ -125,8 +115,8 @@ impl Store {
         Ok(Removal::Removed)
     }
 
-    /// Lock files whose key has no artifact and that no process holds (left by runs that were
-    /// killed, or whose build failed): removed while holding them. Returns their paths.
+    /// Lock files whose owner is gone (a run killed while it held them; a live holder removes
+    /// its file when it releases it): broken and removed. Returns their paths.
     pub fn remove_orphan_locks(&self, dry_run: bool) -> Result<Vec<PathBuf>> {
         let dir = self.root.join(LOCKS);
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -135,21 +125,13 @@ impl Store {
         let mut removed = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
-            let name = entry.file_name().to_string_lossy().to_string();
-            let Some((stage_dir, key)) =
-                name.strip_suffix(".lock").and_then(|s| s.rsplit_once('.'))
-            else {
-                continue;
-            };
-            if self.root.join(stage_dir).join(key).exists() {
+            if !entry.file_name().to_string_lossy().ends_with(".lock") || !KeyLock::is_free(&path) {
                 continue;
             }
-            if let Some(lock) = KeyLock::try_acquire(&path)? {
-                if !dry_run {
-                    lock.remove()?;
-                }
-                removed.push(path);
+            if !dry_run && let Some(lock) = KeyLock::try_acquire(&path)? {
+                lock.remove()?;
             }
+            removed.push(path);
         }
         removed.sort();
         Ok(removed)
