@@ -6,7 +6,7 @@ CARGO ?= cargo
 LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features report sweeps test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz
+.PHONY: all setup setup-large build features report sweeps test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -40,7 +40,15 @@ sweeps: build
 
 test: setup browser
 	python3 data/test_setup.py
-	$(CARGO) test $(LOCKED) --workspace
+	scripts/slurm-local start
+	$(CARGO) test $(LOCKED) --workspace; rc=$$?; scripts/slurm-local stop; exit $$rc
+
+# A real one-node Slurm cluster for `pipeline submit` (the tests start and stop it themselves).
+slurm-start:
+	scripts/slurm-local start
+
+slurm-stop:
+	scripts/slurm-local stop
 
 # Longer runs of the reliability tests that `make test` runs briefly: the soak of killed and
 # finished runs (200 in `make test`), and the readers' fuzzing (2 s per reader in `make test`).

@@ -69,6 +69,7 @@ const OWNED: &[(&str, &[&str])] = &[
     ("\"shard.json\"", &["stages/src/features/assemble.rs"]),
     ("\"manifest.json\"", &["pipeline/src/engine/manifest.rs"]),
     ("\".locks\"", &["pipeline/src/engine/store.rs"]),
+    ("\".jobs\"", &["pipeline/src/executor/submit.rs"]),
     ("\".tmp-\"", &["pipeline/src/engine/store.rs"]),
     ("\".index\"", &["pipeline/src/engine/hash_index.rs"]),
 ];

@@ -6,6 +6,7 @@
 //! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
 //!   default, in a throw-away project folder ([`common::Project`]);
 //! - [`shards_e2e`]: `run --shard I/N` and the assembly of the shards into one run's bytes;
+//! - [`slurm_e2e`]: `pipeline submit` on a real one-node Slurm (scripts/slurm-local);
 //! - [`gpu_check`]: `make gpu-check` without a GPU (its refusal, and its comparison on CPU runs).
 
 mod common;
@@ -18,5 +19,6 @@ mod fuzz_config;
 mod gpu_check;
 mod layout;
 mod shards_e2e;
+mod slurm_e2e;
 mod sweeps;
 mod train_e2e;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::common::Project;
 
-const FEATURES: [&str; 5] = [
+pub(crate) const FEATURES: [&str; 5] = [
     "features:image",
     "features:text",
     "features:reference",
@@ -17,7 +17,7 @@ const FEATURES: [&str; 5] = [
 /// 96 pairs in units small enough for 4 shards to matter: image batches of 8 (12 units), caption
 /// blocks of 16 x 2 rows (3 units: one shard of 4 is empty), reference batches of 16 (6 units),
 /// storage files of 16 image rows (so assembly re-cuts rows into files).
-fn project() -> Project {
+pub(crate) fn project() -> Project {
     let p = Project::new("num_samples = 96");
     let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
     let cfg = cfg
@@ -31,7 +31,7 @@ fn project() -> Project {
 }
 
 /// Every file of an artifact but its manifest (which records times), by relative path.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()

@@ -17,6 +17,8 @@ pub const DEFAULT_FILE: &str = "pipeline.toml";
 
 /// The section of sweep definitions (`[sweep.<name>]`).
 pub const SWEEP_SECTION: &str = "sweep";
+/// `[executor.<name>]`: where stages run (a Slurm cluster), never what they compute.
+pub const EXECUTOR_SECTION: &str = "executor";
 
 /// The origin of a value given on the command line.
 const SET_ORIGIN: &str = "--set";
@@ -30,6 +32,8 @@ pub struct Config {
     /// The `[sweep.<name>]` tables: how to run the experiment many times, not a stage's
     /// parameters, so kept apart from `table` (crate::sweep reads them).
     sweeps: toml::Table,
+    /// The `[executor.<name>]` tables: how to run stages elsewhere, so never in a key.
+    executors: toml::Table,
     /// Keys set outside the file (`--set`, a sweep member) → where, for error messages.
     assigned: BTreeMap<String, String>,
     /// Dotted key → its line in the file, for error messages.
@@ -56,6 +60,7 @@ impl Config {
             file,
             table,
             sweeps: toml::Table::new(),
+            executors: toml::Table::new(),
             assigned: BTreeMap::new(),
             lines: key_lines(&text),
         };
@@ -76,6 +81,7 @@ impl Config {
             file: root.join(DEFAULT_FILE),
             table,
             sweeps: toml::Table::new(),
+            executors: toml::Table::new(),
             assigned: BTreeMap::new(),
             lines: key_lines(text),
         };
@@ -88,6 +94,24 @@ impl Config {
         if let Some(toml::Value::Table(t)) = self.table.remove(SWEEP_SECTION) {
             self.sweeps.extend(t);
         }
+        if let Some(toml::Value::Table(t)) = self.table.remove(EXECUTOR_SECTION) {
+            self.executors.extend(t);
+        }
+    }
+
+    /// `[executor.<name>]` as `T` (its defaults where a key is missing); errors name the key.
+    pub fn executor<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+        let Some(value) = self.executors.get(name) else {
+            return Ok(T::default());
+        };
+        serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+            let key = format!("{EXECUTOR_SECTION}.{name}.{}", e.path());
+            EngineError::Config(format!(
+                "`{key}` ({}): {}",
+                self.origin(&key),
+                e.inner().message()
+            ))
+        })
     }
 
     /// The `[sweep.<name>]` tables, by name.
@@ -135,6 +159,9 @@ impl Config {
         let mut table = if parts.first() == Some(&SWEEP_SECTION) {
             parts.remove(0);
             &mut self.sweeps
+        } else if parts.first() == Some(&EXECUTOR_SECTION) {
+            parts.remove(0);
+            &mut self.executors
         } else {
             &mut self.table
         };

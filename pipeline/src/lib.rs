@@ -10,13 +10,16 @@
 //!   - [`engine::key`]: the canonical encoding hashed into a node's key;
 //!   - [`engine::hash_index`]: external files hashed once, remembered by (path, size, mtime, inode);
 //!   - [`engine::store`]: `artifacts/<stage>/<key>/`, built in a temp folder, renamed when whole;
-//!   - [`engine::lock`]: one advisory lock per key, released by the OS if its holder dies;
+//!   - [`engine::lock`]: one `O_EXCL` lock file per key (holds on NFS and Lustre), broken when
+//!     its owner is gone;
+//!   - [`engine::shards`]: a stage's row shards as artifacts of their own (`--shard I/N`);
 //!   - [`engine::manifest`]: what an artifact records about itself;
 //!   - [`engine::status`]: fresh / stale / missing, and why;
 //!   - [`engine::runner`]: a plan of distinct artifacts (one graph's, or a sweep's members'), run
 //!     one at a time or `-j N` at once; reuses what exists.
 //! - [`sweep`]: `[sweep.<name>]`: a grid of parameter values, each member the experiment's own
 //!   stages under one more configuration.
+//! - [`executor`]: `pipeline submit`, the missing shards and stages as Slurm jobs.
 //! - [`cli`]: the `pipeline` command (run, status, show, verify, gc) over any set of stages, so
 //!   tests drive the same CLI with toy stages.
 //! - [`nodes`]: the real stages of the experiment, wired to the `stages` crate.
@@ -24,5 +27,6 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod executor;
 pub mod nodes;
 pub mod sweep;

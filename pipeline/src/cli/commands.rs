@@ -15,6 +15,7 @@ use crate::engine::shards;
 use crate::engine::stage::{Registry, Shard};
 use crate::engine::status::{self, State};
 use crate::engine::store::{self, Removal, Store};
+use crate::executor::submit;
 use crate::sweep::Sweep;
 
 struct Session {
@@ -96,6 +97,19 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
             sweep: Some(name),
         } => sweep_status(&mut s, name, *json),
         Command::Show { stage, adapter } => show(&mut s, stage, adapter.as_deref()),
+        Command::Submit {
+            stage,
+            adapter,
+            shards,
+            dry_run,
+        } => submit(
+            &mut s,
+            &cli,
+            stage.as_deref(),
+            adapter.as_deref(),
+            *shards,
+            *dry_run,
+        ),
         Command::Verify { repair } => verify(&s, *repair),
         Command::Gc { dry_run } => gc(&mut s, *dry_run),
         Command::Metric { .. } => unreachable!("handled before a session is opened"),
@@ -197,6 +211,42 @@ fn shard_targets(plan: &mut Plan, targets: &[String], shard: Shard) -> Result<()
         item.label = format!("shard {shard}");
     }
     Ok(())
+}
+
+fn submit(
+    s: &mut Session,
+    cli: &Cli,
+    stage: Option<&str>,
+    adapter: Option<&str>,
+    shards: usize,
+    dry_run: bool,
+) -> CliResult {
+    let targets = match stage {
+        Some(name) => s.graph.resolve(name, adapter)?,
+        None => s.graph.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let order = s.graph.closure(&targets);
+    s.graph.check_params(&order)?;
+    let keys = s.graph.keys_for(&mut s.index, &order)?;
+    let mut global = vec!["--config".to_string(), s.config.file.display().to_string()];
+    for set in &cli.sets {
+        global.extend(["--set".to_string(), set.clone()]);
+    }
+    if cli.require_gpu {
+        global.push("--require-gpu".into());
+    }
+    let request = submit::Request {
+        graph: &s.graph,
+        keys: &keys,
+        order: &order,
+        store: &s.store,
+        config: &s.config,
+        global,
+        shards,
+        dry_run,
+    };
+    submit::submit(&request, &mut std::io::stdout())?;
+    Ok(0)
 }
 
 fn status(s: &mut Session, json: bool) -> CliResult {

@@ -67,6 +67,23 @@ pub enum Command {
         #[arg(long, value_name = "I/N", requires = "stage")]
         shard: Option<stages::shard::Shard>,
     },
+    /// Submit what `run` would build as Slurm jobs (`[executor.slurm]` in pipeline.toml): a job
+    /// array per features stage (one task per shard), then each stage after what it reads.
+    /// Submitting again submits only what is still missing. Prints the job ids.
+    Submit {
+        /// A stage or a family, as for `run` (all stages when omitted).
+        #[arg(long)]
+        stage: Option<String>,
+        /// With --stage train: which adapter.
+        #[arg(long)]
+        adapter: Option<String>,
+        /// Row shards per features stage (array tasks); 1 = one job per stage.
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        shards: usize,
+        /// Print the scripts; submit nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Build the members of a sweep (`[sweep.NAME]` in pipeline.toml) that are not built; a
     /// member that fails is reported and the others finish. Same as `run --stage sweep:NAME`.
     Sweep {

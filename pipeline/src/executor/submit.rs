@@ -1,0 +1,252 @@
+//! `pipeline submit`: what is not built, as Slurm jobs.
+//!
+//! For each stage the run would build (inputs first): nothing if it is built; for a shardable
+//! stage split in N, a job array of its missing shards (`run --stage S --shard
+//! $SLURM_ARRAY_TASK_ID/N`), then a job for the stage itself (`run --stage S`, which assembles the
+//! shards); for any other stage one job. Each job waits for the jobs of what it reads. So a
+//! second submission after a failure submits exactly the missing shards and stages.
+//!
+//! The scripts and logs go to `artifacts/.jobs/<submission>/`, with `submission.json` (each job:
+//! stage, id, array indices, what it waits for, its script) for `pipeline status` and people.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::error::{EngineError, Result};
+use crate::engine::graph::{Graph, Keys};
+use crate::engine::shards;
+use crate::engine::store::Store;
+use crate::executor::slurm::{self, JobScript, SlurmConfig};
+
+/// The folder under the store holding submissions.
+const JOBS: &str = ".jobs";
+const SUBMISSION: &str = "submission.json";
+
+pub struct Request<'a> {
+    pub graph: &'a Graph,
+    pub keys: &'a Keys,
+    /// The nodes to build, inputs first.
+    pub order: &'a [usize],
+    pub store: &'a Store,
+    pub config: &'a Config,
+    /// `--config FILE` and every `--set`, given to each job's `pipeline`.
+    pub global: Vec<String>,
+    /// Shards per shardable stage (1: none).
+    pub shards: usize,
+    pub dry_run: bool,
+}
+
+/// One submitted job, as `submission.json` records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRecord {
+    pub stage: String,
+    /// "shards" (a job array) or "stage".
+    pub kind: String,
+    pub job: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub array: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<usize>,
+    pub after: Vec<String>,
+    pub script: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Submission {
+    id: String,
+    jobs: Vec<JobRecord>,
+}
+
+struct Planned {
+    stage: String,
+    kind: &'static str,
+    script: JobScript,
+    shards: Option<usize>,
+    /// Indices (into the planned jobs) it waits for.
+    after: Vec<usize>,
+}
+
+/// Plans, writes and submits the jobs; prints one line per job. Returns the jobs.
+pub fn submit(req: &Request, out: &mut dyn Write) -> Result<Vec<JobRecord>> {
+    let config: SlurmConfig = req.config.executor("slurm")?;
+    if req.shards == 0 {
+        return Err(EngineError::Config("--shards must be at least 1".into()));
+    }
+    let planned = plan(req);
+    if planned.is_empty() {
+        let _ = writeln!(out, "nothing to submit: everything asked for is built");
+        return Ok(Vec::new());
+    }
+    let pipeline = if config.pipeline.is_empty() {
+        std::env::current_exe()
+            .map_err(|e| EngineError::Other(format!("this program's path: {e}")))?
+            .display()
+            .to_string()
+    } else {
+        config.pipeline.clone()
+    };
+    let id = submission_id();
+    let dir = req.store.root().join(JOBS).join(&id);
+    let logs = dir.join("logs");
+    let root = &req.config.root;
+    let scripts: Vec<(PathBuf, String)> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let file = format!(
+                "{i:02}-{}{}.sh",
+                Store::stage_dir_name(&p.stage),
+                if p.kind == "shards" { ".shards" } else { "" }
+            );
+            let text = slurm::script(&p.script, &config, &pipeline, &req.global, root, &logs);
+            (dir.join(file), text)
+        })
+        .collect();
+    if req.dry_run {
+        for ((file, text), p) in scripts.iter().zip(&planned) {
+            let after: Vec<String> = p.after.iter().map(|a| format!("<job {a:02}>")).collect();
+            let _ = writeln!(
+                out,
+                "# {} (sbatch{} {})\n{text}",
+                p.script.name,
+                if after.is_empty() {
+                    String::new()
+                } else {
+                    format!(" --dependency=afterok:{}", after.join(":"))
+                },
+                file.display()
+            );
+        }
+        let _ = writeln!(out, "dry run: {} jobs, nothing submitted", planned.len());
+        return Ok(Vec::new());
+    }
+    slurm::require("sbatch")?;
+    std::fs::create_dir_all(&logs).map_err(|e| EngineError::io(&logs, e))?;
+    let mut jobs: Vec<JobRecord> = Vec::new();
+    for ((file, text), p) in scripts.iter().zip(&planned) {
+        std::fs::write(file, text).map_err(|e| EngineError::io(file, e))?;
+        let after: Vec<String> = p.after.iter().map(|&a| jobs[a].job.clone()).collect();
+        let job = slurm::sbatch(file, &after)?;
+        let what = match &p.script.array {
+            Some(indices) => format!(
+                "{} shards {} of {}",
+                p.stage,
+                slurm::array_spec(indices),
+                p.shards.unwrap_or(0)
+            ),
+            None => p.stage.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "submitted {what}: job {job}{}",
+            if after.is_empty() {
+                String::new()
+            } else {
+                format!(" (after {})", after.join(", "))
+            }
+        );
+        jobs.push(JobRecord {
+            stage: p.stage.clone(),
+            kind: p.kind.into(),
+            job,
+            array: p.script.array.clone(),
+            shards: p.shards,
+            after,
+            script: file.display().to_string(),
+        });
+        // Recorded after each job, so that a failure half-way still says what was submitted.
+        write_record(&dir, &id, &jobs)?;
+    }
+    let _ = writeln!(
+        out,
+        "submission {id}: {} jobs; scripts and logs in {}",
+        jobs.len(),
+        dir.display()
+    );
+    Ok(jobs)
+}
+
+/// The jobs the nodes at `order` need, inputs first.
+fn plan(req: &Request) -> Vec<Planned> {
+    let mut planned: Vec<Planned> = Vec::new();
+    // Node → the planned job that completes its artifact.
+    let mut job_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for &i in req.order {
+        let node = &req.graph.nodes[i];
+        let key = &req.keys[&i].key;
+        if req.store.lookup(&node.name, key).is_some() {
+            continue;
+        }
+        let mut after: Vec<usize> = node
+            .inputs
+            .iter()
+            .filter_map(|name| req.graph.index_of(name))
+            .filter_map(|j| job_of.get(&j).copied())
+            .collect();
+        if node.stage.is_shardable() && req.shards > 1 {
+            let n = req.shards;
+            let built = shards::built(req.store, &node.name, key).remove(&n);
+            let missing: Vec<usize> = (0..n)
+                .filter(|s| built.as_ref().is_none_or(|b| !b.contains_key(s)))
+                .collect();
+            if !missing.is_empty() {
+                planned.push(Planned {
+                    stage: node.name.clone(),
+                    kind: "shards",
+                    script: JobScript {
+                        name: format!("pipeline:{}:shards", node.name),
+                        args: vec![
+                            "run".into(),
+                            "--stage".into(),
+                            node.name.clone(),
+                            "--shard".into(),
+                            format!("$SLURM_ARRAY_TASK_ID/{n}"),
+                        ],
+                        array: Some(missing),
+                    },
+                    shards: Some(n),
+                    after: after.clone(),
+                });
+                after.push(planned.len() - 1);
+            }
+        }
+        planned.push(Planned {
+            stage: node.name.clone(),
+            kind: "stage",
+            script: JobScript {
+                name: format!("pipeline:{}", node.name),
+                args: vec!["run".into(), "--stage".into(), node.name.clone()],
+                array: None,
+            },
+            shards: None,
+            after,
+        });
+        job_of.insert(i, planned.len() - 1);
+    }
+    planned
+}
+
+fn write_record(dir: &Path, id: &str, jobs: &[JobRecord]) -> Result<()> {
+    let record = Submission {
+        id: id.to_string(),
+        jobs: jobs.to_vec(),
+    };
+    let path = dir.join(SUBMISSION);
+    let tmp = dir.join(format!("{SUBMISSION}.tmp"));
+    let bytes =
+        serde_json::to_vec_pretty(&record).map_err(|e| EngineError::Other(e.to_string()))?;
+    std::fs::write(&tmp, bytes).map_err(|e| EngineError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| EngineError::io(&path, e))
+}
+
+/// `20261201-110512-4242`: UTC time and pid, sortable and unique per machine.
+fn submission_id() -> String {
+    let now = crate::engine::manifest::rfc3339(std::time::SystemTime::now());
+    let digits: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
+    let (date, time) = digits.split_at(8.min(digits.len()));
+    format!("{date}-{time}-{}", std::process::id())
+}
