@@ -33,22 +33,7 @@ fn job_ids(out: &str) -> Vec<String> {
 
 /// Waits until squeue lists none of `ids`; then each must have completed (exit 0).
 fn wait_for(ids: &[String]) {
-    let start = Instant::now();
-    loop {
-        let out = Command::new("squeue")
-            .args(["-h", "-o", "%i %T", "-j", &ids.join(",")])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        if out.status.success() && text.trim().is_empty() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(900),
-            "jobs still queued after 15 min:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_gone(ids);
     for id in ids {
         let out = Command::new("scontrol")
             .args(["show", "job", id])
@@ -63,6 +48,27 @@ fn wait_for(ids: &[String]) {
                     .any(|l| l.contains("JobState=") && !l.contains("JobState=COMPLETED")),
             "job {id} did not complete:\n{text}"
         );
+    }
+}
+
+/// Waits until squeue lists none of `ids`.
+fn wait_gone(ids: &[String]) {
+    let start = Instant::now();
+    loop {
+        let out = Command::new("squeue")
+            .args(["-h", "-o", "%i %T", "-j", &ids.join(",")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let forgotten = String::from_utf8_lossy(&out.stderr).contains("Invalid job id");
+        if (out.status.success() && text.trim().is_empty()) || forgotten {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(900),
+            "jobs still queued after 15 min:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
@@ -136,4 +142,79 @@ fn submit_without_slurm_says_so_and_a_dry_run_prints_the_scripts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("`sbatch` is not on PATH"), "{err}");
+}
+
+#[test]
+fn a_failed_shard_is_named_by_status_and_resubmitting_runs_only_it_and_the_assembly() {
+    cluster();
+    let whole = project();
+    whole.ok(&["run", "--stage", "features:image"]);
+    let p = project();
+    let config = p.path().join("pipeline.toml");
+    let clean = std::fs::read_to_string(&config).unwrap();
+    // Task 2 of the array fails before `pipeline` starts.
+    let failing = format!(
+        "{clean}\n[executor.slurm]\nsetup = ['[ \"${{SLURM_ARRAY_TASK_ID:-}}\" != 2 ] || exit 3']\n"
+    );
+    std::fs::write(&config, failing).unwrap();
+    let args = ["submit", "--stage", "features:image", "--shards", "4"];
+    let (out, _) = p.ok(&args);
+    let ids = job_ids(&out);
+    assert_eq!(ids.len(), 3, "ingest, the array, the assembly:\n{out}");
+    wait_gone(&ids);
+    let (status, _) = p.ok(&["status"]);
+    let line = status
+        .lines()
+        .find(|l| l.contains("features:image "))
+        .unwrap();
+    let failed = format!(
+        "shard 2/4 (job {}_2) failed (FAILED), exit 3:0: log ",
+        ids[1]
+    );
+    assert!(line.contains(&failed), "{line}");
+    assert!(line.contains("3 built"), "{line}");
+    let log = line
+        .split(&failed)
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    assert!(std::path::Path::new(log.trim()).is_file(), "{log}");
+    let (json, _) = p.ok(&["status", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let image = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stage"] == "features:image")
+        .unwrap();
+    let states: Vec<&str> = image["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &states[..4],
+        ["built", "built", "failed (FAILED)", "built"],
+        "{image}"
+    );
+
+    // Fixed: a second submission runs exactly the failed shard and the assembly.
+    std::fs::write(&config, clean).unwrap();
+    let (out, _) = p.ok(&args);
+    let ids = job_ids(&out);
+    assert_eq!(ids.len(), 2, "{out}");
+    assert!(
+        out.contains("submitted features:image shards 2 of 4: job"),
+        "{out}"
+    );
+    wait_for(&ids);
+    let (a, b) = (whole.show("features:image"), p.show("features:image"));
+    assert_eq!(a.file_name(), b.file_name());
+    assert!(
+        files(&a) == files(&b),
+        "the resubmitted shard's bytes differ"
+    );
 }

@@ -15,7 +15,7 @@ use crate::engine::shards;
 use crate::engine::stage::{Registry, Shard};
 use crate::engine::status::{self, State};
 use crate::engine::store::{self, Removal, Store};
-use crate::executor::submit;
+use crate::executor::{jobs, submit};
 use crate::sweep::Sweep;
 
 struct Session {
@@ -251,7 +251,8 @@ fn submit(
 
 fn status(s: &mut Session, json: bool) -> CliResult {
     let keys = s.graph.keys(&mut s.index)?;
-    let rows = status::status(&s.graph, &keys, &s.store);
+    let mut rows = status::status(&s.graph, &keys, &s.store);
+    jobs::annotate(&s.store, &mut rows);
     let mut out = std::io::stdout();
     if json {
         let text =

@@ -34,6 +34,24 @@ pub struct NodeStatus {
     /// For a stage not built yet: its row shards built so far, count → shard indices.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub shards: BTreeMap<usize, Vec<usize>>,
+    /// For a stage not built yet: the tasks an executor was given to build it
+    /// (crate::executor::jobs fills them in).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
+}
+
+/// One task of an executor's submission (a Slurm job or array task), as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// "shard I/N" or "stage".
+    pub what: String,
+    /// Slurm's id: `123` or `123_4` for an array task.
+    pub job: String,
+    /// built, pending, running or failed (or Slurm's state when it is another).
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    pub log: String,
 }
 
 pub fn status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
@@ -75,6 +93,7 @@ fn node_status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     reasons: Vec::new(),
                     artifact: Some(store.artifact_dir(&node.name, &k.key).display().to_string()),
                     shards: BTreeMap::new(),
+                    tasks: Vec::new(),
                 };
             }
             match store.history(&node.name).first() {
@@ -85,6 +104,7 @@ fn node_status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     reasons: vec!["never built".into()],
                     artifact: None,
                     shards: BTreeMap::new(),
+                    tasks: Vec::new(),
                 },
                 Some(prev) => NodeStatus {
                     stage: node.name.clone(),
@@ -93,6 +113,7 @@ fn node_status(graph: &Graph, keys: &Keys, store: &Store) -> Vec<NodeStatus> {
                     reasons: explain(node.stage.stage_version(), node.params(), k, prev),
                     artifact: None,
                     shards: BTreeMap::new(),
+                    tasks: Vec::new(),
                 },
             }
         })

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
@@ -41,9 +41,11 @@ pub struct Request<'a> {
 }
 
 /// One submitted job, as `submission.json` records it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobRecord {
     pub stage: String,
+    /// The key of the stage's artifact the job builds (or builds shards of).
+    pub key: String,
     /// "shards" (a job array) or "stage".
     pub kind: String,
     pub job: String,
@@ -53,16 +55,34 @@ pub struct JobRecord {
     pub shards: Option<usize>,
     pub after: Vec<String>,
     pub script: String,
+    /// Its log (for an array, with `%a` standing for the task).
+    pub log: String,
 }
 
-#[derive(Debug, Serialize)]
-struct Submission {
-    id: String,
-    jobs: Vec<JobRecord>,
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Submission {
+    pub id: String,
+    pub jobs: Vec<JobRecord>,
+}
+
+impl Submission {
+    /// Every submission under `store`, newest first.
+    pub fn all(store: &Store) -> Vec<Submission> {
+        let mut out: Vec<Submission> = std::fs::read_dir(store.root().join(JOBS))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join(SUBMISSION)).ok())
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect();
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out
+    }
 }
 
 struct Planned {
     stage: String,
+    key: String,
     kind: &'static str,
     script: JobScript,
     shards: Option<usize>,
@@ -149,9 +169,15 @@ pub fn submit(req: &Request, out: &mut dyn Write) -> Result<Vec<JobRecord>> {
                 format!(" (after {})", after.join(", "))
             }
         );
+        let log = match p.script.array {
+            Some(_) => format!("{}-{job}_%a.out", p.script.name),
+            None => format!("{}-{job}.out", p.script.name),
+        };
         jobs.push(JobRecord {
             stage: p.stage.clone(),
+            key: p.key.clone(),
             kind: p.kind.into(),
+            log: logs.join(log).display().to_string(),
             job,
             array: p.script.array.clone(),
             shards: p.shards,
@@ -196,6 +222,7 @@ fn plan(req: &Request) -> Vec<Planned> {
             if !missing.is_empty() {
                 planned.push(Planned {
                     stage: node.name.clone(),
+                    key: key.clone(),
                     kind: "shards",
                     script: JobScript {
                         name: format!("pipeline:{}:shards", node.name),
@@ -216,6 +243,7 @@ fn plan(req: &Request) -> Vec<Planned> {
         }
         planned.push(Planned {
             stage: node.name.clone(),
+            key: key.clone(),
             kind: "stage",
             script: JobScript {
                 name: format!("pipeline:{}", node.name),
