@@ -30,18 +30,22 @@ pub(crate) fn project() -> Project {
     p
 }
 
-/// Every file of an artifact but its manifest (which records times), by relative path.
+/// Every file of an artifact (in subfolders too) but its manifest (which records times), by
+/// relative path.
 pub(crate) fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|name| name != "manifest.json")
-        .map(|name| {
-            let bytes = std::fs::read(dir.join(&name)).unwrap();
-            (name, bytes)
-        })
-        .collect();
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            let name = path.strip_prefix(base).unwrap().display().to_string();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else if name != "manifest.json" {
+                out.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
     out.sort();
     out
 }

@@ -218,3 +218,108 @@ fn a_failed_shard_is_named_by_status_and_resubmitting_runs_only_it_and_the_assem
         "the resubmitted shard's bytes differ"
     );
 }
+
+/// The stdout lines of every job of every submission of `p` that say `ran     STAGE`.
+fn ran_lines(p: &Project, stage: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in std::fs::read_dir(p.path().join("artifacts/.jobs"))
+        .unwrap()
+        .flatten()
+    {
+        for log in std::fs::read_dir(sub.path().join("logs"))
+            .unwrap()
+            .flatten()
+        {
+            let text = std::fs::read_to_string(log.path()).unwrap();
+            out.extend(
+                text.lines()
+                    .filter(|l| l.starts_with(&format!("ran     {stage} ")))
+                    .map(str::to_string),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn two_submissions_at_once_build_each_shard_once() {
+    cluster();
+    let p = project();
+    let args = ["submit", "--stage", "features:text", "--shards", "3"];
+    let a = p.command(&args).output().unwrap();
+    let b = p.command(&args).output().unwrap();
+    let mut ids = Vec::new();
+    for o in [&a, &b] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ids.extend(job_ids(&String::from_utf8_lossy(&o.stdout)));
+    }
+    assert_eq!(
+        ids.len(),
+        6,
+        "both submitted ingest, an array and an assembly"
+    );
+    wait_for(&ids);
+    let ran = ran_lines(&p, "features:text");
+    for i in 0..3 {
+        let n = ran
+            .iter()
+            .filter(|l| l.ends_with(&format!("[shard {i}/3]")))
+            .count();
+        assert_eq!(n, 1, "shard {i} was built {n} times:\n{ran:#?}");
+    }
+    let assembled = ran
+        .iter()
+        .filter(|l| l.contains("assembled from 3 shards"))
+        .count();
+    assert_eq!(assembled, 1, "{ran:#?}");
+    assert_eq!(ran_lines(&p, "ingest").len(), 1);
+}
+
+/// Every stage through Slurm, from ingest to the report: the report's key and bytes are a local
+/// run's.
+#[test]
+fn a_whole_submission_ends_with_the_report_of_a_local_run() {
+    cluster();
+    let sets = [
+        "--set",
+        "train.linear.epochs=4",
+        "--set",
+        "train.mlp.epochs=2",
+        "--set",
+        "align.bootstrap=50",
+        "--set",
+        "align.permutations=19",
+        "--set",
+        "align.svcca_resamples=10",
+    ];
+    let local = project();
+    let mut run = vec!["run"];
+    run.extend_from_slice(&sets);
+    local.ok(&run);
+
+    let p = project();
+    let mut submit = vec!["submit", "--shards", "2"];
+    submit.extend_from_slice(&sets);
+    let (out, _) = p.ok(&submit);
+    let ids = job_ids(&out);
+    wait_for(&ids);
+    let (a, b) = (
+        local.show_with("report", &sets),
+        p.show_with("report", &sets),
+    );
+    assert_eq!(a.file_name(), b.file_name(), "the report's key");
+    let (fa, fb) = (files(&a), files(&b));
+    assert_eq!(fa.len(), fb.len());
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(x == y, "report/{name} differs from the local run's");
+    }
+    let mut status = vec!["status"];
+    status.extend_from_slice(&sets);
+    let (out, _) = p.ok(&status);
+    assert!(
+        out.lines()
+            .all(|l| !l.starts_with("missing") && !l.starts_with("stale")),
+        "{out}"
+    );
+}
