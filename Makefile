@@ -93,6 +93,7 @@ bench: setup
 	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_engine
 	$(CARGO) build $(LOCKED) -q -p pipeline --bin pipeline-toy --bin pipeline
 	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_sweep
+	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_slurm
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_features
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_train
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_metrics

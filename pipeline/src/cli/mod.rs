@@ -169,6 +169,7 @@ pub fn main(registry: Registry) -> i32 {
         }
     };
     stages::onnx::runtime::set_require_gpu(cli.require_gpu);
+    crate::engine::cores::use_allotted();
     crate::engine::interrupt::install();
     let outcome = match &cli.command {
         // Needs no experiment file.

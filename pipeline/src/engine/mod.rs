@@ -1,5 +1,6 @@
 //! The stage graph and the artifact store (docs/design.md, "Cache contract").
 
+pub mod cores;
 pub mod error;
 pub mod graph;
 pub mod hash_index;

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
+use crate::engine::cores;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::graph::{Graph, Keyed, Keys, Node};
 use crate::engine::key;
@@ -212,8 +213,17 @@ pub fn run_plan(
     out: &mut (dyn Write + Send),
 ) -> Result<Summary> {
     let jobs = options.jobs.clamp(1, plan.items.len().max(1));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    stages::onnx::runtime::set_thread_share(if jobs > 1 { (cores / jobs).max(1) } else { 0 });
+    let (cores, allotted) = match cores::slurm() {
+        Some(n) => (n, true),
+        None => (cores::machine(), false),
+    };
+    // 0: each session takes one thread per core; under Slurm, the task's CPUs.
+    let share = match (jobs, allotted) {
+        (1, false) => 0,
+        (1, true) => cores,
+        _ => (cores / jobs).max(1),
+    };
+    stages::onnx::runtime::set_thread_share(share);
     let width = plan
         .items
         .iter()
