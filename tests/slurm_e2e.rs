@@ -323,3 +323,66 @@ fn a_whole_submission_ends_with_the_report_of_a_local_run() {
         "{out}"
     );
 }
+
+/// A sweep through Slurm: its members as one job array, then its compare stage; the compare
+/// tables are a local `pipeline sweep`'s, key and bytes.
+#[test]
+fn a_sweep_submitted_as_a_member_array_equals_a_local_sweep() {
+    cluster();
+    let sweep = "\n[sweep.lrs]\nbase = \"linear\"\ngrid = { lr = [0.001, 0.002] }\nseeds = [0]\n";
+    let sets = [
+        "--set",
+        "train.linear.epochs=2",
+        "--set",
+        "align.bootstrap=20",
+        "--set",
+        "align.permutations=9",
+        "--set",
+        "align.svcca_resamples=5",
+    ];
+    let with_sweep = || {
+        let p = project();
+        let config = p.path().join("pipeline.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, text + sweep).unwrap();
+        p
+    };
+    let local = with_sweep();
+    let mut run = vec!["sweep", "lrs"];
+    run.extend_from_slice(&sets);
+    local.ok(&run);
+
+    let p = with_sweep();
+    let mut submit = vec!["submit", "--stage", "sweep:lrs"];
+    submit.extend_from_slice(&sets);
+    let (out, _) = p.ok(&submit);
+    assert!(
+        out.contains("submitted sweep:lrs members 0-1: job"),
+        "{out}"
+    );
+    let ids = job_ids(&out);
+    assert_eq!(
+        ids.len(),
+        2,
+        "the members' array and the compare job:\n{out}"
+    );
+    wait_for(&ids);
+    let compare = |q: &Project| {
+        let dirs: Vec<_> = std::fs::read_dir(q.path().join("artifacts/compare.lrs"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|d| d.join("manifest.json").is_file())
+            .collect();
+        assert_eq!(dirs.len(), 1, "{dirs:?}");
+        dirs[0].clone()
+    };
+    let (a, b) = (compare(&local), compare(&p));
+    assert_eq!(a.file_name(), b.file_name(), "the compare artifact's key");
+    assert!(
+        files(&a) == files(&b),
+        "the compare tables differ from the local sweep's"
+    );
+    let (out, _) = p.ok(&submit);
+    assert!(out.contains("nothing to submit"), "{out}");
+}

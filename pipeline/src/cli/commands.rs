@@ -50,7 +50,15 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
             ..
         } if stage.starts_with(SWEEP_PREFIX) => {
             let name = &stage[SWEEP_PREFIX.len()..];
-            sweep::run(&s.config, s.registry, &s.store, &mut s.index, name, *jobs)
+            sweep::run(
+                &s.config,
+                s.registry,
+                &s.store,
+                &mut s.index,
+                name,
+                *jobs,
+                None,
+            )
         }
         Command::Run {
             stage,
@@ -73,9 +81,15 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
                 options,
             )
         }
-        Command::Sweep { name, jobs } => {
-            sweep::run(&s.config, s.registry, &s.store, &mut s.index, name, *jobs)
-        }
+        Command::Sweep { name, jobs, member } => sweep::run(
+            &s.config,
+            s.registry,
+            &s.store,
+            &mut s.index,
+            name,
+            *jobs,
+            *member,
+        ),
         Command::Compare {
             name,
             json,
@@ -221,13 +235,6 @@ fn submit(
     shards: usize,
     dry_run: bool,
 ) -> CliResult {
-    let targets = match stage {
-        Some(name) => s.graph.resolve(name, adapter)?,
-        None => s.graph.names().iter().map(|n| n.to_string()).collect(),
-    };
-    let order = s.graph.closure(&targets);
-    s.graph.check_params(&order)?;
-    let keys = s.graph.keys_for(&mut s.index, &order)?;
     let mut global = vec!["--config".to_string(), s.config.file.display().to_string()];
     for set in &cli.sets {
         global.extend(["--set".to_string(), set.clone()]);
@@ -235,6 +242,19 @@ fn submit(
     if cli.require_gpu {
         global.push("--require-gpu".into());
     }
+    if let Some(name) = stage.and_then(|st| st.strip_prefix(SWEEP_PREFIX)) {
+        let work = sweep::unbuilt(&s.config, s.registry, &s.store, &mut s.index, name)?;
+        let mut out = std::io::stdout();
+        submit::submit_sweep(&s.store, &s.config, &global, dry_run, work, &mut out)?;
+        return Ok(0);
+    }
+    let targets = match stage {
+        Some(name) => s.graph.resolve(name, adapter)?,
+        None => s.graph.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let order = s.graph.closure(&targets);
+    s.graph.check_params(&order)?;
+    let keys = s.graph.keys_for(&mut s.index, &order)?;
     let request = submit::Request {
         graph: &s.graph,
         keys: &keys,

@@ -91,6 +91,10 @@ pub enum Command {
         /// Build up to N independent stages at once.
         #[arg(short = 'j', long = "jobs", default_value_t = 1, value_name = "N")]
         jobs: usize,
+        /// Build only member I (from 0, as `status --sweep` lists them; a Slurm array task),
+        /// not the compare tables.
+        #[arg(long, value_name = "I")]
+        member: Option<usize>,
     },
     /// A sweep's members in one table (its swept values, then their results), like
     /// `dvc exp show`; builds the compare tables when every member is built.

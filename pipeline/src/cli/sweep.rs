@@ -12,6 +12,7 @@ use crate::engine::hash_index::HashIndex;
 use crate::engine::runner::{self, Options, Plan};
 use crate::engine::stage::{AnyStage, Registry};
 use crate::engine::store::Store;
+use crate::executor::submit::SweepWork;
 use crate::sweep::compare::CompareNode;
 use crate::sweep::{Member, Sweep};
 
@@ -107,10 +108,21 @@ pub fn run(
     index: &mut HashIndex,
     name: &str,
     jobs: usize,
+    member: Option<usize>,
 ) -> Result<i32> {
     let clock = Instant::now();
     let sweep = Sweep::parse(config, name)?;
-    let members = expand(&sweep, config, registry, index)?;
+    let mut members = expand(&sweep, config, registry, index)?;
+    if let Some(i) = member {
+        if i >= members.len() {
+            return Err(EngineError::Config(format!(
+                "--member {i}: sweep {name} has {} members (0 to {})",
+                members.len(),
+                members.len().saturating_sub(1)
+            )));
+        }
+        return run_member(store, name, members.swap_remove(i), jobs);
+    }
     let (compare, compare_key) = compare_graph(&sweep, &members, config, registry, index)?;
     let mut plan = Plan::default();
     let mut items_of: Vec<BTreeSet<usize>> = Vec::new();
@@ -182,6 +194,59 @@ pub fn run(
         let _ = writeln!(out, "failed member: [{}]", m.member.label());
     }
     Ok(1)
+}
+
+/// Builds one member's stages (a Slurm array task of `pipeline submit --stage sweep:NAME`).
+fn run_member(store: &Store, name: &str, m: Expanded, jobs: usize) -> Result<i32> {
+    let mut plan = Plan::default();
+    plan.add(
+        &m.graph,
+        &m.keys,
+        &m.order,
+        &BTreeSet::new(),
+        &m.member.label(),
+    );
+    let mut out = std::io::stdout();
+    let options = Options {
+        jobs,
+        keep_going: false,
+    };
+    let summary = runner::run_plan(&plan, store, options, &mut out)?;
+    let _ = writeln!(
+        out,
+        "sweep {name}: member {} [{}] built; {} ran, {} reused",
+        m.member.index,
+        m.member.label(),
+        summary.ran.len(),
+        summary.reused.len()
+    );
+    Ok(0)
+}
+
+/// What of sweep `name` is not built: its missing or stale members and, unless it is built,
+/// its compare artifact.
+pub fn unbuilt(
+    config: &Config,
+    registry: Registry,
+    store: &Store,
+    index: &mut HashIndex,
+    name: &str,
+) -> Result<SweepWork> {
+    let sweep = Sweep::parse(config, name)?;
+    let missing = member_states(&sweep, config, registry, store, index)?
+        .into_iter()
+        .filter(|(_, state)| *state != MemberState::Built)
+        .map(|(m, _)| m.index)
+        .collect();
+    let members = expand(&sweep, config, registry, index)?;
+    let (compare, keyed) = compare_graph(&sweep, &members, config, registry, index)?;
+    let stage = compare.nodes[0].name.clone();
+    let built = store.lookup(&stage, &keyed.key).is_some();
+    Ok(SweepWork {
+        name: name.to_string(),
+        missing,
+        compare: (!built).then_some((stage, keyed.key)),
+    })
 }
 
 /// A member's state: every target built, some target built before with the same parameters

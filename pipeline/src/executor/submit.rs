@@ -46,7 +46,8 @@ pub struct JobRecord {
     pub stage: String,
     /// The key of the stage's artifact the job builds (or builds shards of).
     pub key: String,
-    /// "shards" (a job array) or "stage".
+    /// "shards" (a stage's row shards, an array), "members" (a sweep's members, an array) or
+    /// "stage".
     pub kind: String,
     pub job: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,11 +93,95 @@ struct Planned {
 
 /// Plans, writes and submits the jobs; prints one line per job. Returns the jobs.
 pub fn submit(req: &Request, out: &mut dyn Write) -> Result<Vec<JobRecord>> {
-    let config: SlurmConfig = req.config.executor("slurm")?;
     if req.shards == 0 {
         return Err(EngineError::Config("--shards must be at least 1".into()));
     }
     let planned = plan(req);
+    send(
+        req.store,
+        req.config,
+        &req.global,
+        req.dry_run,
+        planned,
+        out,
+    )
+}
+
+/// What of a sweep is not built.
+pub struct SweepWork {
+    pub name: String,
+    /// The members not built (their indices).
+    pub missing: Vec<usize>,
+    /// The compare artifact's (stage, key), None when it is built.
+    pub compare: Option<(String, String)>,
+}
+
+/// A sweep's members as one job array (element I runs `pipeline sweep NAME --member I`; members
+/// that share an artifact, such as the features, build it once under its lock), then its
+/// compare stage after them.
+pub fn submit_sweep(
+    store: &Store,
+    config: &Config,
+    global: &[String],
+    dry_run: bool,
+    work: SweepWork,
+    out: &mut dyn Write,
+) -> Result<Vec<JobRecord>> {
+    let SweepWork {
+        name,
+        missing,
+        compare,
+    } = work;
+    let name = name.as_str();
+    let mut planned = Vec::new();
+    let stage = format!("sweep:{name}");
+    let key = compare.as_ref().map(|(_, k)| k.clone()).unwrap_or_default();
+    if !missing.is_empty() {
+        planned.push(Planned {
+            stage: stage.clone(),
+            key: key.clone(),
+            kind: "members",
+            script: JobScript {
+                name: format!("pipeline:sweep:{name}:members"),
+                args: vec![
+                    "sweep".into(),
+                    name.into(),
+                    "--member".into(),
+                    "$SLURM_ARRAY_TASK_ID".into(),
+                ],
+                array: Some(missing),
+            },
+            shards: None,
+            after: Vec::new(),
+        });
+    }
+    if let Some((compare_stage, compare_key)) = compare {
+        planned.push(Planned {
+            stage: compare_stage,
+            key: compare_key,
+            kind: "stage",
+            script: JobScript {
+                name: format!("pipeline:sweep:{name}"),
+                args: vec!["sweep".into(), name.into()],
+                array: None,
+            },
+            shards: None,
+            after: (0..planned.len()).collect(),
+        });
+    }
+    send(store, config, global, dry_run, planned, out)
+}
+
+/// Writes the scripts of `planned` and submits them in order, each after the jobs it waits for.
+fn send(
+    store: &Store,
+    config_file: &Config,
+    global: &[String],
+    dry_run: bool,
+    planned: Vec<Planned>,
+    out: &mut dyn Write,
+) -> Result<Vec<JobRecord>> {
+    let config: SlurmConfig = config_file.executor("slurm")?;
     if planned.is_empty() {
         let _ = writeln!(out, "nothing to submit: everything asked for is built");
         return Ok(Vec::new());
@@ -110,9 +195,9 @@ pub fn submit(req: &Request, out: &mut dyn Write) -> Result<Vec<JobRecord>> {
         config.pipeline.clone()
     };
     let id = submission_id();
-    let dir = req.store.root().join(JOBS).join(&id);
+    let dir = store.root().join(JOBS).join(&id);
     let logs = dir.join("logs");
-    let root = &req.config.root;
+    let root = &config_file.root;
     let scripts: Vec<(PathBuf, String)> = planned
         .iter()
         .enumerate()
@@ -120,13 +205,17 @@ pub fn submit(req: &Request, out: &mut dyn Write) -> Result<Vec<JobRecord>> {
             let file = format!(
                 "{i:02}-{}{}.sh",
                 Store::stage_dir_name(&p.stage),
-                if p.kind == "shards" { ".shards" } else { "" }
+                if p.kind == "stage" {
+                    String::new()
+                } else {
+                    format!(".{}", p.kind)
+                }
             );
-            let text = slurm::script(&p.script, &config, &pipeline, &req.global, root, &logs);
+            let text = slurm::script(&p.script, &config, &pipeline, global, root, &logs);
             (dir.join(file), text)
         })
         .collect();
-    if req.dry_run {
+    if dry_run {
         for ((file, text), p) in scripts.iter().zip(&planned) {
             let after: Vec<String> = p.after.iter().map(|a| format!("<job {a:02}>")).collect();
             let _ = writeln!(
@@ -151,14 +240,14 @@ pub fn submit(req: &Request, out: &mut dyn Write) -> Result<Vec<JobRecord>> {
         std::fs::write(file, text).map_err(|e| EngineError::io(file, e))?;
         let after: Vec<String> = p.after.iter().map(|&a| jobs[a].job.clone()).collect();
         let job = slurm::sbatch(file, &after)?;
-        let what = match &p.script.array {
-            Some(indices) => format!(
-                "{} shards {} of {}",
-                p.stage,
-                slurm::array_spec(indices),
-                p.shards.unwrap_or(0)
-            ),
-            None => p.stage.clone(),
+        let what = match (&p.script.array, p.shards) {
+            (Some(indices), Some(n)) => {
+                format!("{} shards {} of {n}", p.stage, slurm::array_spec(indices))
+            }
+            (Some(indices), None) => {
+                format!("{} members {}", p.stage, slurm::array_spec(indices))
+            }
+            _ => p.stage.clone(),
         };
         let _ = writeln!(
             out,
