@@ -65,7 +65,12 @@ impl Owner {
     /// True if the owner is known to be gone (the first two rules of the module's list).
     pub fn is_gone(&self) -> bool {
         if self.host == hostname() {
-            return process_start(self.pid) != Some(self.started);
+            return match process_start(self.pid) {
+                Some(started) => started != self.started,
+                // /proc hides other users' processes where it is mounted with hidepid: a pid we
+                // may not signal (EPERM) is alive, only one that does not exist (ESRCH) is gone.
+                None => !pid_exists(self.pid),
+            };
         }
         match &self.job {
             Some(job) => slurm_job_gone(job),
@@ -276,6 +281,17 @@ fn process_start(pid: u32) -> Option<u64> {
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True if a process `pid` exists (whoever owns it).
+#[allow(unsafe_code)] // kill(2) with signal 0: no signal is sent
+fn pid_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// True if `squeue` answers and does not list job `job`.
