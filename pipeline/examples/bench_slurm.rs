@@ -63,7 +63,10 @@ fn run(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 
 /// Seconds since the epoch of a manifest's RFC 3339 time (`2026-12-01T11:04:28.123Z`).
 fn epoch(t: &str) -> f64 {
-    let n = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap_or(0);
+    if t.len() < 20 {
+        return f64::NAN;
+    }
+    let n = |a: usize, b: usize| t.get(a..b).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
     // Days from civil (Howard Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
@@ -72,7 +75,10 @@ fn epoch(t: &str) -> f64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let secs: f64 = t[17..t.len() - 1].parse().unwrap_or(0.0);
+    let secs: f64 = t
+        .get(17..t.len() - 1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
     (days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60) as f64 + secs
 }
 

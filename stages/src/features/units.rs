@@ -40,24 +40,29 @@ impl Units {
     /// Captions whose images are `images` (one id per row): blocks of at least
     /// `TEXT_BLOCK_BATCHES * batch` rows, each ending where the image changes (or at the end).
     pub fn texts<S: AsRef<str>>(images: &[S], batch: usize) -> Units {
+        Units::blocks(images.len(), batch, |i| {
+            images[i].as_ref() != images[i - 1].as_ref()
+        })
+    }
+
+    /// Texts without images: blocks of `TEXT_BLOCK_BATCHES * batch` rows.
+    pub fn texts_alone(n: usize, batch: usize) -> Units {
+        Units::blocks(n, batch, |_| true)
+    }
+
+    /// Blocks over `n` rows of at least the text target, each ending before a row `i` where
+    /// `new_image(i)` (or at the end).
+    fn blocks(n: usize, batch: usize, new_image: impl Fn(usize) -> bool) -> Units {
         let target = TEXT_BLOCK_BATCHES * batch.max(1);
         let mut ranges = Vec::new();
         let mut first = 0;
-        for i in 1..=images.len() {
-            let image_ends = i == images.len() || images[i].as_ref() != images[i - 1].as_ref();
-            if i - first >= target && image_ends || i == images.len() {
+        for i in 1..=n {
+            if i == n || (i - first >= target && new_image(i)) {
                 ranges.push(first..i);
                 first = i;
             }
         }
         Units { ranges, at: 0 }
-    }
-
-    /// Texts without images: blocks of `TEXT_BLOCK_BATCHES * batch` rows.
-    pub fn texts_alone(n: usize, batch: usize) -> Units {
-        let rows: Vec<usize> = (0..n).collect();
-        let ids: Vec<String> = rows.iter().map(usize::to_string).collect();
-        Units::texts(&ids, batch)
     }
 
     pub fn ranges(&self) -> &[Range<usize>] {
