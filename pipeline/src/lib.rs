@@ -10,7 +10,7 @@
 //!   - [`engine::key`]: the canonical encoding hashed into a node's key;
 //!   - [`engine::hash_index`]: external files hashed once, remembered by (path, size, mtime, inode);
 //!   - [`engine::store`]: `artifacts/<stage>/<key>/`, built in a temp folder, renamed when whole;
-//!   - [`engine::lock`]: one `O_EXCL` lock file per key (holds on NFS and Lustre), broken when
+//!   - [`engine::lock`]: one lock file per key, made by `link(2)` (holds on NFS and Lustre), broken when
 //!     its owner is gone;
 //!   - [`engine::shards`]: a stage's row shards as artifacts of their own (`--shard I/N`);
 //!   - [`engine::manifest`]: what an artifact records about itself;

@@ -1,11 +1,15 @@
 //! One lock per artifact key, that holds on the shared filesystems clusters put `artifacts/` on.
 //!
-//! A lock is a file created with `O_EXCL` (`create_new`): exactly one creator succeeds, on a
-//! local disk, on NFS (v3 and later), Lustre and GPFS alike. `flock(2)` does not serve there: a
-//! Lustre client without `-o flock` refuses it or keeps it local to the node, and what an NFS
-//! client does with it depends on the mount. The holder removes the file when it releases the
-//! lock. The file records its owner (host, pid, the process's start time, the Slurm job id when
-//! there is one) and the holder touches it every [`HEARTBEAT`] while it holds it.
+//! A lock is a file that exactly one creator can make: the creator writes its record into a file
+//! of its own (`<lock>.<host>-<pid>-<n>.tmp`) and hard-links that to the lock's name, which fails
+//! if the name exists. That is open(2)'s recipe for NFS, and it holds on a local disk, Lustre and
+//! GPFS alike; unlike `O_EXCL` on the lock itself, no lock file is ever seen without its whole
+//! record (a creator killed between create and write would leave one nobody could judge for
+//! [`STALE_AFTER`]). `flock(2)` does not serve there: a Lustre client without `-o flock` refuses
+//! it or keeps it local to the node, and what an NFS client does with it depends on the mount.
+//! The holder removes the file when it releases the lock. The file records its owner (host, pid,
+//! the process's start time, the Slurm job id when there is one) and the holder touches it every
+//! [`HEARTBEAT`] while it holds it.
 //!
 //! A lock whose owner is gone (killed, crashed, its node lost) is stale, and is broken:
 //! - owner on this host: its pid is not running, or is a process started at another time
@@ -14,15 +18,18 @@
 //! - any owner: no heartbeat for [`STALE_AFTER`] (what the first two rules cannot see: a
 //!   process on another node outside Slurm).
 //!
-//! Breaking is itself serialised: the breaker creates `<lock>.break` with `O_EXCL`, checks that
+//! Breaking is itself serialised: the breaker creates `<lock>.break` the same way, checks that
 //! the lock file still holds the stale record it judged, removes it and then `.break`. So two
 //! waiters that both find a lock stale never remove a live lock one of them has just taken.
+//! What a killed process leaves besides a lock (its `.tmp` record, a `.break` guard) is removed
+//! by [`remove_debris`] once its owner is gone.
 
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +43,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(20);
 pub const STALE_AFTER: Duration = Duration::from_secs(600);
 /// A `.break` file older than this was left by a breaker that died.
 const BREAK_STALE_AFTER: Duration = Duration::from_secs(60);
+/// The name ends of a creator's own record before it links it, and of a breaker's guard.
+const TMP_SUFFIX: &str = ".tmp";
+const BREAK_SUFFIX: &str = ".break";
 
 /// Who holds a lock, as its file records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,36 +179,61 @@ impl Drop for KeyLock {
     }
 }
 
+/// Creates `path` holding this process's owner record, atomically: the record is written into a
+/// file of our own, then hard-linked to `path`. Returns the open file and the record, or None if
+/// `path` exists.
+fn create_exclusive(path: &Path) -> Result<Option<(File, Vec<u8>)>> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let me = Owner::me();
+    let record = serde_json::to_vec(&me).expect("a plain struct");
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    // The name says whose it is, since a creator killed before its write leaves it empty.
+    let tmp = path.with_file_name(format!(
+        "{name}.{}-{}-{}-{}{TMP_SUFFIX}",
+        me.host,
+        me.pid,
+        me.started,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    // A file of this name is a dead process's with our pid: ours to overwrite.
+    let mut file = File::create(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+    file.write_all(&record)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| EngineError::io(&tmp, e))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    // NFS may answer a link that was made with an error (a lost reply to a retried call): the
+    // link count of our own file says what happened.
+    let made = linked.is_ok() || std::fs::metadata(&tmp).is_ok_and(|m| m.nlink() == 2);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        _ if made => Ok(Some((file, record))),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(EngineError::io(path, e)),
+        Ok(()) => unreachable!("a made link"),
+    }
+}
+
 /// One try: create the lock file, or find who holds it (breaking it when stale, then trying
 /// once more).
 fn attempt(path: &Path) -> Result<Attempt> {
     for _ in 0..2 {
-        match File::options().write(true).create_new(true).open(path) {
-            Ok(mut file) => {
-                let record = serde_json::to_vec(&Owner::me()).expect("a plain struct");
-                file.write_all(&record)
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| EngineError::io(path, e))?;
-                return Ok(Attempt::Taken(hold(path, file, record)));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let mut bytes = Vec::new();
-                match File::open(path) {
-                    // Released between our create and our read: try again.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(EngineError::io(path, e)),
-                    Ok(mut f) => {
-                        f.read_to_end(&mut bytes)
-                            .map_err(|e| EngineError::io(path, e))?;
-                    }
-                }
-                if !is_stale(path, &bytes) {
-                    return Ok(Attempt::Held(serde_json::from_slice(&bytes).ok()));
-                }
-                break_stale(path, &bytes)?;
-            }
-            Err(e) => return Err(EngineError::io(path, e)),
+        if let Some((file, record)) = create_exclusive(path)? {
+            return Ok(Attempt::Taken(hold(path, file, record)));
         }
+        let mut bytes = Vec::new();
+        match File::open(path) {
+            // Released between our create and our read: try again.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(EngineError::io(path, e)),
+            Ok(mut f) => {
+                f.read_to_end(&mut bytes)
+                    .map_err(|e| EngineError::io(path, e))?;
+            }
+        }
+        if !is_stale(path, &bytes) {
+            return Ok(Attempt::Held(serde_json::from_slice(&bytes).ok()));
+        }
+        break_stale(path, &bytes)?;
     }
     Ok(Attempt::Held(None))
 }
@@ -237,7 +272,7 @@ fn is_stale(path: &Path, bytes: &[u8]) -> bool {
         .is_some_and(|age| age > STALE_AFTER);
     match serde_json::from_slice::<Owner>(bytes) {
         Ok(owner) => untouched || owner.is_gone(),
-        // Being written (its creator is between create and write), or junk: only time tells.
+        // Junk (lock files are never partly written): only time tells.
         Err(_) => untouched,
     }
 }
@@ -245,28 +280,78 @@ fn is_stale(path: &Path, bytes: &[u8]) -> bool {
 /// Removes the lock file at `path` if it still holds `stale` (the record judged stale), under
 /// `<path>.break`.
 fn break_stale(path: &Path, stale: &[u8]) -> Result<()> {
-    let guard = path.with_extension("lock.break");
-    match File::options().write(true).create_new(true).open(&guard) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            // Another waiter is breaking it; a guard its breaker left behind goes after a while.
-            let old = std::fs::metadata(&guard)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_some_and(|age| age > BREAK_STALE_AFTER);
-            if old {
-                let _ = std::fs::remove_file(&guard);
-            }
-            return Ok(());
+    let guard = path.with_extension(format!("lock{BREAK_SUFFIX}"));
+    if create_exclusive(&guard)?.is_none() {
+        // Another waiter is breaking it; a guard its breaker left behind goes once it is gone.
+        if let Ok(bytes) = std::fs::read(&guard)
+            && is_debris_stale(&guard, &bytes, BREAK_STALE_AFTER)
+        {
+            let _ = std::fs::remove_file(&guard);
         }
-        Err(e) => return Err(EngineError::io(&guard, e)),
+        return Ok(());
     }
     if std::fs::read(path).ok().as_deref() == Some(stale) {
         tracing::warn!(lock = %path.display(), "breaking a lock whose owner is gone");
         let _ = std::fs::remove_file(path);
     }
     std::fs::remove_file(&guard).map_err(|e| EngineError::io(&guard, e))
+}
+
+/// True if a `.break` guard holding `bytes` was left by an owner that is gone, or is older
+/// than `after`.
+fn is_debris_stale(path: &Path, bytes: &[u8], after: Duration) -> bool {
+    is_old(path, after) || serde_json::from_slice::<Owner>(bytes).is_ok_and(|o| o.is_gone())
+}
+
+fn is_old(path: &Path, after: Duration) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age > after)
+}
+
+/// The owner a creator's `.tmp` record names (`<lock>.<host>-<pid>-<started>-<n>.tmp`).
+fn tmp_owner(name: &str) -> Option<Owner> {
+    let stem = name.strip_suffix(TMP_SUFFIX)?;
+    let mut parts = stem.rsplitn(4, '-');
+    let (_n, started, pid) = (parts.next()?, parts.next()?, parts.next()?);
+    let host = parts.next()?;
+    let host = &host[host.find(".lock.")? + ".lock.".len()..];
+    Some(Owner {
+        host: host.to_string(),
+        pid: pid.parse().ok()?,
+        started: started.parse().ok()?,
+        job: None,
+    })
+}
+
+/// Removes from the lock folder `dir` the `.tmp` records and `.break` guards whose owner is gone
+/// (a process killed while it took or broke a lock). Returns their paths.
+pub fn remove_debris(dir: &Path, dry_run: bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let path = entry.path();
+        let stale = if name.ends_with(TMP_SUFFIX) {
+            is_old(&path, STALE_AFTER) || tmp_owner(&name).is_some_and(|o| o.is_gone())
+        } else if name.ends_with(BREAK_SUFFIX) {
+            std::fs::read(&path).is_ok_and(|b| is_debris_stale(&path, &b, BREAK_STALE_AFTER))
+        } else {
+            continue;
+        };
+        if stale {
+            if !dry_run {
+                let _ = std::fs::remove_file(&path);
+            }
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
 }
 
 fn hostname() -> String {
@@ -311,6 +396,7 @@ fn slurm_job_gone(job: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn dir() -> tempfile::TempDir {
         tempfile::tempdir().unwrap()
@@ -390,7 +476,7 @@ mod tests {
         file.set_modified(SystemTime::now() - STALE_AFTER - Duration::from_secs(5))
             .unwrap();
         assert!(KeyLock::try_acquire(&path).unwrap().is_some(), "broken");
-        // A record being written (empty) is held, not broken.
+        // Junk (no lock file of ours is ever partly written) is held until it is old.
         std::fs::write(&path, "").unwrap();
         assert!(KeyLock::try_acquire(&path).unwrap().is_none());
         std::fs::remove_file(&path).unwrap();
@@ -413,5 +499,47 @@ mod tests {
         assert!(path.exists(), "the live lock stays");
         assert!(KeyLock::try_acquire(&path).unwrap().is_none());
         drop(taken);
+    }
+
+    /// A creator's record and a breaker's guard left by a dead process go; a live one's stay.
+    #[test]
+    fn debris_of_a_dead_owner_is_removed() {
+        let d = dir();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut gone = Owner::me();
+        gone.pid = dead;
+        let me = Owner::me();
+        let names = [
+            // Killed before it wrote its record: the name says whose it is.
+            format!("a.lock.{}-{}-{}-0.tmp", gone.host, gone.pid, gone.started),
+            "b.lock.break".to_string(),
+            format!("c.lock.{}-{}-{}-0.tmp", me.host, me.pid, me.started),
+            "d.lock.break".to_string(),
+        ];
+        std::fs::write(d.path().join(&names[0]), "").unwrap();
+        write_owner(&d.path().join(&names[1]), &gone);
+        std::fs::write(d.path().join(&names[2]), "").unwrap();
+        write_owner(&d.path().join(&names[3]), &me);
+        let listed = remove_debris(d.path(), true);
+        assert_eq!(listed.len(), 2);
+        assert!(
+            d.path().join(&names[0]).exists(),
+            "a dry run removes nothing"
+        );
+        let removed = remove_debris(d.path(), false);
+        assert_eq!(removed, listed);
+        let left: BTreeSet<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(left, BTreeSet::from([names[2].clone(), names[3].clone()]));
+        // Taking a lock leaves no record file of its own behind.
+        let held = KeyLock::try_acquire(&d.path().join("e.lock"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3);
+        drop(held);
     }
 }

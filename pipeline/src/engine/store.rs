@@ -4,7 +4,7 @@
 //! fsynced, the manifest is written last, and the folder is renamed into place: readers see a
 //! whole artifact or none. A folder without a valid manifest is not an artifact; it is removed
 //! when next met. Builds of one key are serialised by a [`KeyLock`] under `artifacts/.locks/`
-//! (an `O_EXCL` lock file, so that it holds on NFS and Lustre too).
+//! (a lock file made by an atomic `link(2)`, so that it holds on NFS and Lustre too).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -116,7 +116,8 @@ impl Store {
     }
 
     /// Lock files whose owner is gone (a run killed while it held them; a live holder removes
-    /// its file when it releases it): broken and removed. Returns their paths.
+    /// its file when it releases it) are broken and removed, with what a killed run left while
+    /// taking or breaking one. Returns their paths.
     pub fn remove_orphan_locks(&self, dry_run: bool) -> Result<Vec<PathBuf>> {
         let dir = self.root.join(LOCKS);
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -133,6 +134,7 @@ impl Store {
             }
             removed.push(path);
         }
+        removed.extend(crate::engine::lock::remove_debris(&dir, dry_run));
         removed.sort();
         Ok(removed)
     }
