@@ -18,6 +18,10 @@
 //! Then all ten metrics on one pair of n x 1,280 spaces (`bench_metrics`) at each N and at
 //! 100,000 (`BENCH_SCALE_METRIC_SIZES`).
 //!
+//! `BENCH_SCALE_STAGES` (comma-separated, e.g. `ingest,features:text`) runs only those stages
+//! and no metrics row, and prints the table without writing docs: a partial run never replaces
+//! the whole table.
+//!
 //! Prints per stage the seconds and the peak RSS (the child's `ru_maxrss`) at each N and the
 //! growth exponent fitted to them (least squares of log y on log N; 1 = linear, 0 = flat), and
 //! #17's goals against them; writes the table, the goals and a log-log plot to docs/scaling.md
@@ -409,8 +413,19 @@ fn plot(rows: &[Row], path: &Path) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let ns = sizes("BENCH_SCALE_SIZES", &[1000, 3000, 10_000, 30_000])?;
+    let only: Option<Vec<String>> = std::env::var("BENCH_SCALE_STAGES")
+        .ok()
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
+    if let Some(only) = &only
+        && let Some(bad) = only.iter().find(|s| !STAGES.contains(&s.as_str()))
+    {
+        bail!("BENCH_SCALE_STAGES: no stage {bad:?} in the bench (it runs {STAGES:?})");
+    }
+    let wanted = |stage: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == stage));
     let mut metric_ns = sizes("BENCH_SCALE_METRIC_SIZES", &[])?;
-    if metric_ns.is_empty() {
+    if only.is_some() {
+        metric_ns.clear();
+    } else if metric_ns.is_empty() {
         metric_ns = ns.clone();
         metric_ns.push(100_000);
     }
@@ -447,6 +462,7 @@ fn main() -> anyhow::Result<()> {
     );
     let mut rows: Vec<Row> = STAGES
         .iter()
+        .filter(|s| wanted(s))
         .map(|s| Row {
             stage: s.to_string(),
             ns: vec![],
@@ -455,7 +471,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     for &n in &ns {
         let dir = experiment(&work, n)?;
-        for (stage, row) in STAGES.iter().zip(&mut rows) {
+        for (stage, row) in STAGES.iter().filter(|s| wanted(s)).zip(&mut rows) {
             if *stage == "align:linear" && n > align_max {
                 println!(
                     "N = {n:6} {stage:20} skipped (above BENCH_SCALE_ALIGN_MAX = {align_max})"
@@ -517,8 +533,14 @@ fn main() -> anyhow::Result<()> {
         metrics.ns.push(n);
         metrics.costs.push(cost);
     }
-    rows.push(metrics);
+    if !metrics.ns.is_empty() {
+        rows.push(metrics);
+    }
     let text = table(&rows);
+    if only.is_some() {
+        println!("\n{text}\n(BENCH_SCALE_STAGES set: docs are not written)");
+        return Ok(());
+    }
     let goals = goals(&rows);
     println!("\n{text}\n{goals}");
     let docs = repo().join("docs");
