@@ -358,7 +358,9 @@ pub trait Record: Sized {
 
 /// Writes `rows` to `path`.
 pub fn write_records<R: Record>(path: &Path, rows: &[R]) -> Result<()> {
-    write(path, R::columns(rows))
+    // A row group's columns at a time: the same row groups as one batch of every row (the
+    // writer cuts at ROW_GROUP either way), without a copy of the whole table.
+    write_groups(path, rows.len(), |range| R::columns(&rows[range]))
 }
 
 /// Reads the rows of type `R` from `path`; a missing column or a column of another type is an
@@ -381,9 +383,13 @@ macro_rules! parquet_record {
             }
 
             fn from_table(table: &$crate::table::Table) -> $crate::Result<Vec<Self>> {
-                $(let $field = $crate::table::Cell::read(table, stringify!($field))?;)+
+                // Each column's values are moved into the rows, not copied.
+                $(let mut $field = $crate::table::Cell::read(table, stringify!($field))?
+                    .into_iter();)+
                 Ok((0..table.num_rows())
-                    .map(|i| $ty { $($field: Clone::clone(&$field[i])),+ })
+                    .map(|_| $ty {
+                        $($field: $field.next().expect("a column has a value per row")),+
+                    })
                     .collect())
             }
         }

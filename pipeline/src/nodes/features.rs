@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use stages::dataset::ingest::IngestArtifact;
+use stages::dataset::record::Record;
 use stages::features::assemble::{self, ShardRecord};
 use stages::features::encode;
 use stages::features::output::{self, RowMeta};
@@ -240,8 +241,8 @@ struct Work {
 }
 
 enum Items {
-    /// The (perturbed) captions, one per row.
-    Texts(Vec<String>),
+    /// The (perturbed) captions, one per row: each row's `source`.
+    Texts,
     /// Each image once, however many captions it has (first occurrence order): ids and files.
     Images(Vec<String>, Vec<PathBuf>),
 }
@@ -251,25 +252,38 @@ impl Work {
         let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
         let batch = params.spec.batch_size;
         if params.spec.kind == EncoderKind::Text {
-            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-            let captions: Vec<String> = records.iter().map(|r| r.caption.clone()).collect();
-            // What is encoded (and recorded as each row's source) is the perturbed caption.
-            let texts = params.caption.apply_all(&ids, &captions);
-            let images: Vec<&str> = records.iter().map(|r| r.image_id.as_str()).collect();
-            let meta = records
-                .iter()
-                .zip(&texts)
-                .map(|(r, text)| RowMeta {
-                    id: r.id.clone(),
-                    image_id: r.image_id.clone(),
-                    split: r.split.as_str().into(),
-                    source: text.clone(),
-                })
-                .collect();
+            let units = Units::texts(
+                &records
+                    .iter()
+                    .map(|r| r.image_id.as_str())
+                    .collect::<Vec<_>>(),
+                batch,
+            );
+            // What is encoded (and recorded as each row's source) is the perturbed caption. The
+            // records move into the rows: one copy of every caption and id, at any size.
+            let perturbed = (!params.caption.is_identity()).then(|| {
+                let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+                let captions: Vec<&str> = records.iter().map(|r| r.caption.as_str()).collect();
+                params.caption.apply_all(&ids, &captions)
+            });
+            let meta = match perturbed {
+                None => records
+                    .into_iter()
+                    .map(|mut r| {
+                        let text = std::mem::take(&mut r.caption);
+                        row_of_caption(r, text)
+                    })
+                    .collect(),
+                Some(texts) => records
+                    .into_iter()
+                    .zip(texts)
+                    .map(|(r, text)| row_of_caption(r, text))
+                    .collect(),
+            };
             Ok(Work {
                 meta,
-                units: Units::texts(&images, batch),
-                items: Items::Texts(texts),
+                units,
+                items: Items::Texts,
             })
         } else {
             let mut seen = std::collections::HashSet::new();
@@ -309,13 +323,14 @@ impl Work {
         let spec = &params.spec;
         let model = ctx.root.join(&spec.onnx);
         match &self.items {
-            Items::Texts(texts) => {
+            Items::Texts => {
+                let texts: Vec<&str> = self.meta.iter().map(|m| m.source.as_str()).collect();
                 let tokenizer = ctx.root.join(&spec.tokenizer);
                 encode::encode_text_units(
                     spec,
                     &model,
                     &tokenizer,
-                    texts,
+                    &texts,
                     units,
                     &ctx.out_dir,
                     ctx.name,
@@ -335,6 +350,16 @@ impl Work {
             }
         }
         Ok(())
+    }
+}
+
+/// A caption's row: the record's id and image, and the text encoded (the caption, perturbed).
+fn row_of_caption(r: Record, text: String) -> RowMeta {
+    RowMeta {
+        id: r.id,
+        image_id: r.image_id,
+        split: r.split.as_str().into(),
+        source: text,
     }
 }
 

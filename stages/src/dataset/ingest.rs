@@ -139,22 +139,19 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
     }
     let (valid, merged) = merge_identical_images(valid, root);
     // Cap after validation, so num_samples counts usable pairs.
-    let as_candidates: Vec<Candidate> = valid
-        .iter()
-        .map(|v| Candidate {
-            id: v.id.clone(),
-            image_id: v.image_id.clone(),
-            image_path: v.image_path.clone(),
-            caption: Ok(String::new()),
-        })
-        .collect();
-    let before_cap = as_candidates.len();
-    let kept: std::collections::HashSet<String> =
-        split::cap(as_candidates, spec.num_samples, spec.seed)
+    let before_cap = valid.len();
+    let record_images: Vec<&str> = valid.iter().map(|v| v.image_id.as_str()).collect();
+    let kept: Option<Vec<bool>> = split::capped_images(&record_images, spec.num_samples, spec.seed)
+        .map(|images| record_images.iter().map(|id| images.contains(id)).collect());
+    drop(record_images);
+    let valid: Vec<Valid> = match kept {
+        None => valid,
+        Some(kept) => valid
             .into_iter()
-            .map(|c| c.id)
-            .collect();
-    let valid: Vec<_> = valid.into_iter().filter(|v| kept.contains(&v.id)).collect();
+            .zip(kept)
+            .filter_map(|(v, k)| k.then_some(v))
+            .collect(),
+    };
     let splits = split::assign(
         valid.iter().map(|v| v.image_id.as_str()),
         spec.val_fraction,

@@ -5,9 +5,9 @@
 //! that does not depend on the order files were listed in, and adding an image to the dataset
 //! does not move any other image to the other split.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::dataset::record::{Candidate, Split};
+use crate::dataset::record::Split;
 
 pub fn rank(seed: u64, purpose: &str, id: &str) -> u64 {
     let mut h = blake3::Hasher::new();
@@ -32,29 +32,31 @@ fn ordered_images<'a>(
     ids
 }
 
-/// Keeps whole images, in seeded order, until at least `num_samples` records are kept
-/// (0 = keep all). Record order is preserved.
-pub fn cap(records: Vec<Candidate>, num_samples: usize, seed: u64) -> Vec<Candidate> {
-    if num_samples == 0 || records.len() <= num_samples {
-        return records;
+/// The cap: whole images, in seeded order, until at least `num_samples` of the records (one
+/// image id per record) are kept. Returns the images kept, or None to keep every record
+/// (`num_samples` 0, or no more records than it).
+pub fn capped_images<'a>(
+    record_images: &[&'a str],
+    num_samples: usize,
+    seed: u64,
+) -> Option<HashSet<&'a str>> {
+    if num_samples == 0 || record_images.len() <= num_samples {
+        return None;
     }
     let mut per_image: HashMap<&str, usize> = HashMap::new();
-    for r in &records {
-        *per_image.entry(r.image_id.as_str()).or_default() += 1;
+    for id in record_images {
+        *per_image.entry(id).or_default() += 1;
     }
-    let mut kept = std::collections::HashSet::new();
+    let mut kept = HashSet::new();
     let mut count = 0;
-    for id in ordered_images(records.iter().map(|r| r.image_id.as_str()), seed, "sample") {
+    for id in ordered_images(record_images.iter().copied(), seed, "sample") {
         if count >= num_samples {
             break;
         }
         count += per_image[id];
-        kept.insert(id.to_string());
+        kept.insert(id);
     }
-    records
-        .into_iter()
-        .filter(|r| kept.contains(&r.image_id))
-        .collect()
+    Some(kept)
 }
 
 /// `round(n_images · val_fraction)` images go to val, chosen by seeded rank.
@@ -81,15 +83,6 @@ pub fn assign<'a>(
 mod tests {
     use super::*;
 
-    fn cand(id: &str, image: &str) -> Candidate {
-        Candidate {
-            id: id.into(),
-            image_id: image.into(),
-            image_path: image.into(),
-            caption: Ok("c".into()),
-        }
-    }
-
     #[test]
     fn split_is_by_image_seeded_and_sized() {
         let ids: Vec<String> = (0..100).map(|i| format!("img{i}")).collect();
@@ -110,15 +103,14 @@ mod tests {
 
     #[test]
     fn cap_keeps_whole_images() {
-        let recs: Vec<Candidate> = (0..10)
-            .flat_map(|i| (0..3).map(move |c| cand(&format!("{i}#{c}"), &format!("img{i}"))))
-            .collect();
-        let kept = cap(recs.clone(), 7, 1);
-        assert_eq!(kept.len(), 9, "3 whole images of 3 captions");
-        let images: std::collections::BTreeSet<_> =
-            kept.iter().map(|r| r.image_id.clone()).collect();
-        assert_eq!(images.len(), 3);
-        assert_eq!(cap(recs.clone(), 0, 1).len(), 30);
-        assert_eq!(cap(recs, 100, 1).len(), 30);
+        let names: Vec<String> = (0..10).map(|i| format!("img{i}")).collect();
+        let recs: Vec<&str> = names.iter().flat_map(|n| [n.as_str(); 3]).collect();
+        let kept = capped_images(&recs, 7, 1).unwrap();
+        assert_eq!(kept.len(), 3, "3 whole images of 3 captions: 9 records");
+        assert_eq!(kept, capped_images(&recs, 7, 1).unwrap(), "seeded");
+        assert_ne!(kept, capped_images(&recs, 7, 2).unwrap(), "by the seed");
+        assert!(capped_images(&recs, 0, 1).is_none());
+        assert!(capped_images(&recs, 30, 1).is_none());
+        assert_eq!(capped_images(&recs, 29, 1).unwrap().len(), 10);
     }
 }

@@ -67,16 +67,23 @@ pub fn validate(candidates: Vec<Candidate>) -> (Vec<Valid>, Vec<BadRecord>) {
     paths.sort();
     paths.dedup();
     let images = check_images(paths);
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    // Where each repeated id was first seen, by row: no copy of every id and path.
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(candidates.len());
+    let mut first_seen: BTreeMap<usize, String> = BTreeMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        if let Some(&f) = first.get(c.id.as_str()) {
+            first_seen.insert(i, candidates[f].image_path.display().to_string());
+        } else {
+            first.insert(&c.id, i);
+        }
+    }
+    drop(first);
     let mut valid = Vec::new();
     let mut bad = Vec::new();
-    for c in candidates {
-        let path = c.image_path.display().to_string();
+    for (i, c) in candidates.into_iter().enumerate() {
         let mut reasons = Vec::new();
-        if let Some(first) = seen.get(&c.id) {
+        if let Some(first) = first_seen.get(&i) {
             reasons.push(format!("duplicate id `{}` (first seen at {first})", c.id));
-        } else {
-            seen.insert(c.id.clone(), path.clone());
         }
         let image = &images[&c.image_path];
         if let Err(r) = image {
@@ -98,7 +105,7 @@ pub fn validate(candidates: Vec<Candidate>) -> (Vec<Valid>, Vec<BadRecord>) {
         } else {
             bad.push(BadRecord {
                 id: c.id,
-                path,
+                path: c.image_path.display().to_string(),
                 reason: reasons.join("; "),
             });
         }

@@ -350,11 +350,11 @@ pub fn encode_images_with(
 }
 
 /// Encodes texts (in order) into shards in `out_dir`, in blocks of [`Units::texts_alone`].
-pub fn encode_texts(
+pub fn encode_texts<S: AsRef<str> + Sync>(
     spec: &EncoderSpec,
     model_path: &Path,
     tokenizer: &Path,
-    texts: &[String],
+    texts: &[S],
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
@@ -364,11 +364,11 @@ pub fn encode_texts(
 
 /// Encodes the texts of `units` ([`Units::texts`], or one shard of them; `texts` holds every
 /// row, indexed as the units are); the files hold the units' rows only.
-pub fn encode_text_units(
+pub fn encode_text_units<S: AsRef<str> + Sync>(
     spec: &EncoderSpec,
     model_path: &Path,
     tokenizer: &Path,
-    texts: &[String],
+    texts: &[S],
     units: &Units,
     out_dir: &Path,
     label: &str,
@@ -383,7 +383,7 @@ pub fn encode_text_units(
         .find(|r| r.end > from)
         .map_or(from, |r| r.start);
     let end = units.rows().end.max(first);
-    let refs: Vec<&str> = texts[first..end].iter().map(String::as_str).collect();
+    let refs: Vec<&str> = texts[first..end].iter().map(AsRef::as_ref).collect();
     let lengths = tok.lengths(&refs)?;
     let length = |i: usize| lengths[i - first];
     let mut placer = Placer {
@@ -397,7 +397,7 @@ pub fn encode_text_units(
             rows.sort_by_key(|&i| (length(i), i))
         }),
         |b: Batch| {
-            let batch: Vec<&str> = b.rows.iter().map(|&i| texts[i].as_str()).collect();
+            let batch: Vec<&str> = b.rows.iter().map(|&i| texts[i].as_ref()).collect();
             tok.encode_batch(&batch)
         },
         |b, batch: TokenBatch| {

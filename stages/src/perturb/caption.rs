@@ -72,9 +72,9 @@ impl CaptionPerturbation {
     }
 
     /// Every caption perturbed (`ids` are their row ids); the vocabulary is the captions' words.
-    pub fn apply_all(&self, ids: &[String], captions: &[String]) -> Vec<String> {
+    pub fn apply_all(&self, ids: &[&str], captions: &[&str]) -> Vec<String> {
         if self.is_identity() {
-            return captions.to_vec();
+            return captions.iter().map(|c| c.to_string()).collect();
         }
         let mut vocabulary: Vec<&str> =
             captions.iter().flat_map(|c| c.split_whitespace()).collect();
@@ -158,9 +158,7 @@ mod tests {
         let p = with(|_| {});
         assert!(p.is_identity());
         assert_eq!(p.apply("1", CAPTION, &["cat"]), CAPTION);
-        let ids = vec!["1".to_string()];
-        let caps = vec![CAPTION.to_string()];
-        assert_eq!(p.apply_all(&ids, &caps), caps);
+        assert_eq!(p.apply_all(&["1"], &[CAPTION]), vec![CAPTION.to_string()]);
     }
 
     #[test]
