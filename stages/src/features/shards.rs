@@ -1,7 +1,11 @@
 //! Feature rows written as `.npy` shards of at most `shard_rows` rows, with a progress record,
 //! so that a run killed mid-way resumes from its last complete shard.
 //!
+//! Rows go to disk as they are appended (each shard's row count is known from the layout, so
+//! its header is written first): memory is a write buffer's, whatever the shard size.
+//!
 //! In the (temporary) output folder:
+//! - `features-00000.npy.partial`: the shard being written;
 //! - `features-00000.npy`, … each complete shard, fsynced before it is recorded;
 //! - `progress.json`: the layout (rows, dim, shard_rows) and the complete shards, replaced
 //!   atomically after each shard.
@@ -9,6 +13,7 @@
 //! [`ShardWriter::finish`] removes `progress.json`, renames a single shard to `features.npy`,
 //! and writes `features.json` (the index readers use).
 
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -43,7 +48,17 @@ struct Progress {
 pub struct ShardWriter {
     dir: PathBuf,
     progress: Progress,
-    buffer: Vec<f32>,
+    /// The shard being written, if one is begun.
+    current: Option<Current>,
+}
+
+/// A shard being written: its `.partial` file, its declared rows and those written so far.
+struct Current {
+    out: BufWriter<std::fs::File>,
+    partial: PathBuf,
+    file: String,
+    rows: usize,
+    written: usize,
 }
 
 fn shard_name(i: usize) -> String {
@@ -96,7 +111,7 @@ impl ShardWriter {
         let writer = ShardWriter {
             dir: dir.to_path_buf(),
             progress,
-            buffer: Vec::new(),
+            current: None,
         };
         writer.save_progress()?;
         Ok((writer, start))
@@ -110,26 +125,80 @@ impl ShardWriter {
             .map_err(|e| Error::io(self.dir.join(PROGRESS), e))
     }
 
-    /// Appends rows (row-major, `dim` values each); complete shards are written as they fill.
+    /// Appends rows (row-major, `dim` values each), straight into the shard they belong to; a
+    /// shard is fsynced and recorded when it fills.
     pub fn append(&mut self, values: &[f32]) -> Result<()> {
         let dim = self.progress.dim;
         assert_eq!(values.len() % dim, 0, "whole rows only");
-        self.buffer.extend_from_slice(values);
-        let per_shard = self.progress.shard_rows * dim;
-        while self.buffer.len() >= per_shard {
-            let rest = self.buffer.split_off(per_shard);
-            let full = std::mem::replace(&mut self.buffer, rest);
-            self.write_shard(&full)?;
+        let mut rest = values;
+        while !rest.is_empty() {
+            let current = match &mut self.current {
+                Some(c) => c,
+                None => {
+                    let c = self.begin_shard(rest.len() / dim)?;
+                    self.current.insert(c)
+                }
+            };
+            let take = (current.rows - current.written).min(rest.len() / dim);
+            let (now, later) = rest.split_at(take * dim);
+            // In pieces, so a caller's large slice (an assembly's whole shard) is not copied.
+            for piece in now.chunks(1 << 16) {
+                let bytes: Vec<u8> = piece.iter().flat_map(|v| v.to_le_bytes()).collect();
+                current
+                    .out
+                    .write_all(&bytes)
+                    .map_err(|e| Error::io(&current.partial, e))?;
+            }
+            current.written += take;
+            rest = later;
+            if current.written == current.rows {
+                let full = self.current.take().expect("a shard is open");
+                self.end_shard(full)?;
+            }
         }
         Ok(())
     }
 
-    fn write_shard(&mut self, values: &[f32]) -> Result<()> {
-        let dim = self.progress.dim;
-        let rows = values.len() / dim;
-        let file = shard_name(self.progress.done.len());
+    /// Opens the next shard's `.partial` file with its header; `more` rows are being appended
+    /// (an error if they are more than the layout has left).
+    fn begin_shard(&self, more: usize) -> Result<Current> {
+        let p = &self.progress;
+        let written: usize = p.done.iter().map(|s| s.rows).sum();
+        let rows = p.shard_rows.min(p.rows - written);
+        if rows == 0 {
+            return Err(Error::Invalid {
+                what: self.dir.display().to_string(),
+                message: format!("{more} feature rows appended past the {} expected", p.rows),
+            });
+        }
+        let file = shard_name(p.done.len());
         let partial = self.dir.join(format!("{file}.partial"));
-        npy::write(&partial, rows, dim, values)?;
+        let f = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, f);
+        out.write_all(&npy::header(rows, p.dim))
+            .map_err(|e| Error::io(&partial, e))?;
+        Ok(Current {
+            out,
+            partial,
+            file,
+            rows,
+            written: 0,
+        })
+    }
+
+    /// Fsyncs a full shard, renames it into place and records it.
+    fn end_shard(&mut self, shard: Current) -> Result<()> {
+        let Current {
+            out,
+            partial,
+            file,
+            rows,
+            ..
+        } = shard;
+        let f = out
+            .into_inner()
+            .map_err(|e| Error::io(&partial, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&partial, e))?;
         std::fs::rename(&partial, self.dir.join(&file))
             .map_err(|e| Error::io(self.dir.join(&file), e))?;
         self.progress.done.push(ShardInfo { file, rows });
@@ -138,11 +207,8 @@ impl ShardWriter {
 
     /// Writes the last partial shard and the index; checks that every row was written.
     pub fn finish(mut self) -> Result<Index> {
-        if !self.buffer.is_empty() {
-            let rest = std::mem::take(&mut self.buffer);
-            self.write_shard(&rest)?;
-        }
-        let written: usize = self.progress.done.iter().map(|s| s.rows).sum();
+        let open = self.current.take().map_or(0, |c| c.written);
+        let written = self.progress.done.iter().map(|s| s.rows).sum::<usize>() + open;
         if written != self.progress.rows {
             return Err(Error::Invalid {
                 what: self.dir.display().to_string(),
@@ -193,8 +259,8 @@ mod tests {
         let values: Vec<f32> = (0..70).map(|v| v as f32).collect(); // 35 rows × 2
         let (mut w, start) = ShardWriter::open(dir.path(), 35, 2, 10).unwrap();
         assert_eq!(start, 0);
-        w.append(&values[..50]).unwrap(); // 25 rows: 2 shards complete, 5 rows buffered
-        drop(w); // "killed": buffered rows are lost
+        w.append(&values[..50]).unwrap(); // 25 rows: 2 shards complete, 5 rows in the third
+        drop(w); // "killed": the third shard is not complete, so it is not kept
         std::fs::write(dir.path().join("features-00002.npy.partial"), b"junk").unwrap();
         let (mut w, start) = ShardWriter::open(dir.path(), 35, 2, 10).unwrap();
         assert_eq!(start, 20, "resumes after the two complete shards");
@@ -208,6 +274,37 @@ mod tests {
         // A different layout starts over.
         let (_, start) = ShardWriter::open(dir.path(), 35, 3, 10).unwrap();
         assert_eq!(start, 0);
+    }
+
+    /// Rows appended in pieces that cross shard boundaries give the files `npy::write` gives
+    /// each shard's rows at once; rows past the layout are refused.
+    #[test]
+    fn streamed_shards_equal_whole_writes() {
+        let (dir, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let values: Vec<f32> = (0..70).map(|v| v as f32 * 0.37 - 3.0).collect();
+        let (mut w, _) = ShardWriter::open(dir.path(), 35, 2, 10).unwrap();
+        let mut at = 0;
+        for rows in [3, 7, 11, 14] {
+            w.append(&values[at..at + rows * 2]).unwrap();
+            at += rows * 2;
+        }
+        assert!(w.append(&[1.0, 2.0]).is_err(), "a row past the 35 declared");
+        let index = w.finish().unwrap();
+        for (i, s) in index.shards.iter().enumerate() {
+            let rows = &values[i * 20..i * 20 + s.rows * 2];
+            let expected = whole.path().join(&s.file);
+            npy::write(&expected, s.rows, 2, rows).unwrap();
+            assert_eq!(
+                std::fs::read(dir.path().join(&s.file)).unwrap(),
+                std::fs::read(&expected).unwrap(),
+                "{}",
+                s.file
+            );
+        }
+        assert_eq!(
+            index.shards.iter().map(|s| s.rows).collect::<Vec<_>>(),
+            [10, 10, 10, 5]
+        );
     }
 
     #[test]
