@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::json::nan_as_null;
@@ -68,90 +68,102 @@ fn summarise(direction: Direction, ranks: &[usize], gallery: usize, ks: &[usize]
     }
 }
 
-/// Rank of the best correct item for each query row of `sim` (queries x gallery); `first` is
-/// the block's first query.
-fn ranks(sim: &Array2<f64>, first: usize, correct: &dyn Fn(usize, usize) -> bool) -> Vec<usize> {
-    sim.outer_iter()
-        .enumerate()
-        .map(|(q, row)| {
-            let q = first + q;
-            let best = (0..row.len())
-                .filter(|&g| correct(q, g))
-                .map(|g| row[g])
-                .fold(f64::NEG_INFINITY, f64::max);
-            // Pessimistic: every wrong item at least as similar ranks ahead.
-            1 + (0..row.len())
-                .filter(|&g| !correct(q, g) && row[g] >= best)
-                .count()
-        })
-        .collect()
-}
-
 /// Bytes of image–caption similarities one block holds.
 const BLOCK_BYTES: usize = 64 << 20;
-
-/// Calls `f(first image row, similarities of a block of images to every caption)` for blocks
-/// covering all images: memory O(block·captions), never images x captions at once.
-fn blocks(ui: &Array2<f64>, ut: &Array2<f64>, rows: usize, f: &mut dyn FnMut(usize, &Array2<f64>)) {
-    for start in (0..ui.nrows()).step_by(rows) {
-        let end = (start + rows).min(ui.nrows());
-        f(start, &ui.slice(ndarray::s![start..end, ..]).dot(&ut.t()));
-    }
-}
+/// Captions per block: with the image rows [`BLOCK_BYTES`] allows, what one block of
+/// normalised rows and similarities holds, whatever the number of captions.
+const TEXT_BLOCK: usize = 8192;
 
 /// `images`: one row per distinct image; `texts`: one row per caption, `owner[t]` the row in
-/// `images` of caption t's image. The similarities are computed a block of images at a time
-/// (twice when there are several blocks: a caption's rank needs its own image's similarity
-/// before counting the others).
+/// `images` of caption t's image.
 pub fn evaluate(
     images: &Array2<f64>,
     texts: &Array2<f64>,
     owner: &[usize],
     ks: &[usize],
 ) -> [Retrieval; 2] {
-    evaluate_owned(images.clone(), texts.clone(), owner, ks)
+    evaluate_rows(images.view(), texts.view(), owner, ks)
 }
 
-/// [`evaluate`] on rows the caller gives up: they are normalised in place, so the evaluation
-/// holds no second copy of them.
-pub fn evaluate_owned(
-    images: Array2<f64>,
-    texts: Array2<f64>,
+/// [`evaluate`] on rows of any float type (validation keeps the adapters' f32 outputs: half
+/// the memory, and the same f64 values once converted).
+///
+/// Time O(images · captions · d), twice (a query's rank needs its best correct similarity
+/// before the others are counted). Memory O(block · d + images + captions), never the rows'
+/// f64 copies: the similarities are computed a block of images by a block of captions at a
+/// time, each block normalised in f64 as it is used. Every similarity is one element of a
+/// block's GEMM, which sums over d in the same order whatever the block (so ties, which rank
+/// pessimistically, are the same ties in every block shape: tested).
+pub fn evaluate_rows<T: Copy + Into<f64>>(
+    images: ArrayView2<T>,
+    texts: ArrayView2<T>,
     owner: &[usize],
     ks: &[usize],
 ) -> [Retrieval; 2] {
-    let rows = (BLOCK_BYTES / (8 * texts.nrows().max(1))).max(1);
-    evaluate_in_blocks(images, texts, owner, ks, rows)
+    let text_rows = TEXT_BLOCK.min(texts.nrows()).max(1);
+    let image_rows = (BLOCK_BYTES / (8 * text_rows)).max(1);
+    evaluate_in_blocks(images, texts, owner, ks, image_rows, text_rows)
 }
 
-/// [`evaluate`] with blocks of `rows` images.
-fn evaluate_in_blocks(
-    images: Array2<f64>,
-    texts: Array2<f64>,
+/// A block of rows as f64, each row of unit length ([`l2_normalise`]: row by row, so a block
+/// gets the values the whole matrix would).
+fn normalised<T: Copy + Into<f64>>(rows: ArrayView2<T>) -> Array2<f64> {
+    l2_normalise(rows.mapv(Into::into))
+}
+
+/// Calls `f(first image, first caption, similarities)` for every block of `image_rows` images
+/// by `text_rows` captions.
+fn blocks<T: Copy + Into<f64>>(
+    images: ArrayView2<T>,
+    texts: ArrayView2<T>,
+    (image_rows, text_rows): (usize, usize),
+    f: &mut dyn FnMut(usize, usize, &Array2<f64>),
+) {
+    for i0 in (0..images.nrows()).step_by(image_rows) {
+        let i1 = (i0 + image_rows).min(images.nrows());
+        let ui = normalised(images.slice(s![i0..i1, ..]));
+        for t0 in (0..texts.nrows()).step_by(text_rows) {
+            let t1 = (t0 + text_rows).min(texts.nrows());
+            let ut = normalised(texts.slice(s![t0..t1, ..]));
+            f(i0, t0, &ui.dot(&ut.t()));
+        }
+    }
+}
+
+/// [`evaluate_rows`] with blocks of `image_rows` images by `text_rows` captions.
+fn evaluate_in_blocks<T: Copy + Into<f64>>(
+    images: ArrayView2<T>,
+    texts: ArrayView2<T>,
     owner: &[usize],
     ks: &[usize],
-    rows: usize,
+    image_rows: usize,
+    text_rows: usize,
 ) -> [Retrieval; 2] {
     let (n_images, n_texts) = (images.nrows(), texts.nrows());
-    let (ui, ut) = (l2_normalise(images), l2_normalise(texts));
-    let mut r_i2t = Vec::with_capacity(ui.nrows());
-    // Each caption's similarity to its own image.
-    let mut own = vec![f64::NEG_INFINITY; ut.nrows()];
-    blocks(&ui, &ut, rows, &mut |start, sim| {
-        r_i2t.extend(ranks(sim, start, &|q, g| owner[g] == q));
-        for (t, &o) in owner.iter().enumerate() {
-            if (start..start + sim.nrows()).contains(&o) {
-                own[t] = sim[[o - start, t]];
+    let shape = (image_rows.max(1), text_rows.max(1));
+    // Each caption's similarity to its own image, and each image's to its best caption.
+    let mut own = vec![f64::NEG_INFINITY; n_texts];
+    let mut best_own = vec![f64::NEG_INFINITY; n_images];
+    blocks(images, texts, shape, &mut |i0, t0, sim| {
+        for (t, &o) in owner.iter().enumerate().skip(t0).take(sim.ncols()) {
+            if (i0..i0 + sim.nrows()).contains(&o) {
+                let v = sim[[o - i0, t - t0]];
+                own[t] = v;
+                best_own[o] = best_own[o].max(v);
             }
         }
     });
-    // 1 + the other images at least as similar to the caption as its own.
-    let mut r_t2i = vec![1usize; ut.nrows()];
-    blocks(&ui, &ut, rows, &mut |start, sim| {
-        for (i, row) in sim.outer_iter().enumerate() {
-            for (t, &v) in row.iter().enumerate() {
-                if owner[t] != start + i && v >= own[t] {
-                    r_t2i[t] += 1;
+    // Pessimistic ranks: 1 + every wrong item at least as similar as the query's best correct
+    // one (an image's best caption; a caption's own image).
+    let (mut r_i2t, mut r_t2i) = (vec![1usize; n_images], vec![1usize; n_texts]);
+    blocks(images, texts, shape, &mut |i0, t0, sim| {
+        for (r, row) in sim.outer_iter().enumerate() {
+            let i = i0 + r;
+            for (c, &v) in row.iter().enumerate() {
+                let t = t0 + c;
+                if owner[t] != i {
+                    r_i2t[i] += usize::from(v >= best_own[i]);
+                    r_t2i[t] += usize::from(v >= own[t]);
                 }
             }
         }
@@ -208,30 +220,104 @@ mod tests {
     use super::*;
     use ndarray::array;
 
-    #[test]
-    fn blocks_of_images_rank_as_one_block() {
-        // Captions equal to their image or to another image (ties), and noise.
-        let mut state = 7u64;
-        let mut next = || {
+    /// The definition on the whole similarity matrix at once: the oracle of the blocked one.
+    fn whole(
+        images: &Array2<f64>,
+        texts: &Array2<f64>,
+        owner: &[usize],
+        ks: &[usize],
+    ) -> [Retrieval; 2] {
+        let sim = l2_normalise(images.clone()).dot(&l2_normalise(texts.clone()).t());
+        let r_i2t: Vec<usize> = (0..sim.nrows())
+            .map(|i| {
+                let best = (0..sim.ncols())
+                    .filter(|&t| owner[t] == i)
+                    .map(|t| sim[[i, t]])
+                    .fold(f64::NEG_INFINITY, f64::max);
+                1 + (0..sim.ncols())
+                    .filter(|&t| owner[t] != i && sim[[i, t]] >= best)
+                    .count()
+            })
+            .collect();
+        let r_t2i: Vec<usize> = (0..sim.ncols())
+            .map(|t| {
+                let own = sim[[owner[t], t]];
+                1 + (0..sim.nrows())
+                    .filter(|&i| i != owner[t] && sim[[i, t]] >= own)
+                    .count()
+            })
+            .collect();
+        [
+            summarise(Direction::ImageToText, &r_i2t, sim.ncols(), ks),
+            summarise(Direction::TextToImage, &r_t2i, sim.nrows(), ks),
+        ]
+    }
+
+    fn noise(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let images = Array2::from_shape_fn((9, 4), |_| next());
-        let owner: Vec<usize> = (0..23).map(|t| t % 9).collect();
-        let texts = Array2::from_shape_fn((23, 4), |(t, j)| match t % 3 {
+        }
+    }
+
+    /// Captions equal to their own image or to another image (exact ties, which rank
+    /// pessimistically) and noise.
+    fn with_ties(
+        n_images: usize,
+        n_texts: usize,
+        d: usize,
+    ) -> (Array2<f64>, Array2<f64>, Vec<usize>) {
+        let mut next = noise(7);
+        let images = Array2::from_shape_fn((n_images, d), |_| next());
+        let owner: Vec<usize> = (0..n_texts).map(|t| t % n_images).collect();
+        let texts = Array2::from_shape_fn((n_texts, d), |(t, j)| match t % 3 {
             0 => images[[owner[t], j]],
-            1 => images[[(owner[t] + 1) % 9, j]],
+            1 => images[[(owner[t] + 1) % n_images, j]],
             _ => next(),
         });
-        let whole = evaluate_in_blocks(images.clone(), texts.clone(), &owner, &[1, 3], 9);
-        for rows in [1, 2, 4, 8] {
-            assert_eq!(
-                evaluate_in_blocks(images.clone(), texts.clone(), &owner, &[1, 3], rows),
-                whole
-            );
+        (images, texts, owner)
+    }
+
+    #[test]
+    fn every_block_shape_ranks_as_the_whole_matrix() {
+        let (images, texts, owner) = with_ties(9, 23, 4);
+        let oracle = whole(&images, &texts, &owner, &[1, 3]);
+        for (ir, tr) in [(9, 23), (1, 1), (2, 5), (4, 23), (8, 7), (3, 100)] {
+            let got = evaluate_in_blocks(images.view(), texts.view(), &owner, &[1, 3], ir, tr);
+            assert_eq!(got, oracle, "blocks of {ir} images x {tr} captions");
         }
+        // Shapes that cross the GEMM kernel's tiles and edges.
+        let (images, texts, owner) = with_ties(301, 1_103, 96);
+        let oracle = whole(&images, &texts, &owner, &[1, 5, 10]);
+        let r1 = oracle[1].recall_at(1).unwrap();
+        assert!(
+            r1 > 0.0 && r1 < 1.0,
+            "a test that can tell rankings apart: t2i R@1 {r1}"
+        );
+        for (ir, tr) in [(37, 250), (64, 1_103), (301, 8), (5, 512)] {
+            let got = evaluate_in_blocks(images.view(), texts.view(), &owner, &[1, 5, 10], ir, tr);
+            assert_eq!(got, oracle, "blocks of {ir} images x {tr} captions");
+        }
+        assert_eq!(evaluate(&images, &texts, &owner, &[1, 5, 10]), oracle);
+    }
+
+    /// f32 rows rank as their f64 values do.
+    #[test]
+    fn f32_rows_rank_as_their_f64_values() {
+        let (images, texts, owner) = with_ties(40, 130, 12);
+        let (i32s, t32s) = (images.mapv(|v| v as f32), texts.mapv(|v| v as f32));
+        assert_eq!(
+            evaluate_rows(i32s.view(), t32s.view(), &owner, &[1, 2]),
+            evaluate(
+                &i32s.mapv(f64::from),
+                &t32s.mapv(f64::from),
+                &owner,
+                &[1, 2]
+            )
+        );
     }
 
     #[test]

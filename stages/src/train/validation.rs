@@ -38,13 +38,14 @@ fn scalar<B: burn::tensor::backend::Backend>(t: Tensor<B, 1>) -> f64 {
     t.into_scalar().elem::<f64>()
 }
 
-/// The rows of a `[n, d]` tensor as f64.
-fn host<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Result<Array2<f64>> {
+/// The rows of a `[n, d]` tensor as f32: the adapters' outputs exactly (retrieval converts
+/// them to f64 a block at a time), half the memory of f64 rows.
+fn host<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Result<Array2<f32>> {
     let [n, d] = t.dims();
     let values = t
         .into_data()
-        .convert::<f64>()
-        .into_vec::<f64>()
+        .convert::<f32>()
+        .into_vec::<f32>()
         .map_err(|e| Error::Invalid {
             what: "validation embeddings".into(),
             message: format!("{e:?}"),
@@ -57,7 +58,8 @@ fn host<B: burn::tensor::backend::Backend>(t: Tensor<B, 2>) -> Result<Array2<f64
 
 /// The loss and its parts over batches of `batch_size` validation pairs, as training sees
 /// them (weighted by batch size; exactly the one batch's values when the set fits in one), and
-/// R@1 over the whole set. Memory is one batch's logits, never n x n.
+/// R@1 over the whole set. Memory is one batch's logits and the val embeddings as the
+/// adapters give them (f32, each image once), never n x n and never an f64 copy.
 pub fn validate<B: AdapterOps>(
     model: &AlignModel<B>,
     data: &TrainingData,
@@ -78,7 +80,7 @@ pub fn validate<B: AdapterOps>(
         image_slot[t] = Some(slot);
     }
     let mut parts_of_batches: Vec<([f64; 3], f64)> = Vec::new();
-    let (mut images, mut texts): (Option<Array2<f64>>, Option<Array2<f64>>) = (None, None);
+    let (mut images, mut texts): (Option<Array2<f32>>, Option<Array2<f32>>) = (None, None);
     let batch = config.batch_size.max(1);
     for (c, chunk) in val.chunks(batch).enumerate() {
         let b: Batch<B> = Batch::gather(data, chunk, device);
@@ -115,7 +117,7 @@ pub fn validate<B: AdapterOps>(
         images.expect("val is not empty"),
         texts.expect("val is not empty"),
     );
-    let [i2t, t2i] = retrieval::evaluate_owned(images, texts, &gallery.owner, &[1]);
+    let [i2t, t2i] = retrieval::evaluate_rows(images.view(), texts.view(), &gallery.owner, &[1]);
     Ok(Validation {
         loss: mean(0),
         contrastive: mean(1),
