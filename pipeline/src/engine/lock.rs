@@ -1,7 +1,7 @@
 //! One lock per artifact key, that holds on the shared filesystems clusters put `artifacts/` on.
 //!
 //! A lock is a file that exactly one creator can make: the creator writes its record into a file
-//! of its own (`<lock>.<host>-<pid>-<n>.tmp`) and hard-links that to the lock's name, which fails
+//! of its own (`<lock>.<host>-<pid>-<start>-<n>.tmp`) and hard-links that to the lock's name, which fails
 //! if the name exists. That is open(2)'s recipe for NFS, and it holds on a local disk, Lustre and
 //! GPFS alike; unlike `O_EXCL` on the lock itself, no lock file is ever seen without its whole
 //! record (a creator killed between create and write would leave one nobody could judge for
@@ -200,17 +200,16 @@ fn create_exclusive(path: &Path) -> Result<Option<(File, Vec<u8>)>> {
     file.write_all(&record)
         .and_then(|()| file.sync_all())
         .map_err(|e| EngineError::io(&tmp, e))?;
-    let linked = std::fs::hard_link(&tmp, path);
-    // NFS may answer a link that was made with an error (a lost reply to a retried call): the
-    // link count of our own file says what happened.
-    let made = linked.is_ok() || std::fs::metadata(&tmp).is_ok_and(|m| m.nlink() == 2);
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
-        _ if made => Ok(Some((file, record))),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+    let made = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        // NFS may answer a link that was made with an error (a lost reply to a retried call):
+        // the link count of our own file says what happened.
+        Err(_) if std::fs::metadata(&tmp).is_ok_and(|m| m.nlink() == 2) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(EngineError::io(path, e)),
-        Ok(()) => unreachable!("a made link"),
-    }
+    };
+    let _ = std::fs::remove_file(&tmp);
+    Ok(made?.then_some((file, record)))
 }
 
 /// One try: create the lock file, or find who holds it (breaking it when stale, then trying
@@ -265,11 +264,7 @@ fn hold(path: &Path, file: File, record: Vec<u8>) -> KeyLock {
 
 /// The module's rules, for the lock file at `path` holding `bytes`.
 fn is_stale(path: &Path, bytes: &[u8]) -> bool {
-    let untouched = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|age| age > STALE_AFTER);
+    let untouched = is_old(path, STALE_AFTER);
     match serde_json::from_slice::<Owner>(bytes) {
         Ok(owner) => untouched || owner.is_gone(),
         // Junk (lock files are never partly written): only time tells.
@@ -303,6 +298,7 @@ fn is_debris_stale(path: &Path, bytes: &[u8], after: Duration) -> bool {
     is_old(path, after) || serde_json::from_slice::<Owner>(bytes).is_ok_and(|o| o.is_gone())
 }
 
+/// True if the file at `path` was last modified more than `after` ago.
 fn is_old(path: &Path, after: Duration) -> bool {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
