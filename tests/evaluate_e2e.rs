@@ -157,6 +157,37 @@ fn the_day_align_probe_report() {
         );
         assert!(med[t] < med[u], "{d}: median rank");
     }
+    // Zero-shot: the probe's 20 test images through the trained and the untrained adapters,
+    // against the 10 Fashion-MNIST classes in the six default templates.
+    let z = Table::read(&dir.join("zero_shot.parquet")).unwrap();
+    assert_eq!(z.strings("adapter").unwrap(), ["trained", "untrained"]);
+    assert_eq!(z.i64s("test_rows").unwrap(), [20, 20]);
+    assert_eq!(z.f64s("chance_top1").unwrap(), [0.1, 0.1]);
+    assert_eq!(z.f64s("chance_top5").unwrap(), [0.5, 0.5]);
+    let (top1, top5) = (z.f64s("top1").unwrap(), z.f64s("top5").unwrap());
+    for (a1, a5) in top1.iter().zip(&top5) {
+        assert!(
+            (0.0..=1.0).contains(a1) && a5 >= a1,
+            "top-1 {a1}, top-5 {a5}"
+        );
+        for a in [a1, a5] {
+            assert!(
+                (a * 20.0 - (a * 20.0).round()).abs() < 1e-9,
+                "{a}: not k/20"
+            );
+        }
+    }
+    let prompts = Table::read(
+        &p.show_with("features:probe-prompts", &sets)
+            .join("features.parquet"),
+    )
+    .unwrap();
+    let texts = prompts.strings("source").unwrap();
+    assert_eq!(texts.len(), 60, "10 classes x 6 templates");
+    assert_eq!(texts[0], "a photo of a T-shirt/top.");
+    assert_eq!(texts[59], "a close-up photo of a Ankle boot.");
+    assert_eq!(prompts.i64s("label").unwrap()[59], 9);
+
     // One definition of R@1: the last epoch's validation R@1 in the training history is the
     // probe stage's trained R@1 on the same split (the embeddings are computed in batches of a
     // different size, so the similarities may differ in the last bit: allow one query).
@@ -227,7 +258,7 @@ fn report_in_a_browser(p: &Project, sets: &[&str]) {
     let mut args = vec!["run"];
     args.extend_from_slice(sets);
     let (out, _) = p.ok(&args);
-    assert!(out.contains("nothing to do: 13 stages fresh"), "{out}");
+    assert!(out.contains("nothing to do: 14 stages fresh"), "{out}");
 
     // One changed hyperparameter: its adapter's train, align, probe and the report rerun.
     let mut changed: Vec<&str> = sets.to_vec();

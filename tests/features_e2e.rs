@@ -43,7 +43,7 @@ fn features_run_once_and_match_their_parquet() {
         "{err}"
     );
     let (out, _) = p.ok(&["run", "--stage", "features"]);
-    assert!(out.contains("nothing to do: 6 stages fresh"), "{out}");
+    assert!(out.contains("nothing to do: 7 stages fresh"), "{out}");
     let t =
         stages::table::Table::read(&p.show("features:probe-reference").join("features.parquet"))
             .unwrap();

@@ -56,6 +56,14 @@ const OWNED: &[(&str, &[&str])] = &[
         "\"retrieval.parquet\"",
         &["stages/src/evaluate/probe/results.rs"],
     ),
+    (
+        "\"zero_shot.json\"",
+        &["stages/src/evaluate/probe/results.rs"],
+    ),
+    (
+        "\"zero_shot.parquet\"",
+        &["stages/src/evaluate/probe/results.rs"],
+    ),
     ("\"members.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"aggregates.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"correlations.parquet\"", &["stages/src/compare/mod.rs"]),

@@ -6,12 +6,13 @@ use std::path::Path;
 
 use crate::common::Project;
 
-pub(crate) const FEATURES: [&str; 5] = [
+pub(crate) const FEATURES: [&str; 6] = [
     "features:image",
     "features:text",
     "features:reference",
     "features:probe-image",
     "features:probe-reference",
+    "features:probe-prompts",
 ];
 
 /// 96 pairs in units small enough for 4 shards to matter: image batches of 8 (12 units), caption

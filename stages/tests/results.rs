@@ -9,6 +9,7 @@ use stages::evaluate::align::results::{
 use stages::evaluate::hypotheses::{self, Hypothesis, HypothesisTest, Tested, Verdict};
 use stages::evaluate::probe::{
     ProbeArtifact, ProbeConfig, ProbeFile, ProbeResults, ProbeRow, RetrievalFile, RetrievalRow,
+    ZeroShotFile, ZeroShotRow,
 };
 use stages::evaluate::retrieval::{Direction, Retrieval};
 use stages::metrics::Metric;
@@ -170,6 +171,19 @@ fn probe_results_round_trip_with_their_recall_columns() {
                 retrieval(Weights::Untrained, Direction::TextToImage),
             ],
         },
+        zero_shot: ZeroShotFile {
+            class_names: vec!["cat".into(), "dog".into()],
+            prompts: vec!["a cat.".into(), "a dog.".into()],
+            rows: vec![ZeroShotRow {
+                adapter: Weights::Untrained,
+                classes: 2,
+                test_rows: 20,
+                top1: 0.55,
+                top5: 1.0,
+                chance_top1: 0.5,
+                chance_top5: 1.0,
+            }],
+        },
     };
     artifact.write(&written).unwrap();
     assert_eq!(artifact.read().unwrap(), written);
@@ -177,6 +191,10 @@ fn probe_results_round_trip_with_their_recall_columns() {
     assert_eq!(
         artifact.read_retrieval_table().unwrap(),
         written.retrieval.rows
+    );
+    assert_eq!(
+        artifact.read_zero_shot_table().unwrap(),
+        written.zero_shot.rows
     );
     let t = stages::table::Table::read(&artifact.retrieval_parquet()).unwrap();
     assert_eq!(

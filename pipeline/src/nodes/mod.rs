@@ -7,6 +7,7 @@
 //!        ─► features:text  ─┼─► train:<name> ─► align:<name> ─┐
 //!        ─► features:reference              └──► probe:<name> ─┴─► report (all adapters)
 //! probe dataset ─► features:probe-image, features:probe-reference ─► probe:<name>
+//!               ─► features:probe-prompts (class names in [zero_shot] templates) ─┘
 //! ```
 
 mod align;
@@ -14,6 +15,7 @@ mod features;
 mod ingest;
 mod probe;
 mod probe_features;
+mod prompt_features;
 mod report;
 mod train;
 
@@ -26,6 +28,7 @@ pub use features::{FeaturesNode, Role};
 pub use ingest::IngestNode;
 pub use probe::ProbeNode;
 pub use probe_features::ProbeFeaturesNode;
+pub use prompt_features::PromptFeaturesNode;
 pub use report::ReportNode;
 pub use train::TrainNode;
 
@@ -59,6 +62,7 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
         Box::new(FeaturesNode(Role::Reference)),
         Box::new(ProbeFeaturesNode(Role::Image)),
         Box::new(ProbeFeaturesNode(Role::Reference)),
+        Box::new(PromptFeaturesNode),
     ];
     let adapters = train::adapters(config);
     nodes.push(Box::new(ReportNode {

@@ -1,8 +1,9 @@
 //! `probe:<name>`: the downstream linear probe on raw image, aligned image and reference
-//! features of the probe set, and image–text retrieval for the trained and untrained adapters
-//! (stages::evaluate::probe). Parameters in `[probe]`.
+//! features of the probe set, zero-shot classification of the probe set through the adapters,
+//! and image–text retrieval for the trained and untrained adapters (stages::evaluate::probe).
+//! Parameters in `[probe]`; the prompts' in `[zero_shot]` (features:probe-prompts).
 
-use stages::evaluate::probe::{self, ProbeArtifact, ProbeConfig};
+use stages::evaluate::probe::{self, ProbeArtifact, ProbeConfig, ProbeInputs};
 use stages::train::TrainArtifact;
 
 use stages::spaces::{SpaceName, Weights};
@@ -39,6 +40,7 @@ impl Stage for ProbeNode {
         v.extend([
             "features:probe-image".into(),
             "features:probe-reference".into(),
+            "features:probe-prompts".into(),
             self.train(),
         ]);
         v
@@ -52,7 +54,8 @@ impl Stage for ProbeNode {
         Problem::in_section(&self.section(), config.problems())
     }
 
-    /// `accuracy.<features>` (test accuracy) per probed feature set and
+    /// `accuracy.<features>` (test accuracy) per probed feature set,
+    /// `zero_shot.top<k>.<weights>` per zero-shot accuracy and
     /// `r@<k>.<weights>.<direction>` per recall; the performance the sweep tables correlate
     /// alignment with: the aligned image's probe accuracy and the trained adapters' R@1.
     fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
@@ -71,6 +74,15 @@ impl Stage for ProbeNode {
                 },
             })
             .collect();
+        for row in &results.zero_shot.rows {
+            for (k, value) in [(1, row.top1), (5, row.top5)] {
+                out.push(Reported {
+                    column: format!("zero_shot.top{k}.{}", row.adapter),
+                    value,
+                    role: Role::Detail,
+                });
+            }
+        }
         for row in &results.retrieval.rows {
             let r = &row.retrieval;
             for &(k, recall) in &r.recall {
@@ -96,8 +108,11 @@ impl Stage for ProbeNode {
             config,
             &data,
             &TrainArtifact::at(ctx.input(&self.train())?),
-            ctx.input("features:probe-image")?,
-            ctx.input("features:probe-reference")?,
+            &ProbeInputs {
+                image: ctx.input("features:probe-image")?,
+                reference: ctx.input("features:probe-reference")?,
+                prompts: ctx.input("features:probe-prompts")?,
+            },
             &ProbeArtifact::at(&ctx.out_dir),
             &|step| tracing::info!("{name}: {step}"),
         )?;
@@ -120,9 +135,21 @@ impl Stage for ProbeNode {
                 )
             })
             .collect();
+        let zero_shot: Vec<String> = results
+            .zero_shot
+            .rows
+            .iter()
+            .map(|r| format!("{} top-1 {:.3}", r.adapter, r.top1))
+            .collect();
         eprintln!(
-            "{name}: probe test accuracy {}; retrieval {} ({:.1} s)",
+            "{name}: probe test accuracy {}; zero-shot {} (chance {:.3}); retrieval {} ({:.1} s)",
             acc.join(", "),
+            zero_shot.join(", "),
+            results
+                .zero_shot
+                .rows
+                .first()
+                .map_or(f64::NAN, |r| r.chance_top1),
             r1.join(", "),
             clock.elapsed().as_secs_f64()
         );

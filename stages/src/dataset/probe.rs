@@ -179,7 +179,7 @@ fn read_fashion_mnist(dir: &Path, split: ProbeSplit, limit: usize) -> Result<Pro
     let mut set = ProbeSet {
         images: Vec::with_capacity(take),
         labels: labels[..take].to_vec(),
-        classes: FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
+        classes: classes(ProbeKind::FashionMnist, dir),
     };
     for i in 0..take {
         let px = &images[i * per..(i + 1) * per];
@@ -194,20 +194,43 @@ fn read_fashion_mnist(dir: &Path, split: ProbeSplit, limit: usize) -> Result<Pro
 
 const CIFAR_RECORD: usize = 1 + 3 * 1024;
 
-fn read_cifar10(dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet> {
-    let classes = match std::fs::read_to_string(dir.join("batches.meta.txt")) {
-        Ok(t) => t
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
+const CIFAR_META: &str = "batches.meta.txt";
+
+/// The class names of a probe set, by label: CIFAR-10's from `batches.meta.txt` where the
+/// folder has one, else the published names.
+pub fn classes(kind: ProbeKind, dir: &Path) -> Vec<String> {
+    let published = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+    match kind {
+        ProbeKind::FashionMnist => published(&FASHION_CLASSES),
+        ProbeKind::Cifar10 => match std::fs::read_to_string(dir.join(CIFAR_META)) {
+            Ok(t) => t
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            Err(_) => published(&CIFAR10_CLASSES),
+        },
+    }
+}
+
+/// The files the class names are read from (for cache keys): CIFAR-10's `batches.meta.txt`
+/// where it exists.
+pub fn class_files(kind: ProbeKind, dir: &Path) -> Vec<PathBuf> {
+    match kind {
+        ProbeKind::FashionMnist => Vec::new(),
+        ProbeKind::Cifar10 => Some(dir.join(CIFAR_META))
+            .filter(|p| p.is_file())
+            .into_iter()
             .collect(),
-        Err(_) => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
-    };
+    }
+}
+
+fn read_cifar10(dir: &Path, split: ProbeSplit, limit: usize) -> Result<ProbeSet> {
     let mut set = ProbeSet {
         images: Vec::new(),
         labels: Vec::new(),
-        classes,
+        classes: classes(ProbeKind::Cifar10, dir),
     };
     for path in files(ProbeKind::Cifar10, dir, split)? {
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;

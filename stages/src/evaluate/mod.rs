@@ -1,5 +1,5 @@
 //! The evaluation stages' computations: `align` (metrics, intervals, H1/H2, variance
-//! difference) and `probe` (downstream linear probe, retrieval).
+//! difference) and `probe` (downstream linear probe, zero-shot classification, retrieval).
 //!
 //! - [`rows`]: which image–caption pairs are scored;
 //! - [`align`]: the align stage, built on [`crate::metrics`];
@@ -7,6 +7,7 @@
 //! - [`variance`]: the research's distribution-matching metric and the mean pairwise cosine;
 //! - [`retrieval`]: recall@k and median rank, image → text and text → image;
 //! - [`logistic`]: the multinomial logistic regression of the linear probe;
+//! - [`zero_shot`]: zero-shot classification through the aligned space (CLIP's prompt ensemble);
 //! - [`probe`]: the probe stage.
 
 pub mod align;
@@ -16,6 +17,7 @@ pub mod probe;
 pub mod retrieval;
 pub mod rows;
 pub mod variance;
+pub mod zero_shot;
 
 /// Bump when the same inputs would give different align or probe outputs.
 pub const VERSION: u32 = 1;

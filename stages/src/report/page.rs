@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::evaluate::align::results::{HypothesesFile, MetricsFile, SpacesFile};
-use crate::evaluate::probe::{ProbeFile, RetrievalFile};
+use crate::evaluate::probe::{ProbeFile, RetrievalFile, ZeroShotFile};
 use crate::json;
 use crate::report::html::{self, escape};
 use crate::report::inputs::{AdapterArtifacts, AdapterResults};
@@ -89,6 +89,7 @@ pub struct AdapterNumbers {
     pub spaces: SpacesFile,
     pub probe: ProbeFile,
     pub retrieval: RetrievalFile,
+    pub zero_shot: ZeroShotFile,
 }
 
 /// `metrics.json`: every number on the page, and the keys of the artifacts it was built from.
@@ -149,6 +150,7 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
                         spaces: a.align.spaces.clone(),
                         probe: a.probe.probe.clone(),
                         retrieval: a.probe.retrieval.clone(),
+                        zero_shot: a.probe.zero_shot.clone(),
                     },
                 )
             })

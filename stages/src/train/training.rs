@@ -13,7 +13,7 @@
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::tensor::ElementConversion;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use crate::dataset::Split;
 use crate::dataset::split::rank;
@@ -167,6 +167,21 @@ fn backend_rng() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The adapters as `config`'s seed initialises them: what training starts from, and the
+/// untrained control (`inference::TrainedAdapters::of` rebuilds it on the plain backend, whose
+/// generator the autodiff backend's draws come from).
+pub(crate) fn initial_model<B: Backend>(
+    config: &TrainConfig,
+    d_image: usize,
+    d_text: usize,
+    d_embed: usize,
+    device: &B::Device,
+) -> AlignModel<B> {
+    let _rng = backend_rng();
+    B::seed(device, config.seed);
+    AlignModel::new(config, d_image, d_text, d_embed, device)
+}
+
 /// Whether a training epoch draws from the backend's generator (dropout in hidden blocks).
 fn draws_in_epochs(config: &TrainConfig) -> bool {
     config.adapter == crate::train::config::AdapterKind::Mlp
@@ -188,17 +203,13 @@ where
     if let Some(n) = &plan.cap_note {
         eprintln!("{label}: {n}");
     }
-    let model: AlignModel<B> = {
-        let _rng = backend_rng();
-        B::seed(device, config.seed);
-        AlignModel::new(
-            config,
-            data.image.dim(),
-            data.text.dim(),
-            plan.d_embed,
-            device,
-        )
-    };
+    let model: AlignModel<B> = initial_model(
+        config,
+        data.image.dim(),
+        data.text.dim(),
+        plan.d_embed,
+        device,
+    );
     export::write_embeddings(&model.valid(), data, out, Weights::Untrained)?;
     let optim = AdamW::new(config.weight_decay).init::<B, AlignModel<B>>();
     let (mut model, mut optim, resumed) = checkpoint::resume(out, model, optim, device)?;

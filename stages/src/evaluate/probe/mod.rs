@@ -4,10 +4,14 @@
 //!    encoder, the image encoder + trained image adapter, and the reference encoder; a
 //!    multinomial logistic regression ([`crate::evaluate::logistic`]) trained on the probe's
 //!    train split, accuracy on its test split, and each accuracy's ratio to the reference's.
-//! 2. Image ↔ text retrieval on the evaluation split ([`crate::evaluate::retrieval`]) for the
+//! 2. Zero-shot classification of the probe set's test images ([`crate::evaluate::zero_shot`]):
+//!    the class-name prompts (`features:probe-prompts`) through the text adapter, the images
+//!    through the image adapter, for the trained adapters and the untrained ones, against chance.
+//! 3. Image ↔ text retrieval on the evaluation split ([`crate::evaluate::retrieval`]) for the
 //!    trained adapters and the untrained ones (the floor).
 //!
-//! Outputs: probe.json / probe.parquet, retrieval.json / retrieval.parquet.
+//! Outputs: probe.json / probe.parquet, zero_shot.json / zero_shot.parquet, retrieval.json /
+//! retrieval.parquet.
 
 pub mod config;
 pub mod results;
@@ -21,14 +25,18 @@ use crate::error::{Error, Result};
 use crate::evaluate::logistic::LogisticModel;
 use crate::evaluate::retrieval;
 use crate::evaluate::rows;
+use crate::evaluate::zero_shot;
 use crate::features::{FeatureMatrix, FeaturesArtifact};
 use crate::spaces::{Modality, SpaceName, Weights};
 use crate::train::TrainArtifact;
-use crate::train::data::TrainingData;
+use crate::train::data::{TrainingData, gather};
 use crate::train::inference::TrainedAdapters;
 
 pub use config::ProbeConfig;
-pub use results::{ProbeArtifact, ProbeFile, ProbeResults, ProbeRow, RetrievalFile, RetrievalRow};
+pub use results::{
+    ProbeArtifact, ProbeFile, ProbeResults, ProbeRow, RetrievalFile, RetrievalRow, ZeroShotFile,
+    ZeroShotRow,
+};
 
 /// Rows of one feature set, as an f64 matrix.
 type RowsOf<'a> = Box<dyn Fn(&[usize]) -> Array2<f64> + 'a>;
@@ -78,18 +86,34 @@ fn labels_of(set: &ProbeSet, rows: &[usize], path: &Path) -> Result<Vec<usize>> 
         .collect()
 }
 
-/// The linear probe and retrieval for the `train` artifact's adapters, into `out`.
+/// The feature artifacts the probe reads: the probe set through the image and the reference
+/// encoders, and the zero-shot prompts through the text encoder.
+pub struct ProbeInputs<'a> {
+    pub image: &'a Path,
+    pub reference: &'a Path,
+    pub prompts: &'a Path,
+}
+
+/// The linear probe, zero-shot classification and retrieval for the `train` artifact's
+/// adapters, into `out`.
 pub fn run(
     config: &ProbeConfig,
     data: &TrainingData,
     train: &TrainArtifact,
-    probe_image: &Path,
-    probe_reference: &Path,
+    inputs: &ProbeInputs,
     out: &ProbeArtifact,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ProbeResults> {
-    let (classes, rows) =
-        linear_probe(config, data, train, probe_image, probe_reference, progress)?;
+    let (classes, rows) = linear_probe(
+        config,
+        data,
+        train,
+        inputs.image,
+        inputs.reference,
+        progress,
+    )?;
+    progress("zero-shot classification");
+    let zero_shot = zero_shot_rows(config, data, train, inputs, progress)?;
     progress("retrieval");
     let results = ProbeResults {
         probe: ProbeFile {
@@ -101,6 +125,7 @@ pub fn run(
             split: config.retrieval_split.clone(),
             rows: retrieval_rows(config, data, train)?,
         },
+        zero_shot,
     };
     out.write(&results)?;
     Ok(results)
@@ -178,6 +203,95 @@ fn linear_probe(
         row.ratio_to_reference = row.test_accuracy / reference_acc;
     }
     Ok((classes, probe))
+}
+
+/// Rows `rows` of `matrix` through the `modality` adapter of `adapters`, as f64.
+fn projected(
+    adapters: &TrainedAdapters,
+    modality: Modality,
+    matrix: &FeatureMatrix,
+    rows: &[usize],
+) -> Result<Array2<f64>> {
+    let values = gather(matrix, rows.iter().copied());
+    let out = match modality {
+        Modality::Image => adapters.project_image(values, rows.len())?,
+        Modality::Text => adapters.project_text(values, rows.len())?,
+    };
+    Ok(Array2::from_shape_vec((rows.len(), adapters.d_embed), out)
+        .expect("the adapter's rows are d_embed wide")
+        .mapv(f64::from))
+}
+
+/// Zero-shot top-1 and top-5 accuracy on the probe set's test rows, for the trained and the
+/// untrained adapters.
+fn zero_shot_rows(
+    config: &ProbeConfig,
+    data: &TrainingData,
+    train: &TrainArtifact,
+    inputs: &ProbeInputs,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<ZeroShotFile> {
+    let img = open_probe(inputs.image)?;
+    let prompts = FeaturesArtifact::at(inputs.prompts);
+    let t = prompts.read_columns(&["label", "image_id", "source"])?;
+    let (labels, names, texts) = (
+        t.i64s("label")?,
+        t.strings("image_id")?,
+        t.strings("source")?,
+    );
+    let matrix = prompts.open_matrix()?;
+    let invalid = |message: String| Error::Invalid {
+        what: inputs.prompts.display().to_string(),
+        message,
+    };
+    if matrix.dim() != data.text.dim() {
+        return Err(invalid(format!(
+            "the prompts are {}-d features, but the text adapter takes the text encoder's {}-d: \
+             the prompts went through another encoder",
+            matrix.dim(),
+            data.text.dim()
+        )));
+    }
+    let labels: Vec<usize> = labels
+        .iter()
+        .map(|&l| usize::try_from(l).map_err(|_| invalid(format!("negative label {l}"))))
+        .collect::<Result<_>>()?;
+    let classes = labels.iter().max().map_or(0, |m| m + 1);
+    let mut class_names = vec![String::new(); classes];
+    for (&l, name) in labels.iter().zip(&names) {
+        class_names[l].clone_from(name);
+    }
+    let test_rows = pick(&img, "test", config.probe_test_samples, config.seed);
+    let y_test = labels_of(&img, &test_rows, inputs.image)?;
+    if let Some(&y) = y_test.iter().find(|&&y| y >= classes) {
+        return Err(invalid(format!(
+            "prompts for {classes} classes, but the probe set's test images have label {y}"
+        )));
+    }
+    let all_prompts: Vec<usize> = (0..labels.len()).collect();
+    let mut rows = Vec::new();
+    for weights in Weights::ALL.iter().copied() {
+        progress(&format!("zero-shot: {weights} adapters"));
+        let adapters = TrainedAdapters::of(train, weights, data)?;
+        let text = projected(&adapters, Modality::Text, &matrix, &all_prompts)?;
+        let images = projected(&adapters, Modality::Image, &img.matrix, &test_rows)?;
+        let class_rows = zero_shot::class_embeddings(text.view(), &labels, classes);
+        let acc = zero_shot::top_k_accuracy(images.view(), class_rows.view(), &y_test, &[1, 5]);
+        rows.push(ZeroShotRow {
+            adapter: weights,
+            classes,
+            test_rows: test_rows.len(),
+            top1: acc[0].1,
+            top5: acc[1].1,
+            chance_top1: zero_shot::chance(1, classes),
+            chance_top5: zero_shot::chance(5, classes),
+        });
+    }
+    Ok(ZeroShotFile {
+        class_names,
+        prompts: texts,
+        rows,
+    })
 }
 
 /// Every probe image through the trained image adapter.

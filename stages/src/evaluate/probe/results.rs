@@ -3,6 +3,7 @@
 //! ```text
 //! probe.json / probe.parquet          one ProbeRow per probed feature set
 //! retrieval.json / retrieval.parquet  one RetrievalRow per weights × direction
+//! zero_shot.json / zero_shot.parquet  one ZeroShotRow per weights
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,35 @@ parquet_record!(ProbeRow {
     train_accuracy,
     test_accuracy,
     ratio_to_reference,
+});
+
+/// Zero-shot classification of the probe set's test images under one set of adapter weights
+/// ([`crate::evaluate::zero_shot`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZeroShotRow {
+    pub adapter: Weights,
+    pub classes: usize,
+    pub test_rows: usize,
+    #[serde(with = "nan_as_null")]
+    pub top1: f64,
+    #[serde(with = "nan_as_null")]
+    pub top5: f64,
+    /// Guessing: 1 / classes and 5 / classes.
+    #[serde(with = "nan_as_null")]
+    pub chance_top1: f64,
+    #[serde(with = "nan_as_null")]
+    pub chance_top5: f64,
+}
+
+parquet_record!(ZeroShotRow {
+    adapter,
+    classes,
+    test_rows,
+    top1,
+    top5,
+    chance_top1,
+    chance_top5,
 });
 
 /// Retrieval in one direction under one set of adapter weights.
@@ -147,11 +177,23 @@ pub struct RetrievalFile {
     pub rows: Vec<RetrievalRow>,
 }
 
+/// `zero_shot.json`: the class names and the prompts that stood for them, and the accuracies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZeroShotFile {
+    /// By label.
+    pub class_names: Vec<String>,
+    /// Every prompt encoded, class by class.
+    pub prompts: Vec<String>,
+    pub rows: Vec<ZeroShotRow>,
+}
+
 /// Everything a probe artifact holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeResults {
     pub probe: ProbeFile,
     pub retrieval: RetrievalFile,
+    pub zero_shot: ZeroShotFile,
 }
 
 impl ProbeResults {
@@ -169,6 +211,8 @@ const PROBE_JSON: &str = "probe.json";
 const PROBE_PARQUET: &str = "probe.parquet";
 const RETRIEVAL_JSON: &str = "retrieval.json";
 const RETRIEVAL_PARQUET: &str = "retrieval.parquet";
+const ZERO_SHOT_JSON: &str = "zero_shot.json";
+const ZERO_SHOT_PARQUET: &str = "zero_shot.parquet";
 
 /// A `probe:<name>` artifact folder.
 #[derive(Debug, Clone)]
@@ -191,18 +235,29 @@ impl ProbeArtifact {
         self.dir.join(RETRIEVAL_PARQUET)
     }
 
+    pub fn zero_shot_parquet(&self) -> PathBuf {
+        self.dir.join(ZERO_SHOT_PARQUET)
+    }
+
     pub fn write(&self, r: &ProbeResults) -> Result<()> {
         json::write(&self.dir.join(PROBE_JSON), &r.probe)?;
         table::write_records(&self.probe_parquet(), &r.probe.rows)?;
         json::write(&self.dir.join(RETRIEVAL_JSON), &r.retrieval)?;
-        table::write_records(&self.retrieval_parquet(), &r.retrieval.rows)
+        table::write_records(&self.retrieval_parquet(), &r.retrieval.rows)?;
+        json::write(&self.dir.join(ZERO_SHOT_JSON), &r.zero_shot)?;
+        table::write_records(&self.zero_shot_parquet(), &r.zero_shot.rows)
     }
 
     pub fn read(&self) -> Result<ProbeResults> {
         Ok(ProbeResults {
             probe: json::read(&self.dir.join(PROBE_JSON))?,
             retrieval: json::read(&self.dir.join(RETRIEVAL_JSON))?,
+            zero_shot: json::read(&self.dir.join(ZERO_SHOT_JSON))?,
         })
+    }
+
+    pub fn read_zero_shot_table(&self) -> Result<Vec<ZeroShotRow>> {
+        table::read_records(&self.zero_shot_parquet())
     }
 
     pub fn read_probe_table(&self) -> Result<Vec<ProbeRow>> {

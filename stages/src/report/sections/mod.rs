@@ -22,7 +22,7 @@ use crate::spaces::{Modality, Weights};
 use crate::train::data::PairRow;
 
 /// The sections every page has, by element id (the browser test checks them).
-pub const SECTIONS: [&str; 10] = [
+pub const SECTIONS: [&str; 11] = [
     "summary",
     "training",
     "alignment",
@@ -31,6 +31,7 @@ pub const SECTIONS: [&str; 10] = [
     "similarity",
     "retrieval",
     "probe",
+    "zero-shot",
     "examples",
     "configuration",
 ];
@@ -101,6 +102,7 @@ impl<'a> Page<'a> {
         body.push_str(&projections::similarity(self)?);
         body.push_str(&tables::retrieval(self));
         body.push_str(&tables::probe(self));
+        body.push_str(&tables::zero_shot(self));
         body.push_str(&examples::examples(self)?);
         body.push_str(&configuration::configuration(self));
         Ok(body)

@@ -1,4 +1,4 @@
-//! The retrieval and linear-probe tables.
+//! The retrieval, linear-probe and zero-shot tables.
 
 use super::{Page, section};
 use crate::report::html::{self, escape, num};
@@ -83,6 +83,58 @@ pub fn probe(page: &Page) -> String {
                 ],
                 &rows,
                 "probe"
+            )
+        ),
+    )
+}
+
+pub fn zero_shot(page: &Page) -> String {
+    let mut rows = Vec::new();
+    for a in page.results {
+        for z in &a.probe.zero_shot.rows {
+            rows.push(vec![
+                escape(&a.name),
+                escape(z.adapter.as_str()),
+                num(z.top1),
+                num(z.top5),
+                num(z.chance_top1),
+                num(z.chance_top5),
+                z.test_rows.to_string(),
+            ]);
+        }
+    }
+    let (classes, prompts) = page.results.first().map_or((String::new(), 0), |a| {
+        let z = &a.probe.zero_shot;
+        (
+            z.class_names
+                .iter()
+                .map(|c| escape(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            z.prompts.len() / z.class_names.len().max(1),
+        )
+    });
+    section(
+        "zero-shot",
+        "Zero-shot classification (probe set)",
+        &format!(
+            "<p>Each class is the mean of its {prompts} prompts (\"a photo of a {{}}.\" and others, \
+             <code>[zero_shot]</code>) through the text encoder and the text adapter, normalised; each \
+             test image of the probe set, through the image encoder and the image adapter, takes the \
+             class of highest cosine similarity. No label of the probe set is used. Classes: {classes}. \
+             The untrained adapters and chance are the floors.</p>{}",
+            html::table(
+                &[
+                    "adapter",
+                    "weights",
+                    "top-1",
+                    "top-5",
+                    "chance top-1",
+                    "chance top-5",
+                    "test images"
+                ],
+                &rows,
+                "zero-shot"
             )
         ),
     )
