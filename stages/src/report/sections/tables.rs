@@ -121,7 +121,7 @@ pub fn zero_shot(page: &Page) -> String {
             "<p>Each class is the mean of its {prompts} prompts (\"a photo of a {{}}.\" and others, \
              <code>[zero_shot]</code>) through the text encoder and the text adapter, normalised; each \
              test image of the probe set, through the image encoder and the image adapter, takes the \
-             class of highest cosine similarity. No label of the probe set is used. Classes: {classes}. \
+             class of highest cosine similarity. Nothing is fitted to the probe set's labels: they only score. Classes: {classes}. \
              The untrained adapters and chance are the floors.</p>{}",
             html::table(
                 &[
