@@ -28,7 +28,7 @@ impl Stage for ProbeNode {
     }
 
     fn version(&self) -> u32 {
-        stages::evaluate::VERSION
+        stages::evaluate::PROBE_VERSION
     }
 
     fn section(&self) -> String {

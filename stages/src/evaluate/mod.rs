@@ -19,5 +19,10 @@ pub mod rows;
 pub mod variance;
 pub mod zero_shot;
 
-/// Bump when the same inputs would give different align or probe outputs.
+/// Bump when the same inputs would give different align outputs (and probe outputs, which
+/// [`PROBE_VERSION`] counts from).
 pub const VERSION: u32 = 1;
+
+/// The probe stage's version: [`VERSION`] plus its own changes (+1: zero-shot files), so a
+/// change to what only the probe writes does not rekey align.
+pub const PROBE_VERSION: u32 = VERSION + 1;

@@ -12,6 +12,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{BadValue, Checks};
+use crate::metrics::space::l2_normalise;
 
 /// Where a template takes the class name.
 pub const SLOT: &str = "{}";
@@ -114,31 +115,19 @@ impl Prompts {
     }
 }
 
-/// Rows scaled to unit length (a zero row stays zero).
-fn unit_rows(x: ArrayView2<f64>) -> Array2<f64> {
-    let mut out = x.to_owned();
-    for mut row in out.rows_mut() {
-        let norm = row.dot(&row).sqrt();
-        if norm > 0.0 {
-            row /= norm;
-        }
-    }
-    out
-}
-
 /// Each class's embedding: the mean of its prompts' unit embeddings, scaled to unit length.
 /// `prompts` has one row per prompt, `labels` its class; classes without a prompt get a zero
 /// row (no image is closer to it than to a class with prompts of positive similarity).
 pub fn class_embeddings(prompts: ArrayView2<f64>, labels: &[usize], classes: usize) -> Array2<f64> {
     assert_eq!(prompts.nrows(), labels.len(), "one label per prompt");
-    let unit = unit_rows(prompts);
+    let unit = l2_normalise(prompts.to_owned());
     let mut sums = Array2::<f64>::zeros((classes, prompts.ncols()));
     for (row, &label) in unit.axis_iter(Axis(0)).zip(labels) {
         let mut s = sums.row_mut(label);
         s += &row;
     }
     // The mean's direction is the sum's: scaling to unit length makes the count irrelevant.
-    unit_rows(sums.view())
+    l2_normalise(sums)
 }
 
 /// The fraction of `images` whose true class (`labels`) is among the `k` classes of highest

@@ -104,16 +104,11 @@ pub fn run(
     out: &ProbeArtifact,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ProbeResults> {
-    let (classes, rows) = linear_probe(
-        config,
-        data,
-        train,
-        inputs.image,
-        inputs.reference,
-        progress,
-    )?;
+    let img = open_probe(inputs.image)?;
+    let trained = TrainedAdapters::of(train, Weights::Trained, data)?;
+    let (classes, rows) = linear_probe(config, &img, &trained, inputs, progress)?;
     progress("zero-shot classification");
-    let zero_shot = zero_shot_rows(config, data, train, inputs, progress)?;
+    let zero_shot = zero_shot_rows(config, data, train, &img, trained, inputs, progress)?;
     progress("retrieval");
     let results = ProbeResults {
         probe: ProbeFile {
@@ -134,13 +129,12 @@ pub fn run(
 /// The probe's class count and one row per feature set: image, aligned image, reference.
 fn linear_probe(
     config: &ProbeConfig,
-    data: &TrainingData,
-    train: &TrainArtifact,
-    probe_image: &Path,
-    probe_reference: &Path,
+    img: &ProbeSet,
+    trained: &TrainedAdapters,
+    inputs: &ProbeInputs,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(usize, Vec<ProbeRow>)> {
-    let img = open_probe(probe_image)?;
+    let (probe_image, probe_reference) = (inputs.image, inputs.reference);
     let refr = open_probe(probe_reference)?;
     if img.ids != refr.ids || img.labels != refr.labels {
         return Err(Error::Invalid {
@@ -152,8 +146,8 @@ fn linear_probe(
             message: "the two probe feature sets list different images or labels".into(),
         });
     }
-    let train_rows = pick(&img, "train", config.probe_train_samples, config.seed);
-    let test_rows = pick(&img, "test", config.probe_test_samples, config.seed);
+    let train_rows = pick(img, "train", config.probe_train_samples, config.seed);
+    let test_rows = pick(img, "test", config.probe_test_samples, config.seed);
     if train_rows.is_empty() || test_rows.is_empty() {
         return Err(Error::Invalid {
             what: probe_image.display().to_string(),
@@ -164,11 +158,12 @@ fn linear_probe(
             ),
         });
     }
-    let y_train = labels_of(&img, &train_rows, probe_image)?;
-    let y_test = labels_of(&img, &test_rows, probe_image)?;
+    let y_train = labels_of(img, &train_rows, probe_image)?;
+    let y_test = labels_of(img, &test_rows, probe_image)?;
     let classes = y_train.iter().chain(&y_test).max().map_or(0, |m| m + 1);
 
-    let aligned = aligned_images(train, data, &img.matrix)?;
+    let every_row: Vec<usize> = (0..img.matrix.rows()).collect();
+    let aligned = projected(trained, Modality::Image, &img.matrix, &every_row)?;
     let sets: [(SpaceName, RowsOf); 3] = [
         (
             SpaceName::Image,
@@ -217,9 +212,15 @@ fn projected(
         Modality::Image => adapters.project_image(values, rows.len())?,
         Modality::Text => adapters.project_text(values, rows.len())?,
     };
-    Ok(Array2::from_shape_vec((rows.len(), adapters.d_embed), out)
-        .expect("the adapter's rows are d_embed wide")
-        .mapv(f64::from))
+    let n = rows.len();
+    let out = Array2::from_shape_vec((n, adapters.d_embed), out).map_err(|e| Error::Invalid {
+        what: format!("the {} adapter", modality.as_str()),
+        message: format!(
+            "its output is not {n} rows x {} (the width of the aligned space): {e}",
+            adapters.d_embed
+        ),
+    })?;
+    Ok(out.mapv(f64::from))
 }
 
 /// Zero-shot top-1 and top-5 accuracy on the probe set's test rows, for the trained and the
@@ -228,10 +229,11 @@ fn zero_shot_rows(
     config: &ProbeConfig,
     data: &TrainingData,
     train: &TrainArtifact,
+    img: &ProbeSet,
+    trained: TrainedAdapters,
     inputs: &ProbeInputs,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ZeroShotFile> {
-    let img = open_probe(inputs.image)?;
     let prompts = FeaturesArtifact::at(inputs.prompts);
     let t = prompts.read_columns(&["label", "image_id", "source"])?;
     let (labels, names, texts) = (
@@ -261,8 +263,8 @@ fn zero_shot_rows(
     for (&l, name) in labels.iter().zip(&names) {
         class_names[l].clone_from(name);
     }
-    let test_rows = pick(&img, "test", config.probe_test_samples, config.seed);
-    let y_test = labels_of(&img, &test_rows, inputs.image)?;
+    let test_rows = pick(img, "test", config.probe_test_samples, config.seed);
+    let y_test = labels_of(img, &test_rows, inputs.image)?;
     if let Some(&y) = y_test.iter().find(|&&y| y >= classes) {
         return Err(invalid(format!(
             "prompts for {classes} classes, but the probe set's test images have label {y}"
@@ -270,9 +272,9 @@ fn zero_shot_rows(
     }
     let all_prompts: Vec<usize> = (0..labels.len()).collect();
     let mut rows = Vec::new();
-    for weights in Weights::ALL.iter().copied() {
+    let untrained = TrainedAdapters::of(train, Weights::Untrained, data)?;
+    for (weights, adapters) in [(Weights::Trained, trained), (Weights::Untrained, untrained)] {
         progress(&format!("zero-shot: {weights} adapters"));
-        let adapters = TrainedAdapters::of(train, weights, data)?;
         let text = projected(&adapters, Modality::Text, &matrix, &all_prompts)?;
         let images = projected(&adapters, Modality::Image, &img.matrix, &test_rows)?;
         let class_rows = zero_shot::class_embeddings(text.view(), &labels, classes);
@@ -291,28 +293,6 @@ fn zero_shot_rows(
         class_names,
         prompts: texts,
         rows,
-    })
-}
-
-/// Every probe image through the trained image adapter.
-fn aligned_images(
-    train: &TrainArtifact,
-    data: &TrainingData,
-    images: &FeatureMatrix,
-) -> Result<Array2<f64>> {
-    let adapters = TrainedAdapters::load(train, data.image.dim(), data.text.dim())?;
-    let rows = images.rows();
-    let projected = adapters.project_image(crate::train::data::gather(images, 0..rows), rows)?;
-    Array2::from_shape_vec(
-        (rows, adapters.d_embed),
-        projected.into_iter().map(f64::from).collect(),
-    )
-    .map_err(|e| Error::Invalid {
-        what: train.dir().display().to_string(),
-        message: format!(
-            "the image adapter's output is not {rows} rows x {} (the width of the aligned images): {e}",
-            adapters.d_embed
-        ),
     })
 }
 
