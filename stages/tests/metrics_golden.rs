@@ -146,6 +146,82 @@ fn intervals_cover_and_permutations_separate_signal_from_noise() {
     assert_eq!(s.p_value, again.p_value);
 }
 
+/// The model set's calibration (stages::evaluate::modelset): identical features are far above
+/// their permutation null (p at its floor), independent ones sit inside it; and the p-value of the
+/// best of many pairs, against the null of the maximum over the same permutations, is never
+/// below the best pair's own p (a theorem: the maximum's null dominates each pair's null).
+#[test]
+fn nulls_calibrate_and_the_best_pair_pays_for_being_chosen() {
+    let a = gaussian(120, 16, 11);
+    let o = options(true);
+    let mut spaces = vec![
+        Space::new(a.view(), o, "a").unwrap(),
+        Space::new(a.view(), o, "identical").unwrap(),
+    ];
+    for seed in 12..17 {
+        let x = gaussian(120, 16, seed);
+        spaces.push(Space::new(x.view(), o, "independent").unwrap());
+    }
+    let metrics = [Metric::MutualKnn, Metric::UnbiasedCka, Metric::Cknna];
+    let ro = ResampleOptions {
+        bootstrap: 50,
+        permutations: 199,
+        svcca_resamples: 10,
+        seed: 3,
+        max_rows: 2000,
+    };
+    let pairs: Vec<(usize, usize)> = (1..spaces.len()).map(|b| (0, b)).collect();
+    let s = resample::evaluate(&spaces, &pairs, &metrics, ro, &|_| {});
+    for (mi, m) in metrics.iter().enumerate() {
+        for pi in 0..pairs.len() {
+            let null = &s.null[mi][pi];
+            assert_eq!(null.len(), 199, "{}", m.name());
+            assert_eq!(
+                s.p_value[mi][pi],
+                resample::permutation_p(s.point[mi][pi], null),
+                "{}: p from the stored null",
+                m.name()
+            );
+        }
+        let identical = s.point[mi][0];
+        assert_eq!(s.p_value[mi][0], 1.0 / 200.0, "{} identical", m.name());
+        assert!(
+            resample::quantile(&s.null[mi][0], 0.95) < 0.5 * identical,
+            "{}: identical {identical} against its null",
+            m.name()
+        );
+        for pi in 1..pairs.len() {
+            let null = &s.null[mi][pi];
+            let mean = null.iter().sum::<f64>() / null.len() as f64;
+            let sd =
+                (null.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / null.len() as f64).sqrt();
+            assert!(
+                (s.point[mi][pi] - mean).abs() < 4.0 * sd,
+                "{} independent: {} against null {mean} ± {sd}",
+                m.name(),
+                s.point[mi][pi]
+            );
+        }
+        // Only the independent pairs: the best of five noise scores, chosen after looking.
+        let observed = &s.point[mi][1..];
+        let nulls: Vec<&[f64]> = s.null[mi][1..].iter().map(Vec::as_slice).collect();
+        let best = (0..observed.len())
+            .max_by(|&i, &j| observed[i].total_cmp(&observed[j]))
+            .unwrap();
+        let corrected = resample::max_null_p(observed, &nulls);
+        assert!(
+            corrected >= s.p_value[mi][1 + best],
+            "{}: corrected {corrected} below the best pair's {}",
+            m.name(),
+            s.p_value[mi][1 + best]
+        );
+        assert!(corrected > 0.05, "{}: noise is not significant", m.name());
+        // With the identical pair among them, the best is still significant after correction.
+        let all: Vec<&[f64]> = s.null[mi].iter().map(Vec::as_slice).collect();
+        assert_eq!(resample::max_null_p(&s.point[mi], &all), 1.0 / 200.0);
+    }
+}
+
 #[test]
 fn bad_inputs_are_named() {
     let mut a = gaussian(20, 4, 1);

@@ -1,5 +1,7 @@
-//! `features:image`, `features:text`, `features:reference`: one node per encoder, so replacing
-//! one model file reruns only its node (and what reads it).
+//! `features:<name>`: one node per `[encoders.<name>]` table, so replacing one model file reruns
+//! only its node (and what reads it). Three names have roles in the adapters' experiment and
+//! the embedded models as defaults (`image`, `text`, `reference`); any other name is an encoder
+//! for model sets (`align:modelset`), which names its `kind` and its model.
 
 use std::path::PathBuf;
 
@@ -25,6 +27,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Image, Role::Text, Role::Reference];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Image => "image",
@@ -55,7 +59,87 @@ impl Role {
     }
 }
 
-pub struct FeaturesNode(pub Role);
+/// The encoder of `[encoders.<name>]`.
+pub struct FeaturesNode {
+    name: String,
+    /// The experiment's role of the name, if it has one.
+    role: Option<Role>,
+    kind: EncoderKind,
+}
+
+impl FeaturesNode {
+    /// The experiment's encoder of `role`.
+    pub fn of_role(role: Role) -> FeaturesNode {
+        FeaturesNode {
+            name: role.as_str().into(),
+            role: Some(role),
+            kind: role.kind(),
+        }
+    }
+
+    /// The encoder `[encoders.<name>]` of `kind`: a role's when the name is one.
+    pub fn named(name: &str, kind: EncoderKind) -> FeaturesNode {
+        match Role::ALL.iter().find(|r| r.as_str() == name) {
+            Some(&role) => FeaturesNode::of_role(role),
+            None => FeaturesNode {
+                name: name.into(),
+                role: None,
+                kind,
+            },
+        }
+    }
+
+    /// Missing fields: the role's embedded model; another name's only the kind's
+    /// preprocessing (its model, output and width must be given).
+    fn spec_defaults(&self) -> EncoderSpec {
+        match self.role {
+            Some(role) => role.defaults(),
+            None => EncoderSpec::base(self.kind),
+        }
+    }
+
+    /// The encoder's name (`[encoders.<name>]`).
+    pub fn encoder(&self) -> String {
+        self.name.clone()
+    }
+
+    pub fn kind(&self) -> EncoderKind {
+        self.kind
+    }
+
+    fn is_role(&self, role: Role) -> bool {
+        self.role == Some(role)
+    }
+}
+
+/// Every encoder of `config`: the three roles, then the other `[encoders.<name>]` tables with
+/// their kinds. A table beyond the roles must say its `kind`.
+pub fn encoders(config: &Config) -> Result<Vec<FeaturesNode>> {
+    let mut out: Vec<FeaturesNode> = Role::ALL
+        .iter()
+        .map(|&r| FeaturesNode::of_role(r))
+        .collect();
+    for (name, table) in config.section("encoders") {
+        if Role::ALL.iter().any(|r| r.as_str() == name) {
+            continue;
+        }
+        let kind = table
+            .get("kind")
+            .and_then(toml::Value::as_str)
+            .and_then(EncoderKind::parse)
+            .ok_or_else(|| {
+                let key = format!("encoders.{name}.kind");
+                EngineError::Config(format!(
+                    "`{key}` ({}): expected {}: an encoder other than image, text and \
+                     reference says what it reads",
+                    config.origin(&key),
+                    EncoderKind::expected()
+                ))
+            })?;
+        out.push(FeaturesNode::named(&name, kind));
+    }
+    Ok(out)
+}
 
 /// The text encoder's caption perturbation (`[perturb.caption]`).
 pub const CAPTION_PERTURBATION: &str = "perturb.caption";
@@ -80,11 +164,11 @@ impl Stage for FeaturesNode {
     type Params = FeaturesParams;
 
     fn name(&self) -> String {
-        format!("features:{}", self.0.as_str())
+        format!("features:{}", self.name)
     }
 
     fn section(&self) -> String {
-        self.0.section()
+        format!("encoders.{}", self.name)
     }
 
     fn inputs(&self) -> Vec<String> {
@@ -93,7 +177,7 @@ impl Stage for FeaturesNode {
 
     fn defaults(&self) -> FeaturesParams {
         FeaturesParams {
-            spec: self.0.defaults(),
+            spec: self.spec_defaults(),
             caption: CaptionPerturbation::default(),
             image: ImagePerturbation::default(),
         }
@@ -101,13 +185,13 @@ impl Stage for FeaturesNode {
 
     fn read_params(&self, config: &Config) -> Result<FeaturesParams> {
         Ok(FeaturesParams {
-            spec: config.typed_over(&self.section(), &self.0.defaults())?,
-            caption: if self.0 == Role::Text {
+            spec: config.typed_over(&self.section(), &self.spec_defaults())?,
+            caption: if self.is_role(Role::Text) {
                 config.typed(CAPTION_PERTURBATION)?
             } else {
                 CaptionPerturbation::default()
             },
-            image: if self.0 == Role::Image {
+            image: if self.is_role(Role::Image) {
                 config.typed(IMAGE_PERTURBATION)?
             } else {
                 ImagePerturbation::default()
@@ -117,12 +201,12 @@ impl Stage for FeaturesNode {
 
     fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
         let mut sections = vec![(self.section(), defaults.clone())];
-        if self.0 == Role::Text {
+        if self.is_role(Role::Text) {
             let caption =
                 serde_json::to_value(CaptionPerturbation::default()).expect("a plain struct");
             sections.push((CAPTION_PERTURBATION.into(), caption));
         }
-        if self.0 == Role::Image {
+        if self.is_role(Role::Image) {
             let image = serde_json::to_value(ImagePerturbation::default()).expect("a plain struct");
             sections.push((IMAGE_PERTURBATION.into(), image));
         }
@@ -148,7 +232,7 @@ impl Stage for FeaturesNode {
     }
 
     fn problems(&self, params: &FeaturesParams) -> Vec<Problem> {
-        let mut out = encoder_problems(self.0, &params.spec);
+        let mut out = spec_problems(&self.section(), &self.name, self.kind, &params.spec);
         out.extend(Problem::in_section(
             CAPTION_PERTURBATION,
             params.caption.problems(),
@@ -175,9 +259,9 @@ impl Stage for FeaturesNode {
     }
 
     fn version(&self) -> u32 {
-        match self.0 {
-            Role::Text => stages::features::TEXT_VERSION,
-            Role::Image | Role::Reference => stages::features::VERSION,
+        match self.kind {
+            EncoderKind::Text => stages::features::TEXT_VERSION,
+            EncoderKind::Image => stages::features::VERSION,
         }
     }
 
@@ -365,17 +449,17 @@ fn row_of_caption(r: Record, text: String) -> RowMeta {
 
 /// What the encoder of `role` cannot run with, including a model of the wrong kind.
 pub(crate) fn encoder_problems(role: Role, spec: &EncoderSpec) -> Vec<Problem> {
-    let mut out = Problem::in_section(&role.section(), spec.problems());
-    if spec.kind != role.kind() {
+    spec_problems(&role.section(), role.as_str(), role.kind(), spec)
+}
+
+/// What the encoder `name` of `section`, which must read `kind`, cannot run with.
+fn spec_problems(section: &str, name: &str, kind: EncoderKind, spec: &EncoderSpec) -> Vec<Problem> {
+    let mut out = Problem::in_section(section, spec.problems());
+    if spec.kind != kind {
         out.push(Problem {
-            key: format!("{}.kind", role.section()),
-            value: format!("{:?}", spec.kind).to_lowercase(),
-            expected: format!(
-                "`{}`: the {} encoder must be an {} model",
-                format!("{:?}", role.kind()).to_lowercase(),
-                role.as_str(),
-                format!("{:?}", role.kind()).to_lowercase()
-            ),
+            key: format!("{section}.kind"),
+            value: spec.kind.to_string(),
+            expected: format!("`{kind}`: the {name} encoder must be an {kind} model"),
         });
     }
     out
@@ -391,8 +475,12 @@ mod tests {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../data/models/research-models.toml");
         let config = Config::load(&file, &[]).unwrap();
-        let spec =
-            |role: Role| -> EncoderSpec { FeaturesNode(role).read_params(&config).unwrap().spec };
+        let spec = |role: Role| -> EncoderSpec {
+            FeaturesNode::of_role(role)
+                .read_params(&config)
+                .unwrap()
+                .spec
+        };
         let mut image = EncoderSpec::resnet18("models/resnet18.onnx");
         image.batch_size = spec(Role::Image).batch_size;
         assert_eq!(spec(Role::Image), image);

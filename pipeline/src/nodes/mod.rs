@@ -6,6 +6,7 @@
 //! ingest ─► features:image ─┐
 //!        ─► features:text  ─┼─► train:<name> ─► align:<name> ─┐
 //!        ─► features:reference              └──► probe:<name> ─┴─► report (all adapters)
+//!        ─► features:<name> (other encoders) ─► align:modelset (every listed encoder pair)
 //! probe dataset ─► features:probe-image, features:probe-reference ─► probe:<name>
 //!               ─► features:probe-prompts (class names in [zero_shot] templates) ─┘
 //! ```
@@ -13,6 +14,7 @@
 mod align;
 mod features;
 mod ingest;
+mod modelset;
 mod probe;
 mod probe_features;
 mod prompt_features;
@@ -26,6 +28,7 @@ use crate::engine::stage::AnyStage;
 pub use align::AlignNode;
 pub use features::{FeaturesNode, Role};
 pub use ingest::IngestNode;
+pub use modelset::ModelsetNode;
 pub use probe::ProbeNode;
 pub use probe_features::ProbeFeaturesNode;
 pub use prompt_features::PromptFeaturesNode;
@@ -55,15 +58,18 @@ pub fn paired_features(
 
 /// The stages of the experiment described by `config`.
 pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
-    let mut nodes: Vec<Box<dyn AnyStage>> = vec![
-        Box::new(IngestNode),
-        Box::new(FeaturesNode(Role::Image)),
-        Box::new(FeaturesNode(Role::Text)),
-        Box::new(FeaturesNode(Role::Reference)),
+    let encoders = features::encoders(config)?;
+    let kinds = encoders.iter().map(|e| (e.encoder(), e.kind())).collect();
+    let mut nodes: Vec<Box<dyn AnyStage>> = vec![Box::new(IngestNode)];
+    for e in encoders {
+        nodes.push(Box::new(e));
+    }
+    nodes.extend::<[Box<dyn AnyStage>; 4]>([
+        Box::new(ModelsetNode::new(config, kinds)?),
         Box::new(ProbeFeaturesNode(Role::Image)),
         Box::new(ProbeFeaturesNode(Role::Reference)),
         Box::new(PromptFeaturesNode),
-    ];
+    ]);
     let adapters = train::adapters(config);
     nodes.push(Box::new(ReportNode {
         adapters: adapters.clone(),

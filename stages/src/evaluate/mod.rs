@@ -3,6 +3,7 @@
 //!
 //! - [`rows`]: which image–caption pairs are scored;
 //! - [`align`]: the align stage, built on [`crate::metrics`];
+//! - [`modelset`]: many encoders' alignment matrix, each score with its permutation null;
 //! - [`hypotheses`]: H1/H2 margins, paired intervals, verdicts;
 //! - [`variance`]: the research's distribution-matching metric and the mean pairwise cosine;
 //! - [`retrieval`]: recall@k and median rank, image → text and text → image;
@@ -13,6 +14,7 @@
 pub mod align;
 pub mod hypotheses;
 pub mod logistic;
+pub mod modelset;
 pub mod probe;
 pub mod retrieval;
 pub mod rows;

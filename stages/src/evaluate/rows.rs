@@ -10,29 +10,38 @@ use crate::features::FeatureMatrix;
 use crate::train::data::{PairRow, TrainingData};
 
 pub fn select(data: &TrainingData, split: Split, sample_size: usize, seed: u64) -> Vec<PairRow> {
-    let mut rows: Vec<PairRow> = data
-        .pairs
-        .iter()
-        .filter(|p| p.split == split)
-        .cloned()
-        .collect();
+    pick(
+        &data.pairs,
+        |p| (&p.record_id, &p.image_id, p.split),
+        split,
+        sample_size,
+        seed,
+    )
+}
+
+/// The same choice over any records: `of` gives an item's (record id, image id, split).
+pub fn pick<T: Clone>(
+    items: &[T],
+    of: impl Fn(&T) -> (&str, &str, Split),
+    split: Split,
+    sample_size: usize,
+    seed: u64,
+) -> Vec<T> {
+    let mut rows: Vec<&T> = items.iter().filter(|p| of(p).2 == split).collect();
     rows.sort_by(|a, b| {
-        a.image_id
-            .cmp(&b.image_id)
-            .then(a.record_id.cmp(&b.record_id))
+        let (a, b) = (of(a), of(b));
+        a.1.cmp(b.1).then(a.0.cmp(b.0))
     });
-    rows.dedup_by(|b, a| a.image_id == b.image_id);
+    rows.dedup_by(|b, a| of(a).1 == of(b).1);
     if sample_size > 0 && rows.len() > sample_size {
         rows.sort_by_cached_key(|p| {
-            (
-                rank(seed, "evaluate-sample", &p.record_id),
-                p.record_id.clone(),
-            )
+            let id = of(p).0;
+            (rank(seed, "evaluate-sample", id), id.to_string())
         });
         rows.truncate(sample_size);
     }
-    rows.sort_by(|a, b| a.record_id.cmp(&b.record_id));
-    rows
+    rows.sort_by(|a, b| of(a).0.cmp(of(b).0));
+    rows.into_iter().cloned().collect()
 }
 
 /// Rows `rows` of `m` as an f64 matrix.

@@ -12,11 +12,12 @@ use crate::image::tensor::{IMAGENET_MEAN, IMAGENET_STD};
 use crate::onnx::model::Signature;
 use crate::pooling::Pooling;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EncoderKind {
-    Image,
-    Text,
+crate::named_enum! {
+    /// What an encoder reads.
+    pub enum EncoderKind {
+        Image = "image",
+        Text = "text",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +70,12 @@ impl EncoderSpec {
     pub fn problems(&self) -> Vec<BadValue> {
         let mut c = Checks::new();
         c.expect(!self.onnx.is_empty(), "onnx", "\"\"", "the ONNX file");
+        c.expect(
+            !self.output.is_empty(),
+            "output",
+            "\"\"",
+            "the name of the model output to read",
+        );
         c.positive_count("batch_size", self.batch_size);
         c.positive_count("shard_rows", self.shard_rows);
         match self.kind {
@@ -105,6 +112,24 @@ impl EncoderSpec {
             }
         }
         c.into_vec()
+    }
+
+    /// What every encoder of `kind` starts from: ImageNet's preprocessing at 224 pixels, or
+    /// padding to the longest caption up to 64 tokens. The model, its output and width are
+    /// the user's.
+    pub fn base(kind: EncoderKind) -> Self {
+        EncoderSpec {
+            kind,
+            inputs: match kind {
+                EncoderKind::Image => vec!["pixel_values".into()],
+                EncoderKind::Text => vec!["input_ids".into(), "attention_mask".into()],
+            },
+            batch_size: match kind {
+                EncoderKind::Image => 32,
+                EncoderKind::Text => 64,
+            },
+            ..Self::image_base()
+        }
     }
 
     fn image_base() -> Self {

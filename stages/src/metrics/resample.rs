@@ -54,6 +54,10 @@ pub struct Scores {
     pub replicates: Vec<Vec<Vec<f64>>>,
     /// [metric][pair]; NaN when no permutations were asked for.
     pub p_value: Vec<Vec<f64>>,
+    /// [metric][pair][permutation]: the score with the second space's rows shuffled. Every pair
+    /// of a metric sees the same permutations, so a maximum over pairs has a null too
+    /// ([`max_null_p`]). Kernel metrics' nulls are on their `resample_rows`.
+    pub null: Vec<Vec<Vec<f64>>>,
     /// [metric]: the rows its replicates and permutations used (n, or `max_rows`).
     pub resample_rows: Vec<usize>,
 }
@@ -140,43 +144,43 @@ pub fn evaluate(
             }
         }
     }
+    let mut null = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
     let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
     if options.permutations > 0 {
         progress("permutations");
         // kNN metrics on all rows (neighbour lists renumbered), the others on the expensive
         // replicates' rows against their score there.
-        let mut exceed = knn_exceedances(spaces, pairs, metrics, &point, &options);
+        null = knn_nulls(spaces, pairs, metrics, &options);
+        let mut observed = point.clone();
         if !kernels.is_empty() {
-            let sub_point = if m < n {
-                points(expensive, pairs, metrics)
-            } else {
-                point.clone()
-            };
+            if m < n {
+                let sub_point = points(expensive, pairs, metrics);
+                for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
+                    observed[mi] = sub_point[mi].clone();
+                }
+            }
             let whole = Whole::new(&plan, &kernels);
-            let counts: Vec<Vec<Vec<bool>>> = (0..options.permutations)
+            let per_perm: Vec<Vec<Vec<f64>>> = (0..options.permutations)
                 .into_par_iter()
                 .map(|r| {
                     let mut perm: Vec<usize> = (0..m).collect();
                     perm.shuffle(&mut rng(options.seed, 3, r));
-                    let nulls = views::permutation_nulls(&plan, &kernels, &whole, &perm);
-                    nulls
-                        .iter()
-                        .zip(&sub_point)
-                        .map(|(n, p)| n.iter().zip(p).map(|(n, p)| n >= p).collect())
-                        .collect()
+                    views::permutation_nulls(&plan, &kernels, &whole, &perm)
                 })
                 .collect();
             for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
-                for (pi, count) in exceed[mi].iter_mut().enumerate() {
-                    *count = counts.iter().filter(|e| e[mi][pi]).count();
+                for (pi, values) in null[mi].iter_mut().enumerate() {
+                    *values = per_perm.iter().map(|r| r[mi][pi]).collect();
                 }
             }
         }
-        p_value = exceed
+        p_value = null
             .iter()
-            .map(|row| {
+            .zip(&observed)
+            .map(|(row, obs)| {
                 row.iter()
-                    .map(|&count| (1 + count) as f64 / (1 + options.permutations) as f64)
+                    .zip(obs)
+                    .map(|(values, &o)| permutation_p(o, values))
                     .collect()
             })
             .collect();
@@ -187,6 +191,7 @@ pub fn evaluate(
         point,
         replicates,
         p_value,
+        null,
         resample_rows: metrics
             .iter()
             .map(|metric| if metric.per_row() { n } else { m })
@@ -257,20 +262,18 @@ fn half_sample_replicates(
     per_rep.into_iter().flatten().collect()
 }
 
-/// [metric][pair]: how many permutations of the second space's rows give a kNN metric (the
-/// per-row ones; 0 for the others) at least its score. A permutation renumbers the neighbour
-/// lists: O(n·k) each.
-fn knn_exceedances(
+/// [metric][pair][permutation]: the kNN metrics (the per-row ones; empty for the others) with
+/// the second space's rows shuffled. A permutation renumbers the neighbour lists: O(n·k) each.
+fn knn_nulls(
     spaces: &[Space],
     pairs: &[(usize, usize)],
     metrics: &[Metric],
-    point: &[Vec<f64>],
     options: &ResampleOptions,
-) -> Vec<Vec<usize>> {
+) -> Vec<Vec<Vec<f64>>> {
     let n = spaces.first().map_or(0, Space::rows);
-    let mut counts = vec![vec![0; pairs.len()]; metrics.len()];
+    let mut null = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
     if !metrics.iter().any(|m| m.per_row()) {
-        return counts;
+        return null;
     }
     let bs: Vec<usize> = {
         let mut b: Vec<usize> = pairs.iter().map(|p| p.1).collect();
@@ -278,7 +281,7 @@ fn knn_exceedances(
         b.dedup();
         b
     };
-    let exceed: Vec<Vec<(usize, usize)>> = (0..options.permutations)
+    let per_perm: Vec<Vec<(usize, usize, f64)>> = (0..options.permutations)
         .into_par_iter()
         .map(|r| {
             let mut perm: Vec<usize> = (0..n).collect();
@@ -289,24 +292,40 @@ fn knn_exceedances(
                         .then(|| permuted_knn(spaces[s].knn(), &perm))
                 })
                 .collect();
-            let mut hits = Vec::new();
+            let mut values = Vec::new();
             for (mi, &m) in metrics.iter().enumerate().filter(|(_, m)| m.per_row()) {
                 for (pi, &(a, b)) in pairs.iter().enumerate() {
                     let knn = permuted[b].as_ref().expect("permuted second space");
                     let rows = knn::row_scores(m, spaces[a].knn(), knn, spaces[a].topk());
-                    let null = rows.iter().sum::<f64>() / rows.len().max(1) as f64;
-                    if null >= point[mi][pi] {
-                        hits.push((mi, pi));
-                    }
+                    values.push((mi, pi, rows.iter().sum::<f64>() / rows.len().max(1) as f64));
                 }
             }
-            hits
+            values
         })
         .collect();
-    for (mi, pi) in exceed.into_iter().flatten() {
-        counts[mi][pi] += 1;
+    for (mi, pi, v) in per_perm.into_iter().flatten() {
+        null[mi][pi].push(v);
     }
-    counts
+    null
+}
+
+/// p = (1 + #{null ≥ observed}) / (1 + permutations).
+pub fn permutation_p(observed: f64, null: &[f64]) -> f64 {
+    let count = null.iter().filter(|&&v| v >= observed).count();
+    (1 + count) as f64 / (1 + null.len()) as f64
+}
+
+/// The permutation p-value of the largest of `observed` (one score per pair, say every layer
+/// pair of two encoders), against the null of the largest: for each permutation, the maximum
+/// over the same pairs of their null scores (`nulls[pair][permutation]`). Choosing the best pair
+/// after looking is then paid for: this p is never below the chosen pair's own p.
+pub fn max_null_p(observed: &[f64], nulls: &[&[f64]]) -> f64 {
+    let best = observed.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let perms = nulls.iter().map(|n| n.len()).min().unwrap_or(0);
+    let maxima: Vec<f64> = (0..perms)
+        .map(|r| nulls.iter().map(|n| n[r]).fold(f64::NEG_INFINITY, f64::max))
+        .collect();
+    permutation_p(best, &maxima)
 }
 
 /// The neighbour lists of rows reordered by `perm` (row i becomes old row `perm[i]`).

@@ -1,0 +1,192 @@
+//! What `align:modelset` writes, as types, and the artifact's layout, owned here.
+//!
+//! ```text
+//! modelset.json / modelset.parquet   one PairScore per metric × encoder pair
+//! encoders.json                      one EncoderRow per encoder (kind, width, rows scored)
+//! rows.parquet                       the scored records (record id, image id), in row order
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::evaluate::align::results::IntervalKind;
+use crate::features::spec::EncoderKind;
+use crate::json::{self, nan_as_null};
+use crate::metrics::Metric;
+use crate::parquet_record;
+use crate::table::{self, Column};
+
+/// One metric on one pair of encoders, with its permutation null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairScore {
+    pub metric: Metric,
+    pub a: String,
+    pub a_kind: EncoderKind,
+    /// The side whose rows the permutations shuffle.
+    pub b: String,
+    pub b_kind: EncoderKind,
+    #[serde(with = "nan_as_null")]
+    pub score: f64,
+    #[serde(with = "nan_as_null")]
+    pub ci_low: f64,
+    #[serde(with = "nan_as_null")]
+    pub ci_high: f64,
+    /// The null's mean and 95% quantile: what the metric gives these two encoders' geometry
+    /// with the correspondence between rows destroyed.
+    #[serde(with = "nan_as_null")]
+    pub null_mean: f64,
+    #[serde(with = "nan_as_null")]
+    pub null_q95: f64,
+    /// score − null_mean: the alignment beyond what scale and shape alone give.
+    #[serde(with = "nan_as_null")]
+    pub calibrated: f64,
+    /// (1 + #{null ≥ score}) / (1 + permutations).
+    #[serde(with = "nan_as_null")]
+    pub p_value: f64,
+    pub n: usize,
+    pub resamples: usize,
+    /// Rows the replicates and permutations used: n, or `resample_rows` below it.
+    pub resample_rows: usize,
+    pub permutations: usize,
+    pub interval: IntervalKind,
+}
+
+parquet_record!(PairScore {
+    metric,
+    a,
+    a_kind,
+    b,
+    b_kind,
+    score,
+    ci_low,
+    ci_high,
+    null_mean,
+    null_q95,
+    calibrated,
+    p_value,
+    n,
+    resamples,
+    resample_rows,
+    permutations,
+    interval,
+});
+
+/// One encoder of the set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderRow {
+    pub name: String,
+    pub kind: EncoderKind,
+    pub dim: usize,
+    pub rows: usize,
+}
+
+/// The settings the file repeats, so it says how its numbers were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsetSettings {
+    pub split: String,
+    pub n: usize,
+    pub all_pairs: bool,
+    pub resample_rows: usize,
+    pub topk: usize,
+    pub clamp_outliers: bool,
+    pub cca_dim: usize,
+    pub bootstrap: usize,
+    pub svcca_resamples: usize,
+    pub permutations: usize,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsetFile {
+    pub settings: ModelsetSettings,
+    pub encoders: Vec<EncoderRow>,
+    pub scores: Vec<PairScore>,
+}
+
+impl ModelsetFile {
+    /// The score of `metric` between encoders `a` and `b` (either order), if scored.
+    pub fn score(&self, metric: Metric, a: &str, b: &str) -> Option<&PairScore> {
+        self.scores
+            .iter()
+            .find(|s| s.metric == metric && ((s.a == a && s.b == b) || (s.a == b && s.b == a)))
+    }
+}
+
+/// A scored record: the row's ids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredRow {
+    pub record_id: String,
+    pub image_id: String,
+}
+
+const MODELSET_JSON: &str = "modelset.json";
+const MODELSET_PARQUET: &str = "modelset.parquet";
+const ROWS_PARQUET: &str = "rows.parquet";
+
+/// An `align:modelset` artifact folder.
+#[derive(Debug, Clone)]
+pub struct ModelsetArtifact {
+    dir: PathBuf,
+}
+
+impl ModelsetArtifact {
+    pub fn at(dir: &Path) -> ModelsetArtifact {
+        ModelsetArtifact {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    pub fn scores_parquet(&self) -> PathBuf {
+        self.dir.join(MODELSET_PARQUET)
+    }
+
+    pub fn rows_parquet(&self) -> PathBuf {
+        self.dir.join(ROWS_PARQUET)
+    }
+
+    pub fn write(&self, file: &ModelsetFile, rows: &[ScoredRow]) -> Result<()> {
+        table::write_records(&self.scores_parquet(), &file.scores)?;
+        table::write(
+            &self.rows_parquet(),
+            vec![
+                (
+                    "record_id",
+                    Column::Str(rows.iter().map(|r| r.record_id.clone()).collect()),
+                ),
+                (
+                    "image_id",
+                    Column::Str(rows.iter().map(|r| r.image_id.clone()).collect()),
+                ),
+            ],
+        )?;
+        json::write(&self.dir.join(MODELSET_JSON), file)
+    }
+
+    pub fn read(&self) -> Result<ModelsetFile> {
+        json::read(&self.dir.join(MODELSET_JSON))
+    }
+
+    /// The scored records' ids, in row order.
+    pub fn read_rows(&self) -> Result<Vec<ScoredRow>> {
+        let t = table::Table::read(&self.rows_parquet())?;
+        Ok(t.strings("record_id")?
+            .into_iter()
+            .zip(t.strings("image_id")?)
+            .map(|(record_id, image_id)| ScoredRow {
+                record_id,
+                image_id,
+            })
+            .collect())
+    }
+
+    /// The scores from `modelset.parquet`.
+    pub fn read_table(&self) -> Result<Vec<PairScore>> {
+        table::read_records(&self.scores_parquet())
+    }
+}
