@@ -6,7 +6,7 @@ CARGO ?= cargo
 LOCKED := --locked
 PIPELINE := target/debug/pipeline
 
-.PHONY: all setup setup-large build features report sweeps test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
+.PHONY: all setup setup-large build features report sweeps modelset test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -37,6 +37,12 @@ sweeps: build
 	$(PIPELINE) compare seeds
 	$(PIPELINE) sweep caption_uniqueness -j 2
 	$(PIPELINE) compare caption_uniqueness
+
+# The [modelset] alignment matrix (every listed encoder pair, each score against its permutation
+# null), on the encoders pipeline.toml names; `make all` runs it too.
+modelset: build
+	$(PIPELINE) run --stage align:modelset
+	@echo "matrix: $$($(PIPELINE) show align:modelset)/modelset.parquet"
 
 test: setup browser
 	python3 data/test_setup.py

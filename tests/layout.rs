@@ -64,6 +64,18 @@ const OWNED: &[(&str, &[&str])] = &[
         "\"zero_shot.parquet\"",
         &["stages/src/evaluate/probe/results.rs"],
     ),
+    (
+        "\"modelset.json\"",
+        &["stages/src/evaluate/modelset/results.rs"],
+    ),
+    (
+        "\"modelset.parquet\"",
+        &["stages/src/evaluate/modelset/results.rs"],
+    ),
+    (
+        "\"rows.parquet\"",
+        &["stages/src/evaluate/modelset/results.rs"],
+    ),
     ("\"members.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"aggregates.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"correlations.parquet\"", &["stages/src/compare/mod.rs"]),
