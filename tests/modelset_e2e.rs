@@ -138,6 +138,13 @@ fn modelset_matrix_equals_pipeline_metric_with_its_nulls() {
         serde_json::from_slice(&std::fs::read(dir.join("modelset.json")).unwrap()).unwrap();
     assert_eq!(json["encoders"].as_array().unwrap().len(), 4);
     assert_eq!(json["settings"]["permutations"], 99);
+    // The figure: a panel per metric, a labelled cell per score.
+    let svg = std::fs::read_to_string(dir.join("modelset.svg")).unwrap();
+    for m in ["mutual_knn", "unbiased_cka", "cknna", "cka"] {
+        assert!(svg.contains(&format!(">{m}</text>")), "{m}");
+    }
+    assert_eq!(svg.matches(">null ").count(), 4 * 6);
+    assert!(svg.ends_with("</svg>\n"));
 }
 
 #[test]

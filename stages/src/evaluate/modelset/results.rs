@@ -4,13 +4,14 @@
 //! modelset.json / modelset.parquet   one PairScore per metric × encoder pair
 //! encoders.json                      one EncoderRow per encoder (kind, width, rows scored)
 //! rows.parquet                       the scored records (record id, image id), in row order
+//! modelset.svg                       the matrix, one panel per metric (figure.rs)
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::evaluate::align::results::IntervalKind;
 use crate::features::spec::EncoderKind;
 use crate::json::{self, nan_as_null};
@@ -128,6 +129,7 @@ pub struct ScoredRow {
 const MODELSET_JSON: &str = "modelset.json";
 const MODELSET_PARQUET: &str = "modelset.parquet";
 const ROWS_PARQUET: &str = "rows.parquet";
+const MATRIX_SVG: &str = "modelset.svg";
 
 /// An `align:modelset` artifact folder.
 #[derive(Debug, Clone)]
@@ -165,7 +167,13 @@ impl ModelsetArtifact {
                 ),
             ],
         )?;
-        json::write(&self.dir.join(MODELSET_JSON), file)
+        json::write(&self.dir.join(MODELSET_JSON), file)?;
+        let svg = crate::evaluate::modelset::figure::matrix_svg(file);
+        std::fs::write(self.matrix_svg(), svg).map_err(|e| Error::io(self.matrix_svg(), e))
+    }
+
+    pub fn matrix_svg(&self) -> PathBuf {
+        self.dir.join(MATRIX_SVG)
     }
 
     pub fn read(&self) -> Result<ModelsetFile> {
