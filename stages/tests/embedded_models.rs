@@ -266,3 +266,85 @@ fn signature_mismatch_is_named() {
     assert!(err.contains("missing output `pooler_output`"), "{err}");
     assert!(err.contains("pixel_values"), "{err}");
 }
+
+/// The layer axis: MiniLM's exporter emits every hidden layer, and the pipeline's text encoder
+/// reading `layers = ["hidden_state_*"]` in one pass gives, layer by layer, the masked mean of
+/// an independent float64 numpy forward pass of the safetensors weights
+/// (golden/make_minilm_layers.py); its last layer is the plain encoder's row, bit for bit.
+#[test]
+fn minilm_layers_match_a_numpy_forward_layer_by_layer() {
+    use stages::features::output::read_layers;
+    use stages::features::{EncoderSpec, FeatureMatrix, encode};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/minilm_layers.json");
+    let g: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let sentences: Vec<&str> = g["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let want: Vec<Vec<Vec<f64>>> = serde_json::from_value(g["mean_pooled"].clone()).unwrap();
+    let names: Vec<String> = serde_json::from_value(g["layers"].clone()).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (layered, plain) = (tmp.path().join("layers"), tmp.path().join("plain"));
+    std::fs::create_dir_all(&layered).unwrap();
+    std::fs::create_dir_all(&plain).unwrap();
+    let tokenizer = model("minilm_l6_v2.tokenizer.json");
+    let mut spec = EncoderSpec::embedded_text();
+    spec.layers = vec!["hidden_state_*".into()];
+    encode::encode_texts(
+        &spec,
+        &model("minilm_l6_v2.onnx"),
+        &tokenizer,
+        &sentences,
+        &layered,
+        "t",
+    )
+    .unwrap();
+    let plain_spec = EncoderSpec::embedded_text();
+    encode::encode_texts(
+        &plain_spec,
+        &model("minilm_l6_v2.onnx"),
+        &tokenizer,
+        &sentences,
+        &plain,
+        "t",
+    )
+    .unwrap();
+
+    let layers = read_layers(&layered).unwrap().expect("layers.json");
+    assert_eq!(
+        layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        names
+    );
+    assert!(read_layers(&plain).unwrap().is_none());
+    let m = FeatureMatrix::open(&layered).unwrap();
+    assert_eq!(m.dim(), 7 * 384);
+    let mut worst = 0.0f64;
+    for (l, layer) in layers.iter().enumerate() {
+        assert_eq!((layer.offset, layer.dim), (l * 384, 384));
+        for (i, row) in want[l].iter().enumerate() {
+            let got = &m.row(i)[layer.offset..layer.offset + layer.dim];
+            for (g, w) in got.iter().zip(row) {
+                worst = worst.max((f64::from(*g) - w).abs());
+            }
+        }
+    }
+    eprintln!("MiniLM layers against numpy: largest difference {worst:.2e}");
+    assert!(worst < 1e-4, "largest difference to numpy: {worst}");
+    let p = FeatureMatrix::open(&plain).unwrap();
+    let last = layers.last().unwrap();
+    for i in 0..sentences.len() {
+        assert_eq!(
+            &m.row(i)[last.offset..],
+            p.row(i),
+            "sentence {i}: last layer"
+        );
+    }
+    // Layers really differ: the embeddings' layer is not the last one.
+    let first = &m.row(0)[..384];
+    let diff: f32 = first.iter().zip(p.row(0)).map(|(a, b)| (a - b).abs()).sum();
+    assert!(diff > 1.0, "{diff}");
+}

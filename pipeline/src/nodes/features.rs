@@ -200,7 +200,13 @@ impl Stage for FeaturesNode {
     }
 
     fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
-        let mut sections = vec![(self.section(), defaults.clone())];
+        // `layers` is left out of a spec's serialisation when empty; it is a key all the same.
+        let mut spec = defaults.clone();
+        if let serde_json::Value::Object(map) = &mut spec {
+            map.entry("layers")
+                .or_insert(serde_json::Value::Array(Vec::new()));
+        }
+        let mut sections = vec![(self.section(), spec)];
         if self.is_role(Role::Text) {
             let caption =
                 serde_json::to_value(CaptionPerturbation::default()).expect("a plain struct");
@@ -233,6 +239,19 @@ impl Stage for FeaturesNode {
 
     fn problems(&self, params: &FeaturesParams) -> Vec<Problem> {
         let mut out = spec_problems(&self.section(), &self.name, self.kind, &params.spec);
+        if let Some(role) = self.role
+            && !params.spec.layers.is_empty()
+        {
+            out.push(Problem {
+                key: format!("{}.layers", self.section()),
+                value: format!("{:?}", params.spec.layers),
+                expected: format!(
+                    "[] for the {} encoder: the adapters read one output; a layer axis belongs \
+                     to another [encoders.<name>] (a model-set encoder)",
+                    role.as_str()
+                ),
+            });
+        }
         out.extend(Problem::in_section(
             CAPTION_PERTURBATION,
             params.caption.problems(),
@@ -310,6 +329,10 @@ impl Stage for FeaturesNode {
         let work = Work::of(ctx, params)?;
         let rows = encode::storage_shard_rows(&params.spec);
         assemble::assemble(&ctx.out_dir, shards, work.meta.len(), rows)?;
+        if !params.spec.layers.is_empty() {
+            let layers = encode::layer_slices(&params.spec, &ctx.root.join(&params.spec.onnx))?;
+            output::write_layers(&ctx.out_dir, &layers)?;
+        }
         let matrix = FeatureMatrix::open(&ctx.out_dir)?;
         output::write_parquet(&ctx.out_dir, &work.meta, &matrix)?;
         Ok(())

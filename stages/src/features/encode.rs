@@ -18,6 +18,7 @@ use ndarray::{Array2, Array4, ArrayD, Axis, Ix2, Ix3};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::features::output::LayerSlice;
 use crate::features::preprocess;
 use crate::features::shards::{Index, ShardWriter};
 use crate::features::spec::{EncoderKind, EncoderSpec};
@@ -27,8 +28,20 @@ use crate::onnx::model::Input;
 use crate::pooling::{self, Pooling};
 use crate::text::{TextTokenizer, TokenBatch};
 
-/// Opens the spec's model and checks its signature and output width; returns it and D.
+/// Opens the spec's model and checks its signature and output width; returns it and D (the
+/// row width: with `layers`, all of them side by side).
 pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, usize)> {
+    let (model, layers) = open_layers(spec, model_path)?;
+    Ok((model, layers.iter().map(|l| l.dim).sum()))
+}
+
+/// The outputs `spec` reads from the model at `model_path` and where each lies in a row.
+pub fn layer_slices(spec: &EncoderSpec, model_path: &Path) -> Result<Vec<LayerSlice>> {
+    Ok(open_layers(spec, model_path)?.1)
+}
+
+/// Opens the spec's model, checks its signature and the width of every output it reads.
+fn open_layers(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, Vec<LayerSlice>)> {
     // Values a config can set that would otherwise fail deep inside resizing or batching.
     let bad = |field: &str, why: &str| Error::Invalid {
         what: format!("encoder spec for {}", model_path.display()),
@@ -49,35 +62,70 @@ pub fn open_model(spec: &EncoderSpec, model_path: &Path) -> Result<(OnnxModel, u
     // Image batches are decoded and resized on the same cores while ONNX Runtime runs: its idle
     // threads must not spin. Text preprocessing is tiny, and spinning keeps short runs fast.
     let model = OnnxModel::open_with(model_path, spec.threads, spec.kind == EncoderKind::Text)?;
-    model.check_signature(&spec.signature())?;
-    let declared = model
-        .output_shape(&spec.output)
-        .and_then(|s| s.last().copied())
-        .filter(|d| *d > 0)
-        .map(|d| d as usize);
-    let dim = match (declared, spec.dim) {
-        (Some(d), 0) => d,
-        (None, 0) => {
-            return Err(Error::Signature {
-                path: model_path.to_path_buf(),
-                message: format!(
-                    "output `{}` has a dynamic width; set `dim` in the encoder spec",
-                    spec.output
-                ),
-            });
-        }
-        (Some(d), want) if d != want => {
-            return Err(Error::Signature {
-                path: model_path.to_path_buf(),
-                message: format!(
-                    "output `{}` is {d}-d, the encoder spec says dim = {want}",
-                    spec.output
-                ),
-            });
-        }
-        (_, want) => want,
-    };
-    Ok((model, dim))
+    let outputs = spec
+        .read_outputs(&model.output_names())
+        .map_err(|message| Error::Signature {
+            path: model_path.to_path_buf(),
+            message,
+        })?;
+    model.check_signature(&spec.signature(&outputs))?;
+    let mut slices = Vec::with_capacity(outputs.len());
+    let mut offset = 0;
+    for name in outputs {
+        let declared = model
+            .output_shape(&name)
+            .and_then(|s| s.last().copied())
+            .filter(|d| *d > 0)
+            .map(|d| d as usize);
+        // `dim` is the width of `output`; layers take the widths the file declares.
+        let want = if spec.layers.is_empty() { spec.dim } else { 0 };
+        let dim = match (declared, want) {
+            (Some(d), 0) => d,
+            (None, 0) => {
+                return Err(Error::Signature {
+                    path: model_path.to_path_buf(),
+                    message: format!(
+                        "output `{name}` has a dynamic width; set `dim` in the encoder spec \
+                         (layers must declare theirs)"
+                    ),
+                });
+            }
+            (Some(d), want) if d != want => {
+                return Err(Error::Signature {
+                    path: model_path.to_path_buf(),
+                    message: format!(
+                        "output `{name}` is {d}-d, the encoder spec says dim = {want}"
+                    ),
+                });
+            }
+            (_, want) => want,
+        };
+        slices.push(LayerSlice { name, offset, dim });
+        offset += dim;
+    }
+    Ok((model, slices))
+}
+
+/// Pools every output read into one `[B, ΣD]` block, side by side in `layers` order.
+fn pool_all(
+    out: &std::collections::HashMap<String, ArrayD<f32>>,
+    layers: &[LayerSlice],
+    pooling: Pooling,
+    mask: Option<&Array2<i64>>,
+    path: &Path,
+) -> Result<Array2<f32>> {
+    if let [only] = layers {
+        return pool(&out[&only.name], pooling, mask, path);
+    }
+    let pooled = layers
+        .iter()
+        .map(|l| pool(&out[&l.name], pooling, mask, path))
+        .collect::<Result<Vec<_>>>()?;
+    let views: Vec<_> = pooled.iter().map(|p| p.view()).collect();
+    ndarray::concatenate(Axis(1), &views).map_err(|e| Error::Signature {
+        path: path.to_path_buf(),
+        message: format!("layers of different batch sizes: {e}"),
+    })
 }
 
 /// Storage shard size rounded up to whole batches, so that a resumed run starts on a unit
@@ -257,19 +305,24 @@ fn begin(
     units: &Units,
     out_dir: &Path,
     label: &str,
-) -> Result<(OnnxModel, ShardWriter, usize, ProgressBar)> {
+) -> Result<(OnnxModel, Vec<LayerSlice>, ShardWriter, usize, ProgressBar)> {
     if spec.kind != kind {
         return Err(Error::Invalid {
             what: label.into(),
             message: format!("encoder kind is {:?}, this stage needs {kind:?}", spec.kind),
         });
     }
-    let (model, dim) = open_model(spec, model_path)?;
+    let (model, layers) = open_layers(spec, model_path)?;
+    let dim = layers.iter().map(|l| l.dim).sum();
     let rows = units.rows();
     let (writer, done) = ShardWriter::open(out_dir, rows.len(), dim, shard_rows(spec))?;
+    if !spec.layers.is_empty() {
+        crate::features::output::write_layers(out_dir, &layers)?;
+    }
     announce_resume(label, done, rows.len());
     Ok((
         model,
+        layers,
         writer,
         rows.start + done,
         progress_bar(rows.len(), done, label),
@@ -303,8 +356,9 @@ pub fn encode_images_with(
     out_dir: &Path,
     label: &str,
 ) -> Result<Index> {
-    let (mut model, mut writer, from, bar) =
+    let (mut model, layers, mut writer, from, bar) =
         begin(spec, EncoderKind::Image, model_path, units, out_dir, label)?;
+    let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
     let s = spec.image_size as usize;
     let input = spec.inputs[0].clone();
     let mut placer = Placer {
@@ -335,11 +389,8 @@ pub fn encode_images_with(
             Ok(x)
         },
         |b, x| {
-            let out = model.run(
-                vec![(input.as_str(), Input::F32(x.into_dyn()))],
-                &[spec.output.as_str()],
-            )?;
-            let pooled = pool(&out[&spec.output], spec.pooling, None, model_path)?;
+            let out = model.run(vec![(input.as_str(), Input::F32(x.into_dyn()))], &names)?;
+            let pooled = pool_all(&out, &layers, spec.pooling, None, model_path)?;
             placer.place(&b, &pooled, &mut writer)?;
             bar.inc(b.rows.len() as u64);
             Ok(())
@@ -374,8 +425,9 @@ pub fn encode_text_units<S: AsRef<str> + Sync>(
     label: &str,
 ) -> Result<Index> {
     let tok = TextTokenizer::open(tokenizer, spec.max_length)?;
-    let (mut model, mut writer, from, bar) =
+    let (mut model, layers, mut writer, from, bar) =
         begin(spec, EncoderKind::Text, model_path, units, out_dir, label)?;
+    let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
     // Token counts of the rows still to encode (from the start of the unit `from` falls in).
     let first = units
         .ranges()
@@ -418,9 +470,10 @@ pub fn encode_text_units<S: AsRef<str> + Sync>(
                 };
                 inputs.push((name.as_str(), Input::I64(a.into_dyn())));
             }
-            let out = model.run(inputs, &[spec.output.as_str()])?;
-            let pooled = pool(
-                &out[&spec.output],
+            let out = model.run(inputs, &names)?;
+            let pooled = pool_all(
+                &out,
+                &layers,
                 spec.pooling,
                 Some(&batch.attention_mask),
                 model_path,

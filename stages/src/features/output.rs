@@ -11,6 +11,32 @@ use crate::table::{self, Column};
 
 pub const PARQUET: &str = "features.parquet";
 
+/// With an encoder's `layers`: which columns of a row hold which layer.
+const LAYERS_JSON: &str = "layers.json";
+
+/// One layer's columns in a features row: `offset..offset + dim`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerSlice {
+    /// The model output it was read from.
+    pub name: String,
+    pub offset: usize,
+    pub dim: usize,
+}
+
+pub fn write_layers(dir: &Path, layers: &[LayerSlice]) -> Result<()> {
+    crate::json::write(&dir.join(LAYERS_JSON), layers)
+}
+
+/// The layers of a features artifact; None for one without a layer axis (one output per row).
+pub fn read_layers(dir: &Path) -> Result<Option<Vec<LayerSlice>>> {
+    let path = dir.join(LAYERS_JSON);
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::json::read(&path).map(Some)
+}
+
 pub struct RowMeta {
     pub id: String,
     pub image_id: String,

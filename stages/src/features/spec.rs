@@ -43,6 +43,13 @@ pub struct EncoderSpec {
     pub pooling: Pooling,
     /// Expected width D (checked against the model's output; 0 = accept what the model gives).
     pub dim: usize,
+    /// Hidden layers read instead of `output`, from the same pass, each pooled as `pooling`
+    /// says and stored side by side in one row (the features' layer axis, described by the
+    /// artifact's `layers.json`): output names, or patterns with `*` matched against the
+    /// model's outputs in the file's order. Empty: `output` only (and absent from the spec's
+    /// serialisation, so an encoder without layers keeps the key it had before they existed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
     pub image_size: u32,
     pub resize: ResizeMode,
     /// With `shorter_side_crop`: the shorter side before cropping.
@@ -140,6 +147,7 @@ impl EncoderSpec {
             output: String::new(),
             pooling: Pooling::None,
             dim: 0,
+            layers: Vec::new(),
             image_size: 224,
             resize: ResizeMode::Stretch,
             resize_shorter: 256,
@@ -232,12 +240,95 @@ impl EncoderSpec {
         }
     }
 
-    /// The ONNX signature this spec requires.
-    pub fn signature(&self) -> Signature {
+    /// The ONNX signature this spec requires of the outputs it reads.
+    pub fn signature(&self, outputs: &[String]) -> Signature {
         let rank = if self.pooling == Pooling::None { 2 } else { 3 };
         Signature {
             inputs: self.inputs.clone(),
-            outputs: vec![(self.output.clone(), rank)],
+            outputs: outputs.iter().map(|o| (o.clone(), rank)).collect(),
         }
+    }
+
+    /// The outputs the encoder reads from a model with outputs `available` (in the file's
+    /// order): `output`, or every `layers` entry (a `*` pattern expands to the matching
+    /// outputs, in order). A pattern matching nothing is an error naming what there is.
+    pub fn read_outputs(&self, available: &[String]) -> std::result::Result<Vec<String>, String> {
+        if self.layers.is_empty() {
+            return Ok(vec![self.output.clone()]);
+        }
+        let mut out: Vec<String> = Vec::new();
+        for entry in &self.layers {
+            let matched: Vec<&String> = if entry.contains('*') {
+                available.iter().filter(|o| glob(entry, o)).collect()
+            } else {
+                vec![entry]
+            };
+            if matched.is_empty() {
+                return Err(format!(
+                    "layers pattern `{entry}` matches none of the outputs {available:?}"
+                ));
+            }
+            for m in matched {
+                if !out.contains(m) {
+                    out.push(m.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `*` matches any run of characters (also none); everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_patterns_expand_in_the_files_order() {
+        let outputs: Vec<String> = [
+            "last_hidden_state",
+            "hidden_state_0",
+            "hidden_state_1",
+            "hidden_state_10",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut spec = EncoderSpec::embedded_text();
+        assert_eq!(
+            spec.read_outputs(&outputs).unwrap(),
+            vec!["last_hidden_state"]
+        );
+        spec.layers = vec!["hidden_state_*".into()];
+        assert_eq!(
+            spec.read_outputs(&outputs).unwrap(),
+            vec!["hidden_state_0", "hidden_state_1", "hidden_state_10"]
+        );
+        spec.layers = vec!["hidden_state_1*".into(), "last_hidden_state".into()];
+        assert_eq!(
+            spec.read_outputs(&outputs).unwrap(),
+            vec!["hidden_state_1", "hidden_state_10", "last_hidden_state"]
+        );
+        spec.layers = vec!["block_*".into()];
+        assert!(spec.read_outputs(&outputs).unwrap_err().contains("block_*"));
+        assert!(glob("a*b*c", "aXbYc") && !glob("a*b*c", "aXc") && glob("*", ""));
     }
 }
