@@ -1,7 +1,9 @@
 //! `align:modelset` on a small slice of the embedded dataset: four encoders (the experiment's
 //! three and a named one, MiniLM read at its CLS token) give all six pairs, each equal to
-//! `pipeline metric` on the same rows of the same features, with its permutation null; names
-//! that are not encoders, or of the wrong kind, are refused before any work.
+//! `pipeline metric` on the same rows of the same features, with its permutation null; an
+//! encoder with a layer axis (MiniLM's seven layers from one pass) gives every layer pair and a
+//! best layer pair whose selection-corrected p is never below its own; names that are not
+//! encoders, or of the wrong kind, are refused before any work.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +21,10 @@ fn project() -> Project {
          tokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
          inputs = [\"input_ids\", \"attention_mask\", \"token_type_ids\"]\n\
          output = \"last_hidden_state\"\npooling = \"cls\"\ndim = 384\n\
+         [encoders.minilm_layers]\nkind = \"text\"\nonnx = \"{r}/data/models/minilm_l6_v2.onnx\"\n\
+         tokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
+         inputs = [\"input_ids\", \"attention_mask\", \"token_type_ids\"]\n\
+         layers = [\"hidden_state_*\"]\npooling = \"mean\"\n\
          [modelset]\nimage = [\"image\", \"reference\"]\ntext = [\"text\", \"minilm_cls\"]\n\
          all_pairs = true\nmetrics = [\"mutual_knn\", \"unbiased_cka\", \"cknna\", \"cka\"]\n\
          topk = 5\nbootstrap = 50\npermutations = 99\n"
@@ -27,6 +33,11 @@ fn project() -> Project {
 
 /// Rows `ids` of the features artifact `dir` (looked up by its `id` column), as a .npy file.
 fn rows_npy(dir: &Path, ids: &[String], out: &Path) {
+    rows_npy_columns(dir, ids, None, out)
+}
+
+/// As [`rows_npy`], columns `offset..offset + dim` only (one layer of a layer axis).
+fn rows_npy_columns(dir: &Path, ids: &[String], columns: Option<(usize, usize)>, out: &Path) {
     let table = Table::read(&dir.join("features.parquet")).unwrap();
     let index: HashMap<String, usize> = table
         .strings("id")
@@ -36,11 +47,12 @@ fn rows_npy(dir: &Path, ids: &[String], out: &Path) {
         .map(|(i, id)| (id, i))
         .collect();
     let m = FeatureMatrix::open(dir).unwrap();
+    let (offset, dim) = columns.unwrap_or((0, m.dim()));
     let mut values = Vec::new();
     for id in ids {
-        values.extend_from_slice(m.row(index[id]));
+        values.extend_from_slice(&m.row(index[id])[offset..offset + dim]);
     }
-    npy::write(out, ids.len(), m.dim(), &values).unwrap();
+    npy::write(out, ids.len(), dim, &values).unwrap();
 }
 
 #[test]
@@ -148,6 +160,115 @@ fn modelset_matrix_equals_pipeline_metric_with_its_nulls() {
 }
 
 #[test]
+fn a_layer_axis_scores_every_layer_pair_and_corrects_the_best_for_its_choice() {
+    let p = project();
+    let sets = [
+        "--set",
+        "modelset.all_pairs=false",
+        "--set",
+        "modelset.image=[\"image\"]",
+        "--set",
+        "modelset.text=[\"text\", \"minilm_layers\"]",
+    ];
+    let mut args = vec!["run", "--stage", "align:modelset"];
+    args.extend_from_slice(&sets);
+    let (out, err) = p.ok(&args);
+    assert!(out.contains("ran     features:minilm_layers"), "{out}");
+    assert!(err.contains("2 pairs (8 layer pairs)"), "{err}");
+    let dir = p.show_with("align:modelset", &sets);
+    let t = Table::read(&dir.join("modelset.parquet")).unwrap();
+    assert_eq!(t.num_rows(), 4 * 8, "4 metrics x (1 + 7) layer pairs");
+    let (metric, b, b_layer, score) = (
+        t.strings("metric").unwrap(),
+        t.strings("b").unwrap(),
+        t.strings("b_layer").unwrap(),
+        t.f64s("score").unwrap(),
+    );
+    let at = |m: &str, enc: &str, layer: &str| {
+        (0..t.num_rows())
+            .find(|&i| metric[i] == m && b[i] == enc && b_layer[i] == layer)
+            .map(|i| score[i])
+            .unwrap()
+    };
+    // The last layer of the layered encoder is the plain encoder, exactly.
+    for m in ["mutual_knn", "unbiased_cka", "cknna", "cka"] {
+        assert_eq!(
+            at(m, "minilm_layers", "hidden_state_6"),
+            at(m, "text", ""),
+            "{m}"
+        );
+    }
+    // One layer's columns through `pipeline metric`.
+    let rows = Table::read(&dir.join("rows.parquet")).unwrap();
+    let (records, images) = (
+        rows.strings("record_id").unwrap(),
+        rows.strings("image_id").unwrap(),
+    );
+    let layered = p.show("features:minilm_layers");
+    let layers: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layered.join("layers.json")).unwrap()).unwrap();
+    let third = &layers[2];
+    assert_eq!(third["name"], "hidden_state_2");
+    let columns = (
+        third["offset"].as_u64().unwrap() as usize,
+        third["dim"].as_u64().unwrap() as usize,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (fa, fb) = (tmp.path().join("a.npy"), tmp.path().join("b.npy"));
+    rows_npy(&p.show("features:image"), &images, &fa);
+    rows_npy_columns(&layered, &records, Some(columns), &fb);
+    let (json, _) = p.ok(&[
+        "metric",
+        fa.to_str().unwrap(),
+        fb.to_str().unwrap(),
+        "--metric",
+        "unbiased_cka",
+        "--topk",
+        "5",
+    ]);
+    let printed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let want = printed["unbiased_cka"].as_f64().unwrap();
+    let got = at("unbiased_cka", "minilm_layers", "hidden_state_2");
+    assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+
+    // The best layer pair: the highest of the seven, its corrected p never below its own.
+    let best = Table::read(&dir.join("best_layers.parquet")).unwrap();
+    assert_eq!(best.num_rows(), 4 * 2, "4 metrics x 2 encoder pairs");
+    let (bm, bb, bl, bs) = (
+        best.strings("metric").unwrap(),
+        best.strings("b").unwrap(),
+        best.strings("b_layer").unwrap(),
+        best.f64s("score").unwrap(),
+    );
+    let (bp, bc, pairs) = (
+        best.f64s("p_value").unwrap(),
+        best.f64s("corrected_p").unwrap(),
+        best.counts("layer_pairs").unwrap(),
+    );
+    for i in 0..best.num_rows() {
+        assert!(
+            bc[i] >= bp[i],
+            "{} {}: corrected {} < {}",
+            bm[i],
+            bb[i],
+            bc[i],
+            bp[i]
+        );
+        if bb[i] == "text" {
+            assert_eq!(pairs[i], 1);
+            assert_eq!(bc[i], bp[i], "one layer pair: nothing chosen");
+        } else {
+            assert_eq!(pairs[i], 7);
+            let top = (0..7)
+                .map(|l| at(&bm[i], "minilm_layers", &format!("hidden_state_{l}")))
+                .fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(bs[i], top, "{}", bm[i]);
+            assert_eq!(bs[i], at(&bm[i], "minilm_layers", &bl[i]));
+        }
+    }
+}
+
+#[test]
 fn modelset_names_must_be_encoders_of_their_kind() {
     let p = project();
     let o = p.run(&[
@@ -180,6 +301,17 @@ fn modelset_names_must_be_encoders_of_their_kind() {
         !p.path().join("artifacts").exists(),
         "refused before any work"
     );
+    // The adapters' encoders read one output.
+    let o = p.run(&[
+        "run",
+        "--stage",
+        "features:text",
+        "--set",
+        "encoders.text.layers=[\"hidden_state_*\"]",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("encoders.text.layers"), "{err}");
     // An encoder beyond the three roles says what it reads.
     let o = p.run(&["status", "--set", "encoders.extra.onnx=\"x.onnx\""]);
     let err = String::from_utf8_lossy(&o.stderr);

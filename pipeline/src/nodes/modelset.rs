@@ -12,6 +12,15 @@ use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
 
 pub const SECTION: &str = "modelset";
 
+/// An encoder, with its layer when it has a layer axis.
+fn side(name: &str, layer: &str) -> String {
+    if layer.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}/{layer}")
+    }
+}
+
 pub struct ModelsetNode {
     /// Every configured encoder and its kind (`[encoders.<name>]`).
     encoders: Vec<(String, EncoderKind)>,
@@ -98,7 +107,12 @@ impl Stage for ModelsetNode {
     fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
         let mut out = Vec::new();
         for s in ModelsetArtifact::at(dir).read_table()? {
-            let column = format!("modelset.{}.{}-{}", s.metric.name(), s.a, s.b);
+            let column = format!(
+                "modelset.{}.{}-{}",
+                s.metric.name(),
+                side(&s.a, &s.a_layer),
+                side(&s.b, &s.b_layer)
+            );
             out.push(Reported {
                 column: format!("{column}.calibrated"),
                 value: s.calibrated,
@@ -134,14 +148,33 @@ impl Stage for ModelsetNode {
             &ModelsetArtifact::at(&ctx.out_dir),
             &|step| tracing::info!("{name}: {step}"),
         )?;
-        let pairs = file.scores.len() / config.metric_list()?.len().max(1);
+        let metrics = config.metric_list()?.len().max(1);
         eprintln!(
-            "{name}: {} encoders, {pairs} pairs, {} rows scored in {:.1} s",
+            "{name}: {} encoders, {} pairs ({} layer pairs), {} rows scored in {:.1} s",
             members.len(),
+            file.best.len() / metrics,
+            file.scores.len() / metrics,
             file.settings.n,
             clock.elapsed().as_secs_f64()
         );
-        for s in &file.scores {
+        for b in file.best.iter().filter(|b| b.layer_pairs > 1) {
+            eprintln!(
+                "{name}:   {:<14} best of {} layer pairs: {} ~ {}: {:.3} (p {:.3}, \
+                 corrected for the choice {:.3})",
+                b.metric.name(),
+                b.layer_pairs,
+                side(&b.a, &b.a_layer),
+                side(&b.b, &b.b_layer),
+                b.score,
+                b.p_value,
+                b.corrected_p
+            );
+        }
+        for s in file
+            .scores
+            .iter()
+            .filter(|s| s.a_layer.is_empty() && s.b_layer.is_empty())
+        {
             eprintln!(
                 "{name}:   {:<14} {} ~ {}: {:.3} (null {:.3}, 95% {:.3}; calibrated {:+.3}, p {:.3})",
                 s.metric.name(),

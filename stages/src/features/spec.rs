@@ -78,10 +78,10 @@ impl EncoderSpec {
         let mut c = Checks::new();
         c.expect(!self.onnx.is_empty(), "onnx", "\"\"", "the ONNX file");
         c.expect(
-            !self.output.is_empty(),
+            !self.output.is_empty() || !self.layers.is_empty(),
             "output",
             "\"\"",
-            "the name of the model output to read",
+            "the name of the model output to read (or `layers`)",
         );
         c.positive_count("batch_size", self.batch_size);
         c.positive_count("shard_rows", self.shard_rows);

@@ -58,6 +58,9 @@ pub struct Scores {
     /// of a metric sees the same permutations, so a maximum over pairs has a null too
     /// ([`max_null_p`]). Kernel metrics' nulls are on their `resample_rows`.
     pub null: Vec<Vec<Vec<f64>>>,
+    /// [metric][pair]: the score each null is compared with (`point`, or for a kernel metric
+    /// above `max_rows` its score on the subsample its permutations use).
+    pub tested: Vec<Vec<f64>>,
     /// [metric]: the rows its replicates and permutations used (n, or `max_rows`).
     pub resample_rows: Vec<usize>,
 }
@@ -146,6 +149,7 @@ pub fn evaluate(
     }
     let mut null = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
     let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
+    let mut tested = point.clone();
     if options.permutations > 0 {
         progress("permutations");
         // kNN metrics on all rows (neighbour lists renumbered), the others on the expensive
@@ -174,9 +178,10 @@ pub fn evaluate(
                 }
             }
         }
+        tested = observed;
         p_value = null
             .iter()
-            .zip(&observed)
+            .zip(&tested)
             .map(|(row, obs)| {
                 row.iter()
                     .zip(obs)
@@ -192,6 +197,7 @@ pub fn evaluate(
         replicates,
         p_value,
         null,
+        tested,
         resample_rows: metrics
             .iter()
             .map(|metric| if metric.per_row() { n } else { m })

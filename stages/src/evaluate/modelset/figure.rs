@@ -1,26 +1,38 @@
-//! The alignment matrix as an SVG: one panel per metric, the first encoder of each pair down
-//! the side, the second across; each cell shaded by its calibrated score (score minus the
-//! permutation null's mean) and labelled with the raw score, the null's mean and the p-value,
-//! so a high raw score that its null explains reads as pale.
+//! The alignment matrix as an SVG: one panel per metric, stacked; the first encoder of each pair
+//! (with its layer) down the side, the second across (encoder name over its layers). Each cell
+//! is shaded by its calibrated score (score minus the permutation null's mean) and labelled with
+//! the raw score, the null's mean and the p-value, so a high raw score that its null explains
+//! reads as pale. An encoder pair's best layer pair is outlined.
 
 use std::fmt::Write;
 
-use crate::evaluate::modelset::results::ModelsetFile;
+use crate::evaluate::modelset::results::{ModelsetFile, PairScore};
 use crate::metrics::Metric;
 use crate::report::html::escape;
 
-const CELL_W: f64 = 170.0;
-const CELL_H: f64 = 54.0;
-const LABEL_W: f64 = 130.0;
-const TITLE_H: f64 = 46.0;
-const GAP: f64 = 24.0;
+const CELL_W: f64 = 150.0;
+const CELL_H: f64 = 50.0;
+const LABEL_W: f64 = 230.0;
+const TITLE_H: f64 = 64.0;
+const GAP: f64 = 28.0;
 
-/// The names in first-appearance order.
-fn ordered<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut out: Vec<&str> = Vec::new();
-    for n in names {
-        if !out.contains(&n) {
-            out.push(n);
+/// An encoder and one of its layers ("" without a layer axis).
+type Side = (String, String);
+
+fn side_label((name, layer): &Side) -> String {
+    if layer.is_empty() {
+        name.clone()
+    } else {
+        format!("{name} / {layer}")
+    }
+}
+
+/// The sides in first-appearance order.
+fn ordered(sides: impl Iterator<Item = Side>) -> Vec<Side> {
+    let mut out: Vec<Side> = Vec::new();
+    for s in sides {
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
     out
@@ -42,23 +54,27 @@ fn shade(calibrated: f64, top: f64) -> String {
     )
 }
 
+fn a_side(s: &PairScore) -> Side {
+    (s.a.clone(), s.a_layer.clone())
+}
+
+fn b_side(s: &PairScore) -> Side {
+    (s.b.clone(), s.b_layer.clone())
+}
+
 /// The whole figure.
 pub fn matrix_svg(file: &ModelsetFile) -> String {
-    let metrics: Vec<Metric> = {
-        let mut out: Vec<Metric> = Vec::new();
-        for s in &file.scores {
-            if !out.contains(&s.metric) {
-                out.push(s.metric);
-            }
+    let mut metrics: Vec<Metric> = Vec::new();
+    for s in &file.scores {
+        if !metrics.contains(&s.metric) {
+            metrics.push(s.metric);
         }
-        out
-    };
-    let rows = ordered(file.scores.iter().map(|s| s.a.as_str()));
-    let cols = ordered(file.scores.iter().map(|s| s.b.as_str()));
-    let panel_w = LABEL_W + CELL_W * cols.len() as f64;
+    }
+    let rows = ordered(file.scores.iter().map(a_side));
+    let cols = ordered(file.scores.iter().map(b_side));
     let panel_h = TITLE_H + CELL_H * rows.len() as f64;
-    let width = panel_w * metrics.len() as f64 + GAP * (metrics.len().max(1) - 1) as f64 + 20.0;
-    let height = panel_h + 40.0;
+    let width = 20.0 + LABEL_W + CELL_W * cols.len() as f64;
+    let height = 10.0 + (panel_h + GAP) * metrics.len() as f64 + 30.0;
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -66,9 +82,10 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
          font-family=\"DejaVu Sans, sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
+    let x0 = 10.0;
     for (k, &metric) in metrics.iter().enumerate() {
-        let x0 = 10.0 + k as f64 * (panel_w + GAP);
-        let cells: Vec<_> = file.scores.iter().filter(|s| s.metric == metric).collect();
+        let y0 = 10.0 + k as f64 * (panel_h + GAP);
+        let cells: Vec<&PairScore> = file.scores.iter().filter(|s| s.metric == metric).collect();
         let top = cells
             .iter()
             .map(|s| s.calibrated)
@@ -76,50 +93,78 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
             .fold(0.0, f64::max);
         let _ = writeln!(
             svg,
-            "<text x=\"{:.0}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-            x0,
+            "<text x=\"{x0:.0}\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
+            y0 + 14.0,
             escape(metric.name())
         );
-        for (j, col) in cols.iter().enumerate() {
-            let _ = writeln!(
-                svg,
-                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\">{}</text>",
-                x0 + LABEL_W + (j as f64 + 0.5) * CELL_W,
-                TITLE_H - 8.0,
-                escape(col)
-            );
+        for (j, (name, layer)) in cols.iter().enumerate() {
+            let cx = x0 + LABEL_W + (j as f64 + 0.5) * CELL_W;
+            // The encoder's name once, over the first of its layers; each layer under it.
+            let first = j == 0 || cols[j - 1].0 != *name;
+            if first {
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"{:.0}\" y=\"{:.0}\" font-weight=\"bold\">{}</text>",
+                    x0 + LABEL_W + j as f64 * CELL_W + 4.0,
+                    y0 + TITLE_H - 26.0,
+                    escape(name)
+                );
+            }
+            if !layer.is_empty() {
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"{cx:.0}\" y=\"{:.0}\" text-anchor=\"middle\">{}</text>",
+                    y0 + TITLE_H - 8.0,
+                    escape(layer)
+                );
+            }
         }
         for (i, row) in rows.iter().enumerate() {
-            let y = TITLE_H + i as f64 * CELL_H;
+            let y = y0 + TITLE_H + i as f64 * CELL_H;
             let _ = writeln!(
                 svg,
                 "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{}</text>",
                 x0 + LABEL_W - 8.0,
                 y + CELL_H / 2.0 + 4.0,
-                escape(row)
+                escape(&side_label(row))
             );
             for (j, col) in cols.iter().enumerate() {
                 let x = x0 + LABEL_W + j as f64 * CELL_W;
-                let Some(s) = cells.iter().find(|s| s.a == *row && s.b == *col) else {
+                let Some(s) = cells
+                    .iter()
+                    .find(|s| a_side(s) == *row && b_side(s) == *col)
+                else {
                     let _ = writeln!(
                         svg,
-                        "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" height=\"{CELL_H:.0}\" \
-                         fill=\"#f4f4f4\" stroke=\"white\"/>"
+                        "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" \
+                         height=\"{CELL_H:.0}\" fill=\"#f4f4f4\" stroke=\"white\"/>"
                     );
                     continue;
+                };
+                // Each encoder pair's best layer pair is outlined (when there was a choice).
+                let best = file.best.iter().any(|b| {
+                    b.layer_pairs > 1
+                        && b.metric == metric
+                        && (&b.a, &b.a_layer, &b.b, &b.b_layer)
+                            == (&s.a, &s.a_layer, &s.b, &s.b_layer)
+                });
+                let stroke = if best {
+                    "stroke=\"black\" stroke-width=\"2\""
+                } else {
+                    "stroke=\"white\""
                 };
                 let _ = writeln!(
                     svg,
                     "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" height=\"{CELL_H:.0}\" \
-                     fill=\"{}\" stroke=\"white\"/>\n\
+                     fill=\"{}\" {stroke}/>\n\
                      <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"15\">{:.3}</text>\n\
                      <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"10\">null {:.3} · p {:.3}</text>",
                     shade(s.calibrated, top),
                     x + CELL_W / 2.0,
-                    y + 24.0,
+                    y + 22.0,
                     s.score,
                     x + CELL_W / 2.0,
-                    y + 42.0,
+                    y + 39.0,
                     s.null_mean,
                     s.p_value
                 );
@@ -129,8 +174,10 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
     let _ = writeln!(
         svg,
         "<text x=\"10\" y=\"{:.0}\" font-size=\"11\" fill=\"#555\">raw score in each cell; \
-         shade: score minus the permutation null's mean ({} permutations, {} rows, {} split)</text>\n</svg>",
-        panel_h + 24.0,
+         shade: score minus the permutation null's mean ({} permutations, {} rows, {} split); \
+         outlined: an encoder pair's best layer pair (its selection-corrected p: \
+         best_layers.parquet)</text>\n</svg>",
+        height - 14.0,
         file.settings.permutations,
         file.settings.n,
         escape(&file.settings.split)

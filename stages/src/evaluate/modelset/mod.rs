@@ -7,8 +7,14 @@
 //! permutations for every pair): its mean and 95% quantile, the calibrated score (raw minus
 //! the null mean) and the p-value.
 //!
-//! Each encoder's space (neighbour lists, moments, Gram matrix) is prepared once and reused by
-//! every pair it is in ([`crate::metrics::resample::evaluate`]).
+//! An encoder with a layer axis (`layers` in its `[encoders.<name>]`) brings every layer: a pair
+//! of encoders is then scored on every layer pair, and the best layer pair (platonic-rep reports
+//! the maximum) gets, besides its own p-value, a selection-corrected one: its score against the
+//! null of the maximum over all the layer pairs, on the same permutations. Picking the best of
+//! many noisy scores is then not a free lunch.
+//!
+//! Each encoder-layer's space (neighbour lists, moments, Gram matrix) is prepared once and reused
+//! by every pair it is in ([`crate::metrics::resample::evaluate`]).
 //!
 //! - [`config`]: the `[modelset]` section;
 //! - [`results`]: the rows the stage writes and the artifact's layout;
@@ -34,8 +40,10 @@ use crate::metrics::{self, Space};
 
 pub use config::ModelsetConfig;
 pub use results::{
-    EncoderRow, ModelsetArtifact, ModelsetFile, ModelsetSettings, PairScore, ScoredRow,
+    BestLayers, EncoderRow, ModelsetArtifact, ModelsetFile, ModelsetSettings, PairScore, ScoredRow,
 };
+
+use crate::features::output::{LayerSlice, read_layers};
 
 /// One encoder of the set: its name, kind and features artifact.
 #[derive(Debug, Clone)]
@@ -63,6 +71,13 @@ pub fn pairs(config: &ModelsetConfig, members: &[Member]) -> Vec<(usize, usize)>
         }
         out
     }
+}
+
+/// One scored space: an encoder, or one layer of an encoder with a layer axis.
+struct Unit {
+    member: usize,
+    /// The layer's output name; "" for an encoder without a layer axis.
+    layer: String,
 }
 
 /// Each member's rows for the records `picked` (image encoders by image id, text encoders by
@@ -137,7 +152,55 @@ pub fn run(
         });
     }
     let raw = member_rows(members, &picked)?;
-    let dims: Vec<usize> = raw.iter().map(Array2::ncols).collect();
+    // Every member's layers: its layers.json, or the whole row as one unnamed layer.
+    let mut units: Vec<Unit> = Vec::new();
+    let mut columns: Vec<Array2<f64>> = Vec::new();
+    let mut encoders = Vec::new();
+    for (mi, (m, x)) in members.iter().zip(&raw).enumerate() {
+        let layers = match read_layers(&m.dir)? {
+            Some(layers) => layers,
+            None => vec![LayerSlice {
+                name: String::new(),
+                offset: 0,
+                dim: x.ncols(),
+            }],
+        };
+        for l in &layers {
+            if l.offset + l.dim > x.ncols() {
+                return Err(Error::Invalid {
+                    what: m.dir.display().to_string(),
+                    message: format!(
+                        "layer `{}` spans columns {}..{} of {}-d rows",
+                        l.name,
+                        l.offset,
+                        l.offset + l.dim,
+                        x.ncols()
+                    ),
+                });
+            }
+            columns.push(
+                x.slice(ndarray::s![.., l.offset..l.offset + l.dim])
+                    .to_owned(),
+            );
+            units.push(Unit {
+                member: mi,
+                layer: l.name.clone(),
+            });
+        }
+        encoders.push(EncoderRow {
+            name: m.name.clone(),
+            kind: m.kind,
+            dim: layers.iter().map(|l| l.dim).max().unwrap_or(0),
+            layers: layers
+                .iter()
+                .map(|l| l.name.clone())
+                .filter(|n| !n.is_empty())
+                .collect(),
+            rows: n,
+        });
+    }
+    drop(raw);
+    let dims: Vec<usize> = columns.iter().map(Array2::ncols).collect();
     metrics::check_memory(
         metrics::memory_needed(
             n,
@@ -150,18 +213,31 @@ pub fn run(
     )?;
     progress("preparing spaces");
     let options = metrics::options_for(&list, config.topk, config.clamp_outliers, config.cca_dim);
-    let spaces: Vec<Space> = raw
+    let spaces: Vec<Space> = columns
         .into_iter()
-        .zip(members)
-        .map(|(x, m)| {
-            Space::from_rows(
-                x,
-                options,
-                &format!("{} features ({} split)", m.name, config.split),
-            )
+        .zip(&units)
+        .map(|(x, u)| {
+            let m = &members[u.member];
+            let what = if u.layer.is_empty() {
+                format!("{} features ({} split)", m.name, config.split)
+            } else {
+                format!("{} layer {} ({} split)", m.name, u.layer, config.split)
+            };
+            Space::from_rows(x, options, &what)
         })
         .collect::<Result<_>>()?;
-    let pairs = pairs(config, members);
+    // Every layer pair of every encoder pair, grouped by encoder pair.
+    let mut space_pairs = Vec::new();
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (a, b) in pairs(config, members) {
+        let start = space_pairs.len();
+        for ua in (0..units.len()).filter(|&u| units[u].member == a) {
+            for ub in (0..units.len()).filter(|&u| units[u].member == b) {
+                space_pairs.push((ua, ub));
+            }
+        }
+        groups.push(start..space_pairs.len());
+    }
     let ro = ResampleOptions {
         bootstrap: config.bootstrap,
         permutations: config.permutations,
@@ -169,7 +245,7 @@ pub fn run(
         seed: config.seed,
         max_rows: config.resample_rows,
     };
-    let scores = resample::evaluate(&spaces, &pairs, &list, ro, progress);
+    let scores = resample::evaluate(&spaces, &space_pairs, &list, ro, progress);
     let file = ModelsetFile {
         settings: ModelsetSettings {
             split: config.split.clone(),
@@ -184,17 +260,9 @@ pub fn run(
             permutations: config.permutations,
             seed: config.seed,
         },
-        encoders: members
-            .iter()
-            .zip(&dims)
-            .map(|(m, &dim)| EncoderRow {
-                name: m.name.clone(),
-                kind: m.kind,
-                dim,
-                rows: n,
-            })
-            .collect(),
-        scores: pair_scores(&scores, members, n, config.permutations),
+        encoders,
+        scores: pair_scores(&scores, members, &units, n, config.permutations),
+        best: best_layers(&scores, members, &units, &groups),
     };
     out.write(&file, &picked)?;
     Ok(file)
@@ -204,12 +272,14 @@ pub fn run(
 fn pair_scores(
     scores: &Scores,
     members: &[Member],
+    units: &[Unit],
     n: usize,
     permutations: usize,
 ) -> Vec<PairScore> {
     let mut out = Vec::new();
     for (mi, &metric) in scores.metrics.iter().enumerate() {
-        for (pi, &(a, b)) in scores.pairs.iter().enumerate() {
+        for (pi, &(ua, ub)) in scores.pairs.iter().enumerate() {
+            let (a, b) = (units[ua].member, units[ub].member);
             let score = scores.point[mi][pi];
             let reps = &scores.replicates[mi][pi];
             let null = &scores.null[mi][pi];
@@ -222,8 +292,10 @@ fn pair_scores(
             out.push(PairScore {
                 metric,
                 a: members[a].name.clone(),
+                a_layer: units[ua].layer.clone(),
                 a_kind: members[a].kind,
                 b: members[b].name.clone(),
+                b_layer: units[ub].layer.clone(),
                 b_kind: members[b].kind,
                 score,
                 ci_low,
@@ -237,6 +309,47 @@ fn pair_scores(
                 resample_rows: scores.resample_rows[mi],
                 permutations,
                 interval: IntervalKind::of(metric),
+            });
+        }
+    }
+    out
+}
+
+/// Per metric and encoder pair: the layer pair with the highest score, its own p-value and the
+/// selection-corrected one (against the null of the maximum over the group's layer pairs).
+fn best_layers(
+    scores: &Scores,
+    members: &[Member],
+    units: &[Unit],
+    groups: &[std::ops::Range<usize>],
+) -> Vec<BestLayers> {
+    let mut out = Vec::new();
+    for (mi, &metric) in scores.metrics.iter().enumerate() {
+        for group in groups.iter().filter(|g| !g.is_empty()) {
+            let best = group
+                .clone()
+                .max_by(|&i, &j| scores.point[mi][i].total_cmp(&scores.point[mi][j]))
+                .expect("a non-empty group");
+            let (ua, ub) = scores.pairs[best];
+            let nulls: Vec<&[f64]> = group
+                .clone()
+                .map(|pi| scores.null[mi][pi].as_slice())
+                .collect();
+            let corrected = if nulls.iter().any(|n| n.is_empty()) {
+                f64::NAN
+            } else {
+                resample::max_null_p(&scores.tested[mi][group.clone()], &nulls)
+            };
+            out.push(BestLayers {
+                metric,
+                a: members[units[ua].member].name.clone(),
+                b: members[units[ub].member].name.clone(),
+                a_layer: units[ua].layer.clone(),
+                b_layer: units[ub].layer.clone(),
+                score: scores.point[mi][best],
+                p_value: scores.p_value[mi][best],
+                corrected_p: corrected,
+                layer_pairs: group.len(),
             });
         }
     }

@@ -1,7 +1,8 @@
 //! What `align:modelset` writes, as types, and the artifact's layout, owned here.
 //!
 //! ```text
-//! modelset.json / modelset.parquet   one PairScore per metric × encoder pair
+//! modelset.json / modelset.parquet   one PairScore per metric × encoder pair × layer pair
+//! best_layers.parquet                one BestLayers per metric × encoder pair (also in the JSON)
 //! encoders.json                      one EncoderRow per encoder (kind, width, rows scored)
 //! rows.parquet                       the scored records (record id, image id), in row order
 //! modelset.svg                       the matrix, one panel per metric (figure.rs)
@@ -25,9 +26,12 @@ use crate::table::{self, Column};
 pub struct PairScore {
     pub metric: Metric,
     pub a: String,
+    /// The layer (a model output name); "" for an encoder without a layer axis.
+    pub a_layer: String,
     pub a_kind: EncoderKind,
     /// The side whose rows the permutations shuffle.
     pub b: String,
+    pub b_layer: String,
     pub b_kind: EncoderKind,
     #[serde(with = "nan_as_null")]
     pub score: f64,
@@ -58,8 +62,10 @@ pub struct PairScore {
 parquet_record!(PairScore {
     metric,
     a,
+    a_layer,
     a_kind,
     b,
+    b_layer,
     b_kind,
     score,
     ci_low,
@@ -75,13 +81,48 @@ parquet_record!(PairScore {
     interval,
 });
 
+/// The best layer pair of two encoders under one metric (the highest score), with its own
+/// p-value and the selection-corrected one: the score against the null of the maximum over all
+/// `layer_pairs`, on the same permutations. Never below `p_value`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BestLayers {
+    pub metric: Metric,
+    pub a: String,
+    pub b: String,
+    pub a_layer: String,
+    pub b_layer: String,
+    #[serde(with = "nan_as_null")]
+    pub score: f64,
+    #[serde(with = "nan_as_null")]
+    pub p_value: f64,
+    #[serde(with = "nan_as_null")]
+    pub corrected_p: f64,
+    pub layer_pairs: usize,
+}
+
+parquet_record!(BestLayers {
+    metric,
+    a,
+    b,
+    a_layer,
+    b_layer,
+    score,
+    p_value,
+    corrected_p,
+    layer_pairs,
+});
+
 /// One encoder of the set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EncoderRow {
     pub name: String,
     pub kind: EncoderKind,
+    /// The widest layer's width (the row's, without a layer axis).
     pub dim: usize,
+    /// The layers scored, in order; empty without a layer axis.
+    pub layers: Vec<String>,
     pub rows: usize,
 }
 
@@ -108,6 +149,7 @@ pub struct ModelsetFile {
     pub settings: ModelsetSettings,
     pub encoders: Vec<EncoderRow>,
     pub scores: Vec<PairScore>,
+    pub best: Vec<BestLayers>,
 }
 
 impl ModelsetFile {
@@ -129,6 +171,7 @@ pub struct ScoredRow {
 const MODELSET_JSON: &str = "modelset.json";
 const MODELSET_PARQUET: &str = "modelset.parquet";
 const ROWS_PARQUET: &str = "rows.parquet";
+const BEST_PARQUET: &str = "best_layers.parquet";
 const MATRIX_SVG: &str = "modelset.svg";
 
 /// An `align:modelset` artifact folder.
@@ -148,12 +191,17 @@ impl ModelsetArtifact {
         self.dir.join(MODELSET_PARQUET)
     }
 
+    pub fn best_parquet(&self) -> PathBuf {
+        self.dir.join(BEST_PARQUET)
+    }
+
     pub fn rows_parquet(&self) -> PathBuf {
         self.dir.join(ROWS_PARQUET)
     }
 
     pub fn write(&self, file: &ModelsetFile, rows: &[ScoredRow]) -> Result<()> {
         table::write_records(&self.scores_parquet(), &file.scores)?;
+        table::write_records(&self.best_parquet(), &file.best)?;
         table::write(
             &self.rows_parquet(),
             vec![
