@@ -104,6 +104,7 @@ bench: setup
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_train
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_metrics
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_resample
+	$(CARGO) run $(LOCKED) -q -p stages --example bench_modelset
 
 # Every stage's time and peak memory at N = 1k, 3k, 10k, 30k images of a Fashion-MNIST dataset
 # with five captions each (stages/examples/bench_scale.rs); writes docs/scaling.{md,svg}.
