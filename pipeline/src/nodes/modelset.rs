@@ -157,6 +157,17 @@ impl Stage for ModelsetNode {
             file.settings.n,
             clock.elapsed().as_secs_f64()
         );
+        for e in file
+            .encoders
+            .iter()
+            .filter(|e| !e.constant_layers.is_empty())
+        {
+            eprintln!(
+                "{name}:   {}: {} not scored (every row the same vector: no geometry)",
+                e.name,
+                e.constant_layers.join(", ")
+            );
+        }
         for b in file.best.iter().filter(|b| b.layer_pairs > 1) {
             eprintln!(
                 "{name}:   {:<14} best of {} layer pairs: {} ~ {}: {:.3} (p {:.3}, \

@@ -315,8 +315,11 @@ fn knn_nulls(
     null
 }
 
-/// p = (1 + #{null ≥ observed}) / (1 + permutations).
+/// p = (1 + #{null ≥ observed}) / (1 + permutations); NaN for a NaN score.
 pub fn permutation_p(observed: f64, null: &[f64]) -> f64 {
+    if observed.is_nan() {
+        return f64::NAN;
+    }
     let count = null.iter().filter(|&&v| v >= observed).count();
     (1 + count) as f64 / (1 + null.len()) as f64
 }

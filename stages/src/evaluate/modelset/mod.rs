@@ -80,6 +80,18 @@ struct Unit {
     layer: String,
 }
 
+/// Whether every row equals the first (to float32 rounding).
+fn is_constant(x: &Array2<f64>) -> bool {
+    let Some(first) = x.rows().into_iter().next() else {
+        return true;
+    };
+    x.rows().into_iter().all(|r| {
+        r.iter()
+            .zip(first)
+            .all(|(a, b)| (a - b).abs() <= 1e-6 * (1.0 + b.abs()))
+    })
+}
+
 /// Each member's rows for the records `picked` (image encoders by image id, text encoders by
 /// record id), as f64 matrices.
 fn member_rows(members: &[Member], picked: &[ScoredRow]) -> Result<Vec<Array2<f64>>> {
@@ -156,6 +168,7 @@ pub fn run(
     let mut units: Vec<Unit> = Vec::new();
     let mut columns: Vec<Array2<f64>> = Vec::new();
     let mut encoders = Vec::new();
+    let mut constant: Vec<String> = Vec::new();
     for (mi, (m, x)) in members.iter().zip(&raw).enumerate() {
         let layers = match read_layers(&m.dir)? {
             Some(layers) => layers,
@@ -178,24 +191,47 @@ pub fn run(
                     ),
                 });
             }
-            columns.push(
-                x.slice(ndarray::s![.., l.offset..l.offset + l.dim])
-                    .to_owned(),
-            );
+            let block = x
+                .slice(ndarray::s![.., l.offset..l.offset + l.dim])
+                .to_owned();
+            // A layer whose rows are all one vector (DINOv2's CLS token before the first
+            // block is the learned token itself) has no geometry: every metric is 0/0 there.
+            if is_constant(&block) {
+                constant.push(l.name.clone());
+                continue;
+            }
+            columns.push(block);
             units.push(Unit {
                 member: mi,
                 layer: l.name.clone(),
             });
         }
+        if !units.iter().any(|u| u.member == mi) {
+            return Err(Error::Invalid {
+                what: m.dir.display().to_string(),
+                message: format!(
+                    "every row of `{}` is the same vector on the {n} scored records{}: the \
+                     encoder has no geometry to compare",
+                    m.name,
+                    if constant.len() > 1 {
+                        ", in every layer"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+        let scored: Vec<String> = layers
+            .iter()
+            .map(|l| l.name.clone())
+            .filter(|n| !n.is_empty() && !constant.contains(n))
+            .collect();
         encoders.push(EncoderRow {
             name: m.name.clone(),
             kind: m.kind,
             dim: layers.iter().map(|l| l.dim).max().unwrap_or(0),
-            layers: layers
-                .iter()
-                .map(|l| l.name.clone())
-                .filter(|n| !n.is_empty())
-                .collect(),
+            layers: scored,
+            constant_layers: std::mem::take(&mut constant),
             rows: n,
         });
     }
@@ -354,4 +390,42 @@ fn best_layers(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_of_one_repeated_vector_is_constant_and_its_p_is_nan() {
+        let same = Array2::from_shape_fn((5, 3), |(_, j)| j as f64 + 0.5);
+        assert!(is_constant(&same));
+        let mut moved = same.clone();
+        moved[[4, 1]] += 1e-3;
+        assert!(!is_constant(&moved));
+        assert!(resample::permutation_p(f64::NAN, &[0.1, 0.2]).is_nan());
+        assert_eq!(resample::permutation_p(0.15, &[0.1, 0.2]), 2.0 / 3.0);
+    }
+
+    #[test]
+    fn pairs_are_image_by_text_or_all() {
+        let member = |name: &str, kind| Member {
+            name: name.into(),
+            kind,
+            dir: PathBuf::new(),
+        };
+        let members = [
+            member("a", EncoderKind::Image),
+            member("b", EncoderKind::Image),
+            member("t", EncoderKind::Text),
+        ];
+        let mut config = ModelsetConfig {
+            image: vec!["a".into(), "b".into()],
+            text: vec!["t".into()],
+            ..ModelsetConfig::default()
+        };
+        assert_eq!(pairs(&config, &members), vec![(0, 2), (1, 2)]);
+        config.all_pairs = true;
+        assert_eq!(pairs(&config, &members), vec![(0, 1), (0, 2), (1, 2)]);
+    }
 }

@@ -123,6 +123,8 @@ pub struct EncoderRow {
     pub dim: usize,
     /// The layers scored, in order; empty without a layer axis.
     pub layers: Vec<String>,
+    /// Layers not scored: every row the same vector on the scored records (no geometry).
+    pub constant_layers: Vec<String>,
     pub rows: usize,
 }
 
