@@ -148,7 +148,7 @@ impl Stage for ModelsetNode {
             &ModelsetArtifact::at(&ctx.out_dir),
             &|step| tracing::info!("{name}: {step}"),
         )?;
-        let metrics = config.metric_list()?.len().max(1);
+        let metrics = config.scoring().metric_list()?.len().max(1);
         eprintln!(
             "{name}: {} encoders, {} pairs ({} layer pairs), {} rows scored in {:.1} s",
             members.len(),

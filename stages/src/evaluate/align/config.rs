@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::check::{BadValue, Checks};
 use crate::dataset::Split;
 use crate::error::{Error, Result};
+use crate::evaluate::align::results::AlignSettings;
+use crate::metrics::resample::ResampleOptions;
 use crate::metrics::{self, Metric};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +62,33 @@ impl AlignConfig {
             }
         }
         Ok(out)
+    }
+
+    /// How the replicates and permutations are drawn.
+    pub fn resample_options(&self) -> ResampleOptions {
+        ResampleOptions {
+            bootstrap: self.bootstrap,
+            permutations: self.permutations,
+            svcca_resamples: self.svcca_resamples,
+            seed: self.seed,
+            max_rows: self.resample_rows,
+        }
+    }
+
+    /// What the stage's files repeat of these settings, with the `n` rows scored.
+    pub fn settings(&self, n: usize) -> AlignSettings {
+        AlignSettings {
+            split: self.split.clone(),
+            n,
+            resample_rows: self.resample_rows,
+            topk: self.topk,
+            clamp_outliers: self.clamp_outliers,
+            cca_dim: self.cca_dim,
+            bootstrap: self.bootstrap,
+            svcca_resamples: self.svcca_resamples,
+            permutations: self.permutations,
+            seed: self.seed,
+        }
     }
 
     pub fn split(&self) -> Result<Split> {

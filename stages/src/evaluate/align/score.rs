@@ -7,13 +7,12 @@ use ndarray::Array2;
 use crate::error::Result;
 use crate::evaluate::align::config::AlignConfig;
 use crate::evaluate::align::results::{
-    AlignResults, AlignSettings, HypothesesFile, IntervalKind, MetricRow, MetricsFile, SpaceRow,
-    SpacesFile,
+    AlignResults, HypothesesFile, IntervalKind, MetricRow, MetricsFile, SpaceRow, SpacesFile,
 };
 use crate::evaluate::hypotheses::{self, Hypothesis, HypothesisTest, Tested};
 use crate::evaluate::rows;
 use crate::evaluate::variance::{mean_pairwise_cosine, variance_difference};
-use crate::metrics::resample::{self, ResampleOptions, Scores};
+use crate::metrics::resample::{self, Scores};
 use crate::metrics::{self, Space};
 use crate::spaces::{Modality, PAIRS, Pair, SpaceName, Weights};
 use crate::train::TrainArtifact;
@@ -108,14 +107,13 @@ pub fn score(
         })
         .collect::<Result<_>>()?;
     let pairs: Vec<(usize, usize)> = PAIRS.iter().map(|p| (p.a as usize, p.b as usize)).collect();
-    let ro = ResampleOptions {
-        bootstrap: config.bootstrap,
-        permutations: config.permutations,
-        svcca_resamples: config.svcca_resamples,
-        seed: config.seed,
-        max_rows: config.resample_rows,
-    };
-    let scores = resample::evaluate(&prepared, &pairs, &list, ro, progress);
+    let scores = resample::evaluate(
+        &prepared,
+        &pairs,
+        &list,
+        config.resample_options(),
+        progress,
+    );
     Ok(Scored { raw, scores })
 }
 
@@ -138,18 +136,7 @@ impl Scored {
 
     /// Everything the artifact holds.
     pub fn results(&self, config: &AlignConfig) -> AlignResults {
-        let settings = AlignSettings {
-            split: config.split.clone(),
-            n: self.rows(),
-            resample_rows: config.resample_rows,
-            topk: config.topk,
-            clamp_outliers: config.clamp_outliers,
-            cca_dim: config.cca_dim,
-            bootstrap: config.bootstrap,
-            svcca_resamples: config.svcca_resamples,
-            permutations: config.permutations,
-            seed: config.seed,
-        };
+        let settings = config.settings(self.rows());
         AlignResults {
             metrics: MetricsFile {
                 settings: settings.clone(),

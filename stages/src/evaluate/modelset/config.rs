@@ -4,9 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check::{BadValue, Checks};
-use crate::dataset::Split;
-use crate::error::{Error, Result};
-use crate::metrics::{self, Metric};
+use crate::evaluate::align::AlignConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -58,23 +56,22 @@ impl Default for ModelsetConfig {
 }
 
 impl ModelsetConfig {
-    pub fn metric_list(&self) -> Result<Vec<Metric>> {
-        let mut out = Vec::new();
-        for m in &self.metrics {
-            for x in metrics::parse_list(m)? {
-                if !out.contains(&x) {
-                    out.push(x);
-                }
-            }
+    /// The scoring settings as `[align]` holds them: the rows, metrics, intervals and nulls
+    /// mean the same in both stages, and are checked and drawn by the same code.
+    pub fn scoring(&self) -> AlignConfig {
+        AlignConfig {
+            split: self.split.clone(),
+            sample_size: self.sample_size,
+            resample_rows: self.resample_rows,
+            metrics: self.metrics.clone(),
+            topk: self.topk,
+            clamp_outliers: self.clamp_outliers,
+            cca_dim: self.cca_dim,
+            bootstrap: self.bootstrap,
+            svcca_resamples: self.svcca_resamples,
+            permutations: self.permutations,
+            seed: self.seed,
         }
-        Ok(out)
-    }
-
-    pub fn split(&self) -> Result<Split> {
-        Split::parse(&self.split).ok_or_else(|| Error::Invalid {
-            what: "[modelset] split".into(),
-            message: format!("`{}`: expected `train` or `val`", self.split),
-        })
     }
 
     /// Every listed encoder, image ones first, each once.
@@ -88,25 +85,12 @@ impl ModelsetConfig {
         out
     }
 
-    /// Values the stage cannot use, each naming its field (the encoders' names are checked
-    /// against `[encoders]` by the stage that knows them).
+    /// Values the stage cannot use, each naming its field: the scoring settings' (as
+    /// `[align]`'s), and the lists' (the names are checked against `[encoders]` by the stage
+    /// that knows them).
     pub fn problems(&self) -> Vec<BadValue> {
+        let mut out = self.scoring().problems();
         let mut c = Checks::new();
-        c.expect(
-            self.metric_list().is_ok(),
-            "metrics",
-            format!("{:?}", self.metrics),
-            &format!(
-                "`all` or metric names: {}",
-                Metric::ALL.map(Metric::name).join(", ")
-            ),
-        );
-        c.expect(
-            self.split().is_ok(),
-            "split",
-            format!("{:?}", self.split),
-            "`train` or `val`",
-        );
         let pairs = if self.all_pairs {
             self.members().len() >= 2
         } else {
@@ -130,20 +114,7 @@ impl ModelsetConfig {
             format!("{twice:?}"),
             "an encoder listed as image or as text, not both",
         );
-        c.positive_count("topk", self.topk);
-        c.positive_count("cca_dim", self.cca_dim);
-        c.expect(
-            self.resample_rows > self.topk,
-            "resample_rows",
-            self.resample_rows,
-            "more rows than topk",
-        );
-        c.expect(
-            self.sample_size == 0 || self.sample_size > self.topk,
-            "sample_size",
-            self.sample_size,
-            "0 (all rows) or more rows than topk",
-        );
-        c.into_vec()
+        out.extend(c.into_vec());
+        out
     }
 }

@@ -35,13 +35,11 @@ use crate::evaluate::align::results::IntervalKind;
 use crate::evaluate::rows;
 use crate::features::spec::EncoderKind;
 use crate::features::{FeatureMatrix, FeaturesArtifact};
-use crate::metrics::resample::{self, ResampleOptions, Scores};
+use crate::metrics::resample::{self, Scores};
 use crate::metrics::{self, Space};
 
 pub use config::ModelsetConfig;
-pub use results::{
-    BestLayers, EncoderRow, ModelsetArtifact, ModelsetFile, ModelsetSettings, PairScore, ScoredRow,
-};
+pub use results::{BestLayers, EncoderRow, ModelsetArtifact, ModelsetFile, PairScore, ScoredRow};
 
 use crate::features::output::{LayerSlice, read_layers};
 
@@ -138,12 +136,13 @@ pub fn run(
     out: &ModelsetArtifact,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ModelsetFile> {
-    let list = config.metric_list()?;
+    let scoring = config.scoring();
+    let list = scoring.metric_list()?;
     let records = IngestArtifact::at(ingest).read_records()?;
     let picked: Vec<ScoredRow> = rows::pick(
         &records,
         |r| (&r.id, &r.image_id, r.split),
-        config.split()?,
+        scoring.split()?,
         config.sample_size,
         config.seed,
     )
@@ -274,28 +273,16 @@ pub fn run(
         }
         groups.push(start..space_pairs.len());
     }
-    let ro = ResampleOptions {
-        bootstrap: config.bootstrap,
-        permutations: config.permutations,
-        svcca_resamples: config.svcca_resamples,
-        seed: config.seed,
-        max_rows: config.resample_rows,
-    };
-    let scores = resample::evaluate(&spaces, &space_pairs, &list, ro, progress);
+    let scores = resample::evaluate(
+        &spaces,
+        &space_pairs,
+        &list,
+        scoring.resample_options(),
+        progress,
+    );
     let file = ModelsetFile {
-        settings: ModelsetSettings {
-            split: config.split.clone(),
-            n,
-            all_pairs: config.all_pairs,
-            resample_rows: config.resample_rows,
-            topk: config.topk,
-            clamp_outliers: config.clamp_outliers,
-            cca_dim: config.cca_dim,
-            bootstrap: config.bootstrap,
-            svcca_resamples: config.svcca_resamples,
-            permutations: config.permutations,
-            seed: config.seed,
-        },
+        settings: scoring.settings(n),
+        all_pairs: config.all_pairs,
         encoders,
         scores: pair_scores(&scores, members, &units, n, config.permutations),
         best: best_layers(&scores, members, &units, &groups),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::evaluate::align::results::IntervalKind;
+use crate::evaluate::align::results::{AlignSettings, IntervalKind};
 use crate::features::spec::EncoderKind;
 use crate::json::{self, nan_as_null};
 use crate::metrics::Metric;
@@ -128,27 +128,13 @@ pub struct EncoderRow {
     pub rows: usize,
 }
 
-/// The settings the file repeats, so it says how its numbers were made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelsetSettings {
-    pub split: String,
-    pub n: usize,
-    pub all_pairs: bool,
-    pub resample_rows: usize,
-    pub topk: usize,
-    pub clamp_outliers: bool,
-    pub cca_dim: usize,
-    pub bootstrap: usize,
-    pub svcca_resamples: usize,
-    pub permutations: usize,
-    pub seed: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelsetFile {
-    pub settings: ModelsetSettings,
+    /// How the numbers were made (the scoring settings, as `[align]`'s files repeat them).
+    pub settings: AlignSettings,
+    /// Every pair of the listed encoders, not only image–text.
+    pub all_pairs: bool,
     pub encoders: Vec<EncoderRow>,
     pub scores: Vec<PairScore>,
     pub best: Vec<BestLayers>,
