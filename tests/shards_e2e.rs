@@ -161,3 +161,39 @@ fn shard_arguments_that_cannot_work_are_refused_before_any_work() {
         "nothing was built"
     );
 }
+
+/// A layered encoder (MiniLM's seven layers in one row) sharded in 3 and assembled gives the
+/// bytes of one run, `layers.json` included.
+#[test]
+fn a_layered_encoder_assembles_from_shards_with_its_layers() {
+    let r = crate::common::repo();
+    let r = r.display();
+    let extra = format!(
+        "num_samples = 48\n\
+         [encoders.minilm_layers]\nkind = \"text\"\nonnx = \"{r}/data/models/minilm_l6_v2.onnx\"\n\
+         tokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
+         inputs = [\"input_ids\", \"attention_mask\", \"token_type_ids\"]\n\
+         layers = [\"hidden_state_*\"]\npooling = \"mean\"\nbatch_size = 2\n"
+    );
+    let stage = "features:minilm_layers";
+    let whole = Project::new(&extra);
+    whole.ok(&["run", "--stage", stage]);
+    let p = Project::new(&extra);
+    for i in 0..3 {
+        let (out, _) = p.ok(&["run", "--stage", stage, "--shard", &format!("{i}/3")]);
+        assert!(out.contains(&format!("[shard {i}/3]")), "{out}");
+    }
+    let (out, _) = p.ok(&["run", "--stage", stage]);
+    assert!(out.contains(&format!("ran     {stage}")), "{out}");
+    let (a, b) = (whole.show(stage), p.show(stage));
+    assert_eq!(a.file_name(), b.file_name(), "same key");
+    let (fa, fb) = (files(&a), files(&b));
+    assert!(fa.iter().any(|(name, _)| name == "layers.json"), "{fa:?}");
+    assert_eq!(
+        fa.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        fb.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in fa.iter().zip(&fb) {
+        assert!(x == y, "{name} differs");
+    }
+}
