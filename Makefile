@@ -39,10 +39,12 @@ sweeps: build
 	$(PIPELINE) compare caption_uniqueness
 
 # The [modelset] alignment matrix (every listed encoder pair, each score against its permutation
-# null), on the encoders pipeline.toml names; `make all` runs it too.
+# null) and alignment against each encoder's competence, on the encoders pipeline.toml names;
+# `make all` runs them too.
 modelset: build
-	$(PIPELINE) run --stage align:modelset
-	@echo "matrix: $$($(PIPELINE) show align:modelset)/modelset.parquet"
+	$(PIPELINE) run --stage probe:modelset
+	@echo "matrix: $$($(PIPELINE) show align:modelset)/modelset.svg"
+	@echo "competence: $$($(PIPELINE) show probe:modelset)/competence.svg"
 
 test: setup browser
 	python3 data/test_setup.py

@@ -216,7 +216,14 @@ fn report_in_a_browser(p: &Project, sets: &[&str]) {
     let mut args = vec!["run", "--stage", "report"];
     args.extend_from_slice(sets);
     let (out, _) = p.ok(&args);
-    for stage in ["train:mlp", "align:mlp", "probe:mlp", "report"] {
+    for stage in [
+        "train:mlp",
+        "align:mlp",
+        "probe:mlp",
+        "align:modelset",
+        "probe:modelset",
+        "report",
+    ] {
         assert!(out.contains(&format!("ran     {stage} ")), "{stage}: {out}");
     }
     for stage in [
@@ -242,8 +249,9 @@ fn report_in_a_browser(p: &Project, sets: &[&str]) {
         "images that did not load: {:?}",
         page.broken
     );
-    // Per adapter: loss, alignment, hypotheses, PCA 2-D and 3-D, similarity; six thumbnails.
-    assert_eq!(page.images, 2 * 6 + 6, "images on the page");
+    // Per adapter: loss, alignment, hypotheses, PCA 2-D and 3-D, similarity; six thumbnails;
+    // the model set's matrix and its alignment against competence.
+    assert_eq!(page.images, 2 * 6 + 6 + 2, "images on the page");
     assert_eq!(page.sections, stages::report::page::SECTIONS, "sections");
     assert!(page.console.is_empty(), "console: {:?}", page.console);
     let png = std::fs::read(&shot).unwrap();
@@ -252,19 +260,26 @@ fn report_in_a_browser(p: &Project, sets: &[&str]) {
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(m["adapters"]["mlp"]["train_config"]["epochs"], 3);
-    assert_eq!(m["keys"].as_object().unwrap().len(), 4 + 2 * 3);
+    assert_eq!(m["keys"].as_object().unwrap().len(), 4 + 2 * 3 + 2);
+    // The model set's numbers: image and reference against the text encoder under the three
+    // default metrics, each image encoder's probe equal to the probe stage's.
+    assert_eq!(m["modelset"]["best"].as_array().unwrap().len(), 3 * 2);
+    assert_eq!(m["modelset"]["rho"].as_array().unwrap().len(), 3);
+    let probe_rows = m["adapters"]["mlp"]["probe"]["rows"].as_array().unwrap();
+    for c in m["modelset"]["competence"].as_array().unwrap() {
+        let row = probe_rows
+            .iter()
+            .find(|r| r["features"] == c["encoder"])
+            .unwrap();
+        assert_eq!(row["test_accuracy"], c["value"], "{}", c["encoder"]);
+    }
+    assert!(html.contains("Alignment against competence"));
 
-    // The whole run adds only the model set (tests/modelset_e2e.rs), which the report does not
-    // read; a second run does nothing and says so.
+    // The report reads every stage: the whole run does nothing and says so.
     let mut args = vec!["run"];
     args.extend_from_slice(sets);
     let (out, _) = p.ok(&args);
-    assert!(
-        out.contains("ran     align:modelset") && out.contains("done: 1 ran, 14 reused"),
-        "{out}"
-    );
-    let (out, _) = p.ok(&args);
-    assert!(out.contains("nothing to do: 15 stages fresh"), "{out}");
+    assert!(out.contains("nothing to do: 16 stages fresh"), "{out}");
 
     // One changed hyperparameter: its adapter's train, align, probe and the report rerun.
     let mut changed: Vec<&str> = sets.to_vec();

@@ -76,6 +76,35 @@ const OWNED: &[(&str, &[&str])] = &[
         "\"rows.parquet\"",
         &["stages/src/evaluate/modelset/results.rs"],
     ),
+    (
+        "\"best_layers.parquet\"",
+        &["stages/src/evaluate/modelset/results.rs"],
+    ),
+    (
+        "\"modelset.svg\"",
+        &["stages/src/evaluate/modelset/results.rs"],
+    ),
+    (
+        "\"competence.json\"",
+        &["stages/src/evaluate/competence/results.rs"],
+    ),
+    (
+        "\"competence.parquet\"",
+        &["stages/src/evaluate/competence/results.rs"],
+    ),
+    (
+        "\"probe_layers.parquet\"",
+        &["stages/src/evaluate/competence/results.rs"],
+    ),
+    (
+        "\"competence_rho.parquet\"",
+        &["stages/src/evaluate/competence/results.rs"],
+    ),
+    (
+        "\"competence.svg\"",
+        &["stages/src/evaluate/competence/results.rs"],
+    ),
+    ("\"layers.json\"", &["stages/src/features/output.rs"]),
     ("\"members.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"aggregates.parquet\"", &["stages/src/compare/mod.rs"]),
     ("\"correlations.parquet\"", &["stages/src/compare/mod.rs"]),

@@ -318,3 +318,167 @@ fn modelset_names_must_be_encoders_of_their_kind() {
     assert!(!o.status.success());
     assert!(err.contains("encoders.extra.kind"), "{err}");
 }
+
+/// Spearman's rho of two lists without ties, by the rank-difference formula.
+fn spearman_by_hand(x: &[f64], y: &[f64]) -> f64 {
+    let rank = |v: &[f64]| -> Vec<f64> {
+        v.iter()
+            .map(|a| 1.0 + v.iter().filter(|b| *b < a).count() as f64)
+            .collect()
+    };
+    let (rx, ry) = (rank(x), rank(y));
+    let n = x.len() as f64;
+    let d2: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - b) * (a - b)).sum();
+    1.0 - 6.0 * d2 / (n * (n * n - 1.0))
+}
+
+fn competence_project() -> Project {
+    let r = repo();
+    let r = r.display();
+    Project::new(&format!(
+        "num_samples = 120\n\
+         [encoders.dinov2_layers]\nkind = \"image\"\nonnx = \"{r}/data/models/dinov2_vits14.onnx\"\n\
+         layers = [\"hidden_state_*\"]\npooling = \"cls\"\nbatch_size = 16\n\
+         [modelset]\nimage = [\"image\", \"reference\", \"dinov2_layers\"]\ntext = [\"text\"]\n\
+         metrics = [\"mutual_knn\", \"unbiased_cka\"]\ntopk = 5\nbootstrap = 50\npermutations = 99\n\
+         [competence]\nscore_name = \"made-up\"\nresamples = 100\npermutations = 100\n\
+         scores = {{ image = 3.0, reference = 1.0, dinov2_layers = 2.0, text = 5.0 }}\n"
+    ))
+}
+
+#[test]
+fn competence_is_each_image_encoders_probe_and_rho_is_spearman_against_alignment() {
+    let p = competence_project();
+    let (out, err) = p.ok(&["run", "--stage", "probe:modelset"]);
+    for stage in [
+        "features:probe-image",
+        "features:probe-reference",
+        "features:probe-dinov2_layers",
+        "align:modelset",
+        "probe:modelset",
+    ] {
+        assert!(out.contains(&format!("ran     {stage}")), "{stage}: {out}");
+    }
+    let dir = p.show("probe:modelset");
+
+    // The probe at every layer of the layered encoder; its last layer is its competence.
+    let layers = Table::read(&dir.join("probe_layers.parquet")).unwrap();
+    let (lenc, llayer, lacc) = (
+        layers.strings("encoder").unwrap(),
+        layers.strings("layer").unwrap(),
+        layers.f64s("test_accuracy").unwrap(),
+    );
+    assert_eq!(layers.num_rows(), 1 + 1 + 13, "{lenc:?} {llayer:?}");
+    let t = Table::read(&dir.join("competence.parquet")).unwrap();
+    let (enc, measure, value, layer) = (
+        t.strings("encoder").unwrap(),
+        t.strings("measure").unwrap(),
+        t.f64s("value").unwrap(),
+        t.strings("layer").unwrap(),
+    );
+    let competence = |e: &str, m: &str| {
+        (0..t.num_rows())
+            .find(|&i| enc[i] == e && measure[i] == m)
+            .map(|i| (value[i], layer[i].clone()))
+            .unwrap_or_else(|| panic!("{e} {m}: {enc:?} {measure:?}"))
+    };
+    let (dino, at) = competence("dinov2_layers", "linear_probe");
+    assert_eq!(at, "hidden_state_12");
+    assert_eq!(dino, lacc[14]);
+    assert_eq!(llayer[14], "hidden_state_12");
+    assert_eq!(competence("text", "score").0, 5.0);
+    assert_eq!(
+        t.num_rows(),
+        3 + 4,
+        "a probe per image encoder, a score per named one"
+    );
+
+    // The same probe as the probe stage's: the same rows, settings and accuracy.
+    p.ok(&["run", "--stage", "probe:linear"]);
+    let probe = Table::read(&p.show("probe:linear").join("probe.parquet")).unwrap();
+    let (features, accuracy) = (
+        probe.strings("features").unwrap(),
+        probe.f64s("test_accuracy").unwrap(),
+    );
+    for (name, space) in [("image", "image"), ("reference", "reference")] {
+        let i = features.iter().position(|f| f == space).unwrap();
+        assert_eq!(competence(name, "linear_probe").0, accuracy[i], "{name}");
+    }
+
+    // Rho across the three image encoders against their alignment with the text encoder, at
+    // each pair's best layer pair, equals the rank-difference formula on the stage's inputs.
+    let best = Table::read(&p.show("align:modelset").join("best_layers.parquet")).unwrap();
+    let (bm, ba, bs) = (
+        best.strings("metric").unwrap(),
+        best.strings("a").unwrap(),
+        best.f64s("score").unwrap(),
+    );
+    let rho = Table::read(&dir.join("competence_rho.parquet")).unwrap();
+    assert_eq!(
+        rho.num_rows(),
+        2 * 2,
+        "2 metrics x 2 measures, image encoders vs text"
+    );
+    let (rm, rmeasure, ranchor, rr, rn) = (
+        rho.strings("metric").unwrap(),
+        rho.strings("measure").unwrap(),
+        rho.strings("anchor").unwrap(),
+        rho.f64s("rho").unwrap(),
+        rho.counts("encoders").unwrap(),
+    );
+    let images = ["image", "reference", "dinov2_layers"];
+    for i in 0..rho.num_rows() {
+        assert_eq!((ranchor[i].as_str(), rn[i]), ("text", 3));
+        let x: Vec<f64> = images
+            .iter()
+            .map(|e| competence(e, &rmeasure[i]).0)
+            .collect();
+        let y: Vec<f64> = images
+            .iter()
+            .map(|e| {
+                (0..best.num_rows())
+                    .find(|&j| bm[j] == rm[i] && ba[j] == *e)
+                    .map(|j| bs[j])
+                    .unwrap()
+            })
+            .collect();
+        let want = spearman_by_hand(&x, &y);
+        assert!(
+            (rr[i] - want).abs() < 1e-12,
+            "{} {}: rho {} against {want} ({x:?}, {y:?})",
+            rm[i],
+            rmeasure[i],
+            rr[i]
+        );
+    }
+    assert!(err.contains("rho"), "{err}");
+    let svg = std::fs::read_to_string(dir.join("competence.svg")).unwrap();
+    assert_eq!(svg.matches("ρ ").count(), rho.num_rows());
+    assert_eq!(svg.matches("<circle").count(), 3 * rho.num_rows());
+    assert!(svg.contains("made-up"));
+
+    // A score for an encoder outside the set is refused before any work; so is an adapter
+    // that would take the model set's stage names.
+    let q = competence_project();
+    let o = q.run(&[
+        "run",
+        "--stage",
+        "probe:modelset",
+        "--set",
+        "competence.scores.clip=80.0",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("competence.scores.clip") && err.contains("an encoder of [modelset]"),
+        "{err}"
+    );
+    let o = q.run(&["status", "--set", "train.modelset.adapter=\"linear\""]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("[train.modelset]"), "{err}");
+    assert!(
+        !q.path().join("artifacts").exists(),
+        "refused before any work"
+    );
+}

@@ -91,7 +91,7 @@ impl FeaturesNode {
 
     /// Missing fields: the role's embedded model; another name's only the kind's
     /// preprocessing (its model, output and width must be given).
-    fn spec_defaults(&self) -> EncoderSpec {
+    pub(crate) fn spec_defaults(&self) -> EncoderSpec {
         match self.role {
             Some(role) => role.defaults(),
             None => EncoderSpec::base(self.kind),
@@ -110,6 +110,28 @@ impl FeaturesNode {
     fn is_role(&self, role: Role) -> bool {
         self.role == Some(role)
     }
+
+    /// The encoder's table, `encoders.<name>`.
+    pub(crate) fn spec_section(&self) -> String {
+        format!("encoders.{}", self.name)
+    }
+
+    /// What the encoder cannot run with, including a model of the wrong kind.
+    pub(crate) fn spec_problems(&self, spec: &EncoderSpec) -> Vec<Problem> {
+        spec_problems(&self.spec_section(), &self.name, self.kind, spec)
+    }
+}
+
+/// An encoder spec's keys (at their defaults) as its table holds them: `layers` is left out of
+/// a spec's serialisation when empty (so the keys of encoders without one stay as they were),
+/// but it is a key all the same.
+pub(crate) fn spec_section(spec: &serde_json::Value) -> serde_json::Value {
+    let mut spec = spec.clone();
+    if let serde_json::Value::Object(map) = &mut spec {
+        map.entry("layers")
+            .or_insert(serde_json::Value::Array(Vec::new()));
+    }
+    spec
 }
 
 /// Every encoder of `config`: the three roles, then the other `[encoders.<name>]` tables with
@@ -168,7 +190,7 @@ impl Stage for FeaturesNode {
     }
 
     fn section(&self) -> String {
-        format!("encoders.{}", self.name)
+        self.spec_section()
     }
 
     fn inputs(&self) -> Vec<String> {
@@ -200,13 +222,7 @@ impl Stage for FeaturesNode {
     }
 
     fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
-        // `layers` is left out of a spec's serialisation when empty; it is a key all the same.
-        let mut spec = defaults.clone();
-        if let serde_json::Value::Object(map) = &mut spec {
-            map.entry("layers")
-                .or_insert(serde_json::Value::Array(Vec::new()));
-        }
-        let mut sections = vec![(self.section(), spec)];
+        let mut sections = vec![(self.section(), spec_section(defaults))];
         if self.is_role(Role::Text) {
             let caption =
                 serde_json::to_value(CaptionPerturbation::default()).expect("a plain struct");
@@ -238,7 +254,7 @@ impl Stage for FeaturesNode {
     }
 
     fn problems(&self, params: &FeaturesParams) -> Vec<Problem> {
-        let mut out = spec_problems(&self.section(), &self.name, self.kind, &params.spec);
+        let mut out = self.spec_problems(&params.spec);
         if let Some(role) = self.role
             && !params.spec.layers.is_empty()
         {
@@ -468,11 +484,6 @@ fn row_of_caption(r: Record, text: String) -> RowMeta {
         split: r.split.as_str().into(),
         source: text,
     }
-}
-
-/// What the encoder of `role` cannot run with, including a model of the wrong kind.
-pub(crate) fn encoder_problems(role: Role, spec: &EncoderSpec) -> Vec<Problem> {
-    spec_problems(&role.section(), role.as_str(), role.kind(), spec)
 }
 
 /// What the encoder `name` of `section`, which must read `kind`, cannot run with.

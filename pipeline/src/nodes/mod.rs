@@ -7,11 +7,14 @@
 //!        ─► features:text  ─┼─► train:<name> ─► align:<name> ─┐
 //!        ─► features:reference              └──► probe:<name> ─┴─► report (all adapters)
 //!        ─► features:<name> (other encoders) ─► align:modelset (every listed encoder pair)
-//! probe dataset ─► features:probe-image, features:probe-reference ─► probe:<name>
-//!               ─► features:probe-prompts (class names in [zero_shot] templates) ─┘
+//!                                                      └──► probe:modelset (competence) ◄─┐
+//! probe dataset ─► features:probe-image, features:probe-reference ─► probe:<name>         │
+//!               ─► features:probe-<name> (the model set's other image encoders) ──────────┘
+//!               ─► features:probe-prompts (class names in [zero_shot] templates) ─► probe:<name>
 //! ```
 
 mod align;
+mod competence;
 mod features;
 mod ingest;
 mod modelset;
@@ -24,8 +27,10 @@ mod train;
 use crate::config::Config;
 use crate::engine::error::Result;
 use crate::engine::stage::AnyStage;
+use stages::features::spec::EncoderKind;
 
 pub use align::AlignNode;
+pub use competence::CompetenceNode;
 pub use features::{FeaturesNode, Role};
 pub use ingest::IngestNode;
 pub use modelset::ModelsetNode;
@@ -59,18 +64,39 @@ pub fn paired_features(
 /// The stages of the experiment described by `config`.
 pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     let encoders = features::encoders(config)?;
-    let kinds = encoders.iter().map(|e| (e.encoder(), e.kind())).collect();
+    let kinds: Vec<(String, EncoderKind)> =
+        encoders.iter().map(|e| (e.encoder(), e.kind())).collect();
     let mut nodes: Vec<Box<dyn AnyStage>> = vec![Box::new(IngestNode)];
     for e in encoders {
         nodes.push(Box::new(e));
     }
-    nodes.extend::<[Box<dyn AnyStage>; 4]>([
-        Box::new(ModelsetNode::new(config, kinds)?),
-        Box::new(ProbeFeaturesNode(Role::Image)),
-        Box::new(ProbeFeaturesNode(Role::Reference)),
+    nodes.extend::<[Box<dyn AnyStage>; 5]>([
+        Box::new(ModelsetNode::new(config, kinds.clone())?),
+        Box::new(CompetenceNode::new(config, &kinds)?),
+        Box::new(ProbeFeaturesNode(FeaturesNode::of_role(Role::Image))),
+        Box::new(ProbeFeaturesNode(FeaturesNode::of_role(Role::Reference))),
         Box::new(PromptFeaturesNode),
     ]);
+    // The model set's other image encoders through the probe set, for their competence.
+    let members = config
+        .typed::<stages::evaluate::modelset::ModelsetConfig>(modelset::SECTION)?
+        .members();
+    for name in competence::image_members(&members, &kinds) {
+        if name != Role::Image.as_str() && name != Role::Reference.as_str() {
+            nodes.push(Box::new(ProbeFeaturesNode(FeaturesNode::named(
+                &name,
+                EncoderKind::Image,
+            ))));
+        }
+    }
     let adapters = train::adapters(config);
+    if adapters.iter().any(|a| a == modelset::SECTION) {
+        return Err(crate::engine::error::EngineError::Config(format!(
+            "[train.{0}]: `{0}` names the model set's stages (align:{0}, probe:{0}); give the \
+             adapter another name",
+            modelset::SECTION
+        )));
+    }
     nodes.push(Box::new(ReportNode {
         adapters: adapters.clone(),
     }));

@@ -1,6 +1,8 @@
-//! `features:probe-image` and `features:probe-reference`: the downstream probe set (Fashion-MNIST
-//! by default) through the image encoder and through the reference encoder, once each. Rows: the
-//! first `train_samples` training examples, then the first `test_samples` test examples.
+//! `features:probe-<name>`: the downstream probe set (Fashion-MNIST by default) through an image
+//! encoder, once: the experiment's image and reference encoders (`features:probe-image`,
+//! `features:probe-reference`, which the probe stage reads), and every other image encoder of
+//! `[modelset]` (which `probe:modelset` reads for its competence). Rows: the first
+//! `train_samples` training examples, then the first `test_samples` test examples.
 
 use std::path::PathBuf;
 
@@ -15,9 +17,10 @@ use stages::features::{EncoderSpec, FeatureMatrix, encode};
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::stage::{Problem, Shard, Stage, StageContext};
-use crate::nodes::features::{Role, encoder_problems};
+use crate::nodes::features::{FeaturesNode, spec_section};
 
-pub struct ProbeFeaturesNode(pub Role);
+/// The probe set through the image encoder of `[encoders.<name>]`.
+pub struct ProbeFeaturesNode(pub FeaturesNode);
 
 /// The probe set and the encoder it goes through: two sections of the config.
 #[derive(Serialize, Deserialize)]
@@ -30,7 +33,7 @@ impl Stage for ProbeFeaturesNode {
     type Params = ProbeFeaturesParams;
 
     fn name(&self) -> String {
-        format!("features:probe-{}", self.0.as_str())
+        format!("features:probe-{}", self.0.encoder())
     }
 
     fn version(&self) -> u32 {
@@ -48,27 +51,27 @@ impl Stage for ProbeFeaturesNode {
     fn defaults(&self) -> ProbeFeaturesParams {
         ProbeFeaturesParams {
             data: ProbeDataSpec::default(),
-            encoder: self.0.defaults(),
+            encoder: self.0.spec_defaults(),
         }
     }
 
     fn read_params(&self, config: &Config) -> Result<ProbeFeaturesParams> {
         Ok(ProbeFeaturesParams {
             data: config.typed(&self.section())?,
-            encoder: config.typed_over(&self.0.section(), &self.0.defaults())?,
+            encoder: config.typed_over(&self.0.spec_section(), &self.0.spec_defaults())?,
         })
     }
 
     fn config_sections(&self, defaults: &Value) -> Vec<(String, Value)> {
         vec![
             (self.section(), defaults["data"].clone()),
-            (self.0.section(), defaults["encoder"].clone()),
+            (self.0.spec_section(), spec_section(&defaults["encoder"])),
         ]
     }
 
     fn problems(&self, p: &ProbeFeaturesParams) -> Vec<Problem> {
         let mut out = Problem::in_section(&self.section(), p.data.problems());
-        out.extend(encoder_problems(self.0, &p.encoder));
+        out.extend(self.0.spec_problems(&p.encoder));
         out
     }
 

@@ -18,7 +18,7 @@ use stages::features::{EncoderSpec, FeatureMatrix, encode};
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::stage::{Problem, Shard, Stage, StageContext};
-use crate::nodes::features::{Role, encoder_problems};
+use crate::nodes::features::{FeaturesNode, Role};
 
 pub struct PromptFeaturesNode;
 
@@ -92,7 +92,7 @@ impl Stage for PromptFeaturesNode {
     fn problems(&self, p: &PromptFeaturesParams) -> Vec<Problem> {
         let mut out = Problem::in_section(SECTION, p.zero_shot.problems());
         out.extend(Problem::in_section(PROBE_SECTION, p.data.problems()));
-        out.extend(encoder_problems(Role::Text, &p.encoder));
+        out.extend(FeaturesNode::of_role(Role::Text).spec_problems(&p.encoder));
         out
     }
 

@@ -1,10 +1,11 @@
-//! `report`: the HTML page over every adapter's train, align and probe artifacts
-//! (stages::report). Parameters in `[report]`; the figures' font is an external file.
+//! `report`: the HTML page over every adapter's train, align and probe artifacts and the model
+//! set's (stages::report). Parameters in `[report]`; the figures' font is an external file.
 
 use std::path::PathBuf;
 
 use stages::evaluate::align::AlignArtifact;
 use stages::evaluate::probe::ProbeArtifact;
+use stages::report::page::ModelsetInputs;
 use stages::report::{self, AdapterArtifacts, ReportConfig, ReportInputs};
 use stages::train::TrainArtifact;
 
@@ -38,6 +39,7 @@ impl Stage for ReportNode {
             v.push(format!("align:{a}"));
             v.push(format!("probe:{a}"));
         }
+        v.extend(["align:modelset".into(), "probe:modelset".into()]);
         v
     }
 
@@ -75,6 +77,10 @@ impl Stage for ReportNode {
                 .map(|(name, input)| (name.clone(), input.key.clone()))
                 .collect(),
             root: ctx.root,
+            modelset: Some(ModelsetInputs {
+                matrix: ctx.input("align:modelset")?.to_path_buf(),
+                competence: ctx.input("probe:modelset")?.to_path_buf(),
+            }),
         };
         report::run(config, &inputs, &ctx.out_dir)?;
         Ok(())

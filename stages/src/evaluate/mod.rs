@@ -4,6 +4,7 @@
 //! - [`rows`]: which image–caption pairs are scored;
 //! - [`align`]: the align stage, built on [`crate::metrics`];
 //! - [`modelset`]: many encoders' alignment matrix, each score with its permutation null;
+//! - [`competence`]: the model set's encoders' competence, and alignment against it;
 //! - [`hypotheses`]: H1/H2 margins, paired intervals, verdicts;
 //! - [`variance`]: the research's distribution-matching metric and the mean pairwise cosine;
 //! - [`retrieval`]: recall@k and median rank, image → text and text → image;
@@ -12,6 +13,7 @@
 //! - [`probe`]: the probe stage.
 
 pub mod align;
+pub mod competence;
 pub mod hypotheses;
 pub mod logistic;
 pub mod modelset;

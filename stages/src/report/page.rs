@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::evaluate::align::results::{HypothesesFile, MetricsFile, SpacesFile};
+use crate::evaluate::competence::{CompetenceRow, RhoRow};
+use crate::evaluate::modelset::BestLayers;
 use crate::evaluate::probe::{ProbeFile, RetrievalFile, ZeroShotFile};
 use crate::json;
 use crate::report::html::{self, escape};
@@ -66,6 +68,14 @@ pub struct ReportInputs<'a> {
     pub keys: BTreeMap<String, String>,
     /// Where relative paths (image files, fonts) resolve.
     pub root: &'a Path,
+    /// The model set's artifacts (`align:modelset`, `probe:modelset`), when the page has one.
+    pub modelset: Option<ModelsetInputs>,
+}
+
+/// The folders of the model set's two artifacts.
+pub struct ModelsetInputs {
+    pub matrix: PathBuf,
+    pub competence: PathBuf,
 }
 
 impl ReportInputs<'_> {
@@ -92,11 +102,22 @@ pub struct AdapterNumbers {
     pub zero_shot: ZeroShotFile,
 }
 
+/// The model set's numbers in `metrics.json` (its full tables are in its own artifacts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsetNumbers {
+    pub best: Vec<BestLayers>,
+    pub competence: Vec<CompetenceRow>,
+    pub rho: Vec<RhoRow>,
+}
+
 /// `metrics.json`: every number on the page, and the keys of the artifacts it was built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportNumbers {
     pub adapters: BTreeMap<String, AdapterNumbers>,
+    /// The model set's best layer pairs, competence and rho, when the page has a model set.
+    pub modelset: Option<ModelsetNumbers>,
     pub keys: BTreeMap<String, String>,
     pub report: ReportConfig,
 }
@@ -123,7 +144,13 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
             message: "no trained adapters to report on".into(),
         });
     }
-    let body = Page::new(config, inputs, &results, fig, out.to_path_buf())?.body()?;
+    let page = Page::new(config, inputs, &results, fig, out.to_path_buf())?;
+    let body = page.body()?;
+    let modelset = page.modelset.as_ref().map(|(m, _, _)| ModelsetNumbers {
+        best: m.matrix.best.clone(),
+        competence: m.competence.competence.clone(),
+        rho: m.competence.rho.clone(),
+    });
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Platonic alignment report</title>\
          <style>{}</style></head><body><h1>Aligning unimodal encoders: does the aligned space approach the reference?</h1>\
@@ -155,6 +182,7 @@ pub fn run(config: &ReportConfig, inputs: &ReportInputs, out: &Path) -> Result<P
                 )
             })
             .collect(),
+        modelset,
         keys: inputs.keys.clone(),
         report: config.clone(),
     };

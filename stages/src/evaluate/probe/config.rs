@@ -36,7 +36,38 @@ impl Default for ProbeConfig {
     }
 }
 
+/// The linear probe's part of `[probe]`: which rows of the probe set, and the fit. The model
+/// set's competence probe (`probe:modelset`) reads only this part, so a change to retrieval
+/// leaves it fresh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearProbeSettings {
+    pub probe_train_samples: usize,
+    pub probe_test_samples: usize,
+    pub epochs: usize,
+    pub l2: f64,
+    pub seed: u64,
+}
+
+impl LinearProbeSettings {
+    pub fn problems(&self) -> Vec<BadValue> {
+        let mut c = Checks::new();
+        c.non_negative("l2", self.l2);
+        c.into_vec()
+    }
+}
+
 impl ProbeConfig {
+    pub fn linear(&self) -> LinearProbeSettings {
+        LinearProbeSettings {
+            probe_train_samples: self.probe_train_samples,
+            probe_test_samples: self.probe_test_samples,
+            epochs: self.epochs,
+            l2: self.l2,
+            seed: self.seed,
+        }
+    }
+
     pub fn retrieval_split(&self) -> Result<Split> {
         Split::parse(&self.retrieval_split).ok_or_else(|| Error::Invalid {
             what: "[probe] retrieval_split".into(),
@@ -59,7 +90,8 @@ impl ProbeConfig {
             format!("{:?}", self.retrieval_ks),
             "one or more ranks of at least 1",
         );
-        c.non_negative("l2", self.l2);
-        c.into_vec()
+        let mut out = c.into_vec();
+        out.extend(self.linear().problems());
+        out
     }
 }

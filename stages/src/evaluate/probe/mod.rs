@@ -15,14 +15,13 @@
 
 pub mod config;
 pub mod results;
+pub mod set;
 
 use std::path::Path;
 
 use ndarray::Array2;
 
-use crate::dataset::split::rank;
 use crate::error::{Error, Result};
-use crate::evaluate::logistic::LogisticModel;
 use crate::evaluate::retrieval;
 use crate::evaluate::rows;
 use crate::evaluate::zero_shot;
@@ -32,59 +31,15 @@ use crate::train::TrainArtifact;
 use crate::train::data::{TrainingData, gather};
 use crate::train::inference::TrainedAdapters;
 
-pub use config::ProbeConfig;
+pub use config::{LinearProbeSettings, ProbeConfig};
 pub use results::{
     ProbeArtifact, ProbeFile, ProbeResults, ProbeRow, RetrievalFile, RetrievalRow, ZeroShotFile,
     ZeroShotRow,
 };
+pub use set::{ProbeFit, ProbeRows, ProbeSet};
 
 /// Rows of one feature set, as an f64 matrix.
 type RowsOf<'a> = Box<dyn Fn(&[usize]) -> Array2<f64> + 'a>;
-
-struct ProbeSet {
-    labels: Vec<i64>,
-    splits: Vec<String>,
-    ids: Vec<String>,
-    matrix: FeatureMatrix,
-}
-
-fn open_probe(dir: &Path) -> Result<ProbeSet> {
-    let features = FeaturesArtifact::at(dir);
-    let t = features.read_columns(&["label", "split", "id"])?;
-    Ok(ProbeSet {
-        labels: t.i64s("label")?,
-        splits: t.strings("split")?,
-        ids: t.strings("id")?,
-        matrix: features.open_matrix()?,
-    })
-}
-
-/// Rows of `split`, capped at `cap` by a seeded choice, in row order.
-fn pick(set: &ProbeSet, split: &str, cap: usize, seed: u64) -> Vec<usize> {
-    let mut rows: Vec<usize> = (0..set.ids.len())
-        .filter(|&i| set.splits[i] == split)
-        .collect();
-    if cap > 0 && rows.len() > cap {
-        rows.sort_by_key(|&i| (rank(seed, "probe-sample", &set.ids[i]), i));
-        rows.truncate(cap);
-        rows.sort_unstable();
-    }
-    rows
-}
-
-fn labels_of(set: &ProbeSet, rows: &[usize], path: &Path) -> Result<Vec<usize>> {
-    rows.iter()
-        .map(|&i| {
-            usize::try_from(set.labels[i]).map_err(|_| Error::Invalid {
-                what: path.display().to_string(),
-                message: format!(
-                    "row {i} (`{}`): negative label {}",
-                    set.ids[i], set.labels[i]
-                ),
-            })
-        })
-        .collect()
-}
 
 /// The feature artifacts the probe reads: the probe set through the image and the reference
 /// encoders, and the zero-shot prompts through the text encoder.
@@ -104,7 +59,7 @@ pub fn run(
     out: &ProbeArtifact,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ProbeResults> {
-    let img = open_probe(inputs.image)?;
+    let img = ProbeSet::open(inputs.image)?;
     let trained = TrainedAdapters::of(train, Weights::Trained, data)?;
     let (classes, rows) = linear_probe(config, &img, &trained, inputs, progress)?;
     progress("zero-shot classification");
@@ -134,33 +89,10 @@ fn linear_probe(
     inputs: &ProbeInputs,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(usize, Vec<ProbeRow>)> {
-    let (probe_image, probe_reference) = (inputs.image, inputs.reference);
-    let refr = open_probe(probe_reference)?;
-    if img.ids != refr.ids || img.labels != refr.labels {
-        return Err(Error::Invalid {
-            what: format!(
-                "{} and {}",
-                probe_image.display(),
-                probe_reference.display()
-            ),
-            message: "the two probe feature sets list different images or labels".into(),
-        });
-    }
-    let train_rows = pick(img, "train", config.probe_train_samples, config.seed);
-    let test_rows = pick(img, "test", config.probe_test_samples, config.seed);
-    if train_rows.is_empty() || test_rows.is_empty() {
-        return Err(Error::Invalid {
-            what: probe_image.display().to_string(),
-            message: format!(
-                "{} train and {} test rows: the probe needs both",
-                train_rows.len(),
-                test_rows.len()
-            ),
-        });
-    }
-    let y_train = labels_of(img, &train_rows, probe_image)?;
-    let y_test = labels_of(img, &test_rows, probe_image)?;
-    let classes = y_train.iter().chain(&y_test).max().map_or(0, |m| m + 1);
+    let refr = ProbeSet::open(inputs.reference)?;
+    img.same_rows(&refr)?;
+    let settings = config.linear();
+    let picked = ProbeRows::of(img, &settings)?;
 
     let every_row: Vec<usize> = (0..img.matrix.rows()).collect();
     let aligned = projected(trained, Modality::Image, &img.matrix, &every_row)?;
@@ -181,15 +113,15 @@ fn linear_probe(
     let mut probe = Vec::new();
     for (name, get) in &sets {
         progress(&format!("probe: {name}"));
-        let (x, xt) = (get(&train_rows), get(&test_rows));
-        let model = LogisticModel::fit(&x, &y_train, classes, config.epochs, config.l2);
+        let (x, xt) = (get(&picked.train), get(&picked.test));
+        let fit = picked.fit(&x, &xt, &settings);
         probe.push(ProbeRow {
             features: *name,
             dim: x.ncols(),
             train_rows: x.nrows(),
             test_rows: xt.nrows(),
-            train_accuracy: model.accuracy(&x, &y_train),
-            test_accuracy: model.accuracy(&xt, &y_test),
+            train_accuracy: fit.train_accuracy,
+            test_accuracy: fit.test_accuracy,
             ratio_to_reference: f64::NAN,
         });
     }
@@ -197,7 +129,7 @@ fn linear_probe(
     for row in &mut probe {
         row.ratio_to_reference = row.test_accuracy / reference_acc;
     }
-    Ok((classes, probe))
+    Ok((picked.classes, probe))
 }
 
 /// Rows `rows` of `matrix` through the `modality` adapter of `adapters`, as f64.
@@ -263,8 +195,8 @@ fn zero_shot_rows(
     for (&l, name) in labels.iter().zip(&names) {
         class_names[l].clone_from(name);
     }
-    let test_rows = pick(img, "test", config.probe_test_samples, config.seed);
-    let y_test = labels_of(img, &test_rows, inputs.image)?;
+    let test_rows = img.pick("test", config.probe_test_samples, config.seed);
+    let y_test = img.labels_of(&test_rows)?;
     if let Some(&y) = y_test.iter().find(|&&y| y >= classes) {
         return Err(invalid(format!(
             "prompts for {classes} classes, but the probe set's test images have label {y}"

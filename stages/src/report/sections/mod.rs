@@ -4,6 +4,7 @@
 mod alignment;
 mod configuration;
 mod examples;
+mod modelset;
 mod projections;
 mod summary;
 mod tables;
@@ -13,6 +14,8 @@ use std::path::PathBuf;
 
 use crate::dataset::Split;
 use crate::error::{Error, Result};
+use crate::evaluate::competence::CompetenceArtifact;
+use crate::evaluate::modelset::ModelsetArtifact;
 use crate::evaluate::rows;
 use crate::features::FeatureMatrix;
 use crate::report::html::escape;
@@ -22,7 +25,7 @@ use crate::spaces::{Modality, Weights};
 use crate::train::data::PairRow;
 
 /// The sections every page has, by element id (the browser test checks them).
-pub const SECTIONS: [&str; 11] = [
+pub const SECTIONS: [&str; 12] = [
     "summary",
     "training",
     "alignment",
@@ -32,6 +35,7 @@ pub const SECTIONS: [&str; 11] = [
     "retrieval",
     "probe",
     "zero-shot",
+    "modelset",
     "examples",
     "configuration",
 ];
@@ -50,6 +54,8 @@ pub struct Page<'a> {
     pub eval_rows: Vec<PairRow>,
     /// Neighbours per row of the align stage (lcs_knn's identical-input score).
     pub topk: usize,
+    /// The model set's results, with its two artifacts' folders.
+    pub modelset: Option<(modelset::ModelsetResults, PathBuf, PathBuf)>,
 }
 
 impl<'a> Page<'a> {
@@ -79,6 +85,17 @@ impl<'a> Page<'a> {
             })
             .collect::<Result<_>>()?;
         let topk = results.first().map_or(10, |a| a.align.settings().topk);
+        let modelset = match &inputs.modelset {
+            Some(m) => Some((
+                modelset::ModelsetResults::load(
+                    &ModelsetArtifact::at(&m.matrix),
+                    &CompetenceArtifact::at(&m.competence),
+                )?,
+                m.matrix.clone(),
+                m.competence.clone(),
+            )),
+            None => None,
+        };
         Ok(Page {
             config,
             inputs,
@@ -88,6 +105,7 @@ impl<'a> Page<'a> {
             aligned,
             eval_rows,
             topk,
+            modelset,
         })
     }
 
@@ -103,6 +121,7 @@ impl<'a> Page<'a> {
         body.push_str(&tables::retrieval(self));
         body.push_str(&tables::probe(self));
         body.push_str(&tables::zero_shot(self));
+        body.push_str(&modelset::modelset(self)?);
         body.push_str(&examples::examples(self)?);
         body.push_str(&configuration::configuration(self));
         Ok(body)

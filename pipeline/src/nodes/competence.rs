@@ -1,0 +1,193 @@
+//! `probe:modelset`: each model-set encoder's competence (the linear probe on the probe set for
+//! every image encoder, `[competence] scores` for any) and its alignment against it, with
+//! Spearman's rho (stages::evaluate::competence). Reads `align:modelset` for the alignment and
+//! `features:probe-<name>` for every image encoder of `[modelset]`.
+
+use serde::{Deserialize, Serialize};
+use stages::evaluate::competence::{self, CompetenceArtifact, CompetenceConfig, Probed};
+use stages::evaluate::modelset::{ModelsetArtifact, ModelsetConfig};
+use stages::evaluate::probe::{LinearProbeSettings, ProbeConfig};
+use stages::features::spec::EncoderKind;
+
+use crate::config::Config;
+use crate::engine::error::Result;
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
+use crate::nodes::modelset;
+
+pub const SECTION: &str = "competence";
+const PROBE_SECTION: &str = "probe";
+
+pub struct CompetenceNode {
+    /// The encoders `[modelset]` lists, in its order.
+    members: Vec<String>,
+    /// Those of them that are image encoders: each has a `features:probe-<name>`.
+    probed: Vec<String>,
+}
+
+impl CompetenceNode {
+    pub fn new(config: &Config, encoders: &[(String, EncoderKind)]) -> Result<CompetenceNode> {
+        let members = config.typed::<ModelsetConfig>(modelset::SECTION)?.members();
+        let probed = image_members(&members, encoders);
+        Ok(CompetenceNode { members, probed })
+    }
+}
+
+/// The members of `[modelset]` that are image encoders, in its order.
+pub fn image_members(members: &[String], encoders: &[(String, EncoderKind)]) -> Vec<String> {
+    members
+        .iter()
+        .filter(|m| {
+            encoders
+                .iter()
+                .any(|(n, k)| n == *m && *k == EncoderKind::Image)
+        })
+        .cloned()
+        .collect()
+}
+
+/// `[competence]`, and the linear probe's part of `[probe]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompetenceParams {
+    competence: CompetenceConfig,
+    probe: LinearProbeSettings,
+}
+
+impl Stage for CompetenceNode {
+    type Params = CompetenceParams;
+
+    fn name(&self) -> String {
+        "probe:modelset".into()
+    }
+
+    fn version(&self) -> u32 {
+        stages::evaluate::PROBE_VERSION
+    }
+
+    fn section(&self) -> String {
+        SECTION.into()
+    }
+
+    fn inputs(&self) -> Vec<String> {
+        let mut v = vec!["align:modelset".to_string()];
+        v.extend(self.probed.iter().map(|n| format!("features:probe-{n}")));
+        v
+    }
+
+    fn defaults(&self) -> CompetenceParams {
+        CompetenceParams {
+            competence: CompetenceConfig::default(),
+            probe: ProbeConfig::default().linear(),
+        }
+    }
+
+    fn read_params(&self, config: &Config) -> Result<CompetenceParams> {
+        Ok(CompetenceParams {
+            competence: config.typed(SECTION)?,
+            probe: config.typed::<ProbeConfig>(PROBE_SECTION)?.linear(),
+        })
+    }
+
+    fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        vec![
+            (SECTION.into(), defaults["competence"].clone()),
+            (PROBE_SECTION.into(), defaults["probe"].clone()),
+        ]
+    }
+
+    /// The sections' own checks, and every scored name an encoder of the model set.
+    fn problems(&self, p: &CompetenceParams) -> Vec<Problem> {
+        let mut out = Problem::in_section(SECTION, p.competence.problems());
+        out.extend(Problem::in_section(PROBE_SECTION, p.probe.problems()));
+        for name in p.competence.scores.keys() {
+            if !self.members.contains(name) {
+                out.push(Problem {
+                    key: format!("{SECTION}.scores.{name}"),
+                    value: format!("{name:?}"),
+                    expected: format!("an encoder of [modelset]: {}", self.members.join(", ")),
+                });
+            }
+        }
+        out
+    }
+
+    /// `rho.<measure>.<metric>.<anchor>` per correlation, and `competence.<measure>.<encoder>`.
+    fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
+        let file = CompetenceArtifact::at(dir).read()?;
+        let mut out: Vec<Reported> = file
+            .competence
+            .iter()
+            .map(|c| Reported {
+                column: format!("competence.{}.{}", c.measure.as_str(), c.encoder),
+                value: c.value,
+                role: Role::Detail,
+            })
+            .collect();
+        out.extend(file.rho.iter().map(|r| Reported {
+            column: format!(
+                "rho.{}.{}.{}.{}",
+                r.measure.as_str(),
+                r.metric.name(),
+                r.kind,
+                r.anchor
+            ),
+            value: r.rho,
+            role: Role::Detail,
+        }));
+        Ok(out)
+    }
+
+    fn run(&self, ctx: &StageContext, p: &CompetenceParams) -> anyhow::Result<()> {
+        let modelset = ModelsetArtifact::at(ctx.input("align:modelset")?).read()?;
+        let probed = self
+            .probed
+            .iter()
+            .map(|name| {
+                Ok(Probed {
+                    name: name.clone(),
+                    dir: ctx.input(&format!("features:probe-{name}"))?.to_path_buf(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let name = ctx.name;
+        let file = competence::run(
+            &p.competence,
+            &p.probe,
+            &modelset,
+            &probed,
+            &CompetenceArtifact::at(&ctx.out_dir),
+            &|step| tracing::info!("{name}: {step}"),
+        )?;
+        for c in &file.competence {
+            let layer = if c.layer.is_empty() {
+                String::new()
+            } else {
+                format!(" (at {})", c.layer)
+            };
+            eprintln!(
+                "{name}:   {:<16} {}: {:.3}{layer}",
+                c.encoder,
+                match c.measure {
+                    competence::Measure::LinearProbe => "linear probe",
+                    competence::Measure::Score => p.competence.score_name.as_str(),
+                },
+                c.value
+            );
+        }
+        for r in &file.rho {
+            eprintln!(
+                "{name}:   {:<14} {} encoders, {} against alignment with {}: rho {:+.2} \
+                 [{:.2}, {:.2}], p {:.3} ({} encoders)",
+                r.metric.name(),
+                r.kind,
+                r.measure.as_str(),
+                r.anchor,
+                r.rho,
+                r.ci_low,
+                r.ci_high,
+                r.p_value,
+                r.encoders
+            );
+        }
+        Ok(())
+    }
+}
