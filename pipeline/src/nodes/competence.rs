@@ -174,17 +174,23 @@ impl Stage for CompetenceNode {
             );
         }
         for r in &file.rho {
+            let spread = if r.ci_low.is_finite() {
+                format!("[{:.2}, {:.2}], p {:.3}", r.ci_low, r.ci_high, r.p_value)
+            } else {
+                "no interval or p".into()
+            };
+            let rho = if r.rho.is_finite() {
+                format!("{:+.2}", r.rho)
+            } else {
+                "undefined (tied values)".into()
+            };
             eprintln!(
-                "{name}:   {:<14} {} encoders, {} against alignment with {}: rho {:+.2} \
-                 [{:.2}, {:.2}], p {:.3} ({} encoders)",
+                "{name}:   {:<14} {} encoders, {} against alignment with {}: rho {rho} {spread} \
+                 ({} encoders)",
                 r.metric.name(),
                 r.kind,
                 r.measure.as_str(),
                 r.anchor,
-                r.rho,
-                r.ci_low,
-                r.ci_high,
-                r.p_value,
                 r.encoders
             );
         }

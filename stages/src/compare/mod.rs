@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use table::write;
 
 /// Bump when the tables' or the page's content changes for the same members.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The swept parameter the aggregates average over.
 pub const SEED_AXIS: &str = "seed";

@@ -13,10 +13,10 @@ use crate::report::html::escape;
 const PANEL_W: f64 = 320.0;
 const PANEL_H: f64 = 250.0;
 const ROW_TITLE_H: f64 = 26.0;
-const MARGIN_L: f64 = 52.0;
+const MARGIN_L: f64 = 64.0;
 const MARGIN_B: f64 = 40.0;
-const MARGIN_T: f64 = 34.0;
-const MARGIN_R: f64 = 16.0;
+const MARGIN_T: f64 = 44.0;
+const MARGIN_R: f64 = 24.0;
 
 /// A number for a label; "–" when there is none.
 fn num(v: f64) -> String {
@@ -152,7 +152,8 @@ fn panel(svg: &mut String, x0: f64, y0: f64, row: &RhoRow, points: &[&Point], x_
         right - left,
         bottom - top
     );
-    // Ticks at both ends of each axis and the middle.
+    // Ticks at both ends of each axis and the middle, with the digits their spacing needs.
+    let (xd, yd) = (digits(xhi - xlo), digits(yhi - ylo));
     for t in [0.0, 0.5, 1.0] {
         let (vx, vy) = (xlo + t * (xhi - xlo), ylo + t * (yhi - ylo));
         let _ = writeln!(
@@ -161,10 +162,10 @@ fn panel(svg: &mut String, x0: f64, y0: f64, row: &RhoRow, points: &[&Point], x_
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#555\">{}</text>",
             px(vx),
             bottom + 14.0,
-            tick(vx),
+            tick(vx, xd),
             left - 4.0,
             py(vy) + 4.0,
-            tick(vy)
+            tick(vy, yd)
         );
     }
     let _ = writeln!(
@@ -185,23 +186,36 @@ fn panel(svg: &mut String, x0: f64, y0: f64, row: &RhoRow, points: &[&Point], x_
         } else {
             format!(" ({})", p.layers)
         };
+        // Labels of the right half go to the point's left, so none leaves the panel.
+        let (lx, anchor) = if cx > (left + right) / 2.0 {
+            (cx - 6.0, "end")
+        } else {
+            (cx + 6.0, "start")
+        };
         let _ = writeln!(
             svg,
             "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"4\" fill=\"#2166ac\"><title>{}: {:.4} \
              against {:.4}{}</title></circle>\n\
-             <text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+             <text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
             escape(&p.encoder),
             p.competence,
             p.alignment,
             escape(&title),
-            cx + 6.0,
-            cy - 6.0,
+            cy - 7.0,
             escape(&p.encoder)
         );
     }
 }
 
-/// An axis tick: three significant digits.
-fn tick(v: f64) -> String {
-    format!("{v:.3}")
+/// Decimals that tell ticks `span / 2` apart: two beyond the span's first digit.
+fn digits(span: f64) -> usize {
+    if span > 0.0 && span.is_finite() {
+        (2.0 - span.log10().floor()).clamp(0.0, 8.0) as usize
+    } else {
+        3
+    }
+}
+
+fn tick(v: f64, digits: usize) -> String {
+    format!("{v:.digits$}")
 }
