@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::features::matrix::FeatureMatrix;
 use crate::table::{self, Column};
 
@@ -35,6 +35,30 @@ pub fn read_layers(dir: &Path) -> Result<Option<Vec<LayerSlice>>> {
         return Ok(None);
     }
     crate::json::read(&path).map(Some)
+}
+
+/// The layers of the features artifact `dir`, whose rows are `width` wide: its `layers.json`,
+/// each layer checked to lie within the row, or the whole row as one unnamed layer.
+pub fn layers_of(dir: &Path, width: usize) -> Result<Vec<LayerSlice>> {
+    let Some(layers) = read_layers(dir)? else {
+        return Ok(vec![LayerSlice {
+            name: String::new(),
+            offset: 0,
+            dim: width,
+        }]);
+    };
+    if let Some(l) = layers.iter().find(|l| l.offset + l.dim > width) {
+        return Err(Error::Invalid {
+            what: dir.display().to_string(),
+            message: format!(
+                "layer `{}` spans columns {}..{} of {width}-d rows",
+                l.name,
+                l.offset,
+                l.offset + l.dim
+            ),
+        });
+    }
+    Ok(layers)
 }
 
 pub struct RowMeta {

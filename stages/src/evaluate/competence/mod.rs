@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::modelset::ModelsetFile;
 use crate::evaluate::probe::{LinearProbeSettings, ProbeRows, ProbeSet};
 use crate::evaluate::rows;
-use crate::features::output::{LayerSlice, read_layers};
+use crate::features::output::layers_of;
 use crate::features::spec::EncoderKind;
 use crate::metrics::Metric;
 
@@ -134,26 +134,8 @@ fn probe_layers(
         }
         let rows = picked.as_ref().expect("picked from the first probe set");
         let x_all = rows::matrix(&set.matrix, 0..set.matrix.rows());
-        let layers = read_layers(&p.dir)?.unwrap_or_else(|| {
-            vec![LayerSlice {
-                name: String::new(),
-                offset: 0,
-                dim: x_all.ncols(),
-            }]
-        });
+        let layers = layers_of(&p.dir, x_all.ncols())?;
         for l in &layers {
-            if l.offset + l.dim > x_all.ncols() {
-                return Err(Error::Invalid {
-                    what: p.dir.display().to_string(),
-                    message: format!(
-                        "layer `{}` spans columns {}..{} of {}-d rows",
-                        l.name,
-                        l.offset,
-                        l.offset + l.dim,
-                        x_all.ncols()
-                    ),
-                });
-            }
             progress(&format!("probe: {} {}", p.name, l.name));
             let x = x_all.slice(s![.., l.offset..l.offset + l.dim]);
             let train = x.select(ndarray::Axis(0), &rows.train);

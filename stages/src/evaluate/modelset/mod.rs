@@ -41,7 +41,7 @@ use crate::metrics::{self, Space};
 pub use config::ModelsetConfig;
 pub use results::{BestLayers, EncoderRow, ModelsetArtifact, ModelsetFile, PairScore, ScoredRow};
 
-use crate::features::output::{LayerSlice, read_layers};
+use crate::features::output::layers_of;
 
 /// One encoder of the set: its name, kind and features artifact.
 #[derive(Debug, Clone)]
@@ -169,27 +169,8 @@ pub fn run(
     let mut encoders = Vec::new();
     let mut constant: Vec<String> = Vec::new();
     for (mi, (m, x)) in members.iter().zip(&raw).enumerate() {
-        let layers = match read_layers(&m.dir)? {
-            Some(layers) => layers,
-            None => vec![LayerSlice {
-                name: String::new(),
-                offset: 0,
-                dim: x.ncols(),
-            }],
-        };
+        let layers = layers_of(&m.dir, x.ncols())?;
         for l in &layers {
-            if l.offset + l.dim > x.ncols() {
-                return Err(Error::Invalid {
-                    what: m.dir.display().to_string(),
-                    message: format!(
-                        "layer `{}` spans columns {}..{} of {}-d rows",
-                        l.name,
-                        l.offset,
-                        l.offset + l.dim,
-                        x.ncols()
-                    ),
-                });
-            }
             let block = x
                 .slice(ndarray::s![.., l.offset..l.offset + l.dim])
                 .to_owned();
