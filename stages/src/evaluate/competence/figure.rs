@@ -37,7 +37,12 @@ fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
-    let pad = if hi > lo { (hi - lo) * 0.1 } else { 0.05 };
+    // Values equal up to float rounding (a mutual kNN rational summed two ways) are one value.
+    let pad = if hi - lo > 1e-9 * hi.abs().max(lo.abs()) {
+        (hi - lo) * 0.1
+    } else {
+        0.05
+    };
     (lo - pad, hi + pad)
 }
 
@@ -218,4 +223,21 @@ fn digits(span: f64) -> usize {
 
 fn tick(v: f64, digits: usize) -> String {
     format!("{v:.digits$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_pad_their_span_and_ticks_show_its_digits() {
+        let (lo, hi) = padded([0.2, 0.4].into_iter());
+        assert!((lo - 0.18).abs() < 1e-12 && (hi - 0.42).abs() < 1e-12);
+        // One value computed two ways is one value: a readable ±0.05, not a 1e-17 axis.
+        let (lo, hi) = padded([0.16628571428571431, 0.1662857142857143].into_iter());
+        assert!((hi - lo - 0.1).abs() < 1e-9, "{lo} {hi}");
+        assert_eq!(padded([f64::NAN].into_iter()), (0.0, 1.0));
+        assert_eq!(tick(0.1, digits(0.12)), "0.100");
+        assert_eq!(tick(78.1, digits(7.2)), "78.10");
+    }
 }
