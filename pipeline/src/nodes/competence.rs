@@ -5,14 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 use stages::evaluate::competence::{self, CompetenceArtifact, CompetenceConfig, Probed};
-use stages::evaluate::modelset::{ModelsetArtifact, ModelsetConfig};
+use stages::evaluate::modelset::ModelsetArtifact;
 use stages::evaluate::probe::{LinearProbeSettings, ProbeConfig};
 use stages::features::spec::EncoderKind;
 
 use crate::config::Config;
 use crate::engine::error::Result;
 use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
-use crate::nodes::modelset;
+use crate::nodes::features::Role as EncoderRole;
 
 pub const SECTION: &str = "competence";
 const PROBE_SECTION: &str = "probe";
@@ -25,10 +25,18 @@ pub struct CompetenceNode {
 }
 
 impl CompetenceNode {
-    pub fn new(config: &Config, encoders: &[(String, EncoderKind)]) -> Result<CompetenceNode> {
-        let members = config.typed::<ModelsetConfig>(modelset::SECTION)?.members();
+    /// The node for `[modelset]`'s `members` among `encoders`.
+    pub fn new(members: Vec<String>, encoders: &[(String, EncoderKind)]) -> CompetenceNode {
         let probed = image_members(&members, encoders);
-        Ok(CompetenceNode { members, probed })
+        CompetenceNode { members, probed }
+    }
+
+    /// The model set's image encoders other than the experiment's, whose probe features no
+    /// other node asks for.
+    pub fn extra_probed(&self) -> impl Iterator<Item = &String> {
+        self.probed
+            .iter()
+            .filter(|n| *n != EncoderRole::Image.as_str() && *n != EncoderRole::Reference.as_str())
     }
 }
 

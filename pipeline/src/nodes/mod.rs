@@ -70,25 +70,28 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     for e in encoders {
         nodes.push(Box::new(e));
     }
+    let members = config
+        .typed::<stages::evaluate::modelset::ModelsetConfig>(modelset::SECTION)?
+        .members();
+    let competence = CompetenceNode::new(members, &kinds);
+    // The model set's other image encoders through the probe set, for their competence.
+    let extra: Vec<Box<dyn AnyStage>> = competence
+        .extra_probed()
+        .map(|name| -> Box<dyn AnyStage> {
+            Box::new(ProbeFeaturesNode(FeaturesNode::named(
+                name,
+                EncoderKind::Image,
+            )))
+        })
+        .collect();
     nodes.extend::<[Box<dyn AnyStage>; 5]>([
-        Box::new(ModelsetNode::new(config, kinds.clone())?),
-        Box::new(CompetenceNode::new(config, &kinds)?),
+        Box::new(ModelsetNode::new(config, kinds)?),
+        Box::new(competence),
         Box::new(ProbeFeaturesNode(FeaturesNode::of_role(Role::Image))),
         Box::new(ProbeFeaturesNode(FeaturesNode::of_role(Role::Reference))),
         Box::new(PromptFeaturesNode),
     ]);
-    // The model set's other image encoders through the probe set, for their competence.
-    let members = config
-        .typed::<stages::evaluate::modelset::ModelsetConfig>(modelset::SECTION)?
-        .members();
-    for name in competence::image_members(&members, &kinds) {
-        if name != Role::Image.as_str() && name != Role::Reference.as_str() {
-            nodes.push(Box::new(ProbeFeaturesNode(FeaturesNode::named(
-                &name,
-                EncoderKind::Image,
-            ))));
-        }
-    }
+    nodes.extend(extra);
     let adapters = train::adapters(config);
     if adapters.iter().any(|a| a == modelset::SECTION) {
         return Err(crate::engine::error::EngineError::Config(format!(
