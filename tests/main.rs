@@ -6,6 +6,7 @@
 //! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
 //!   default, in a throw-away project folder ([`common::Project`]);
 //! - [`modelset_e2e`]: `align:modelset` over four encoders against `pipeline metric`;
+//! - [`research_e2e`]: the research's encoders exported with torch, read as torch reads them;
 //! - [`shards_e2e`]: `run --shard I/N` and the assembly of the shards into one run's bytes;
 //! - [`slurm_e2e`]: `pipeline submit` on a real one-node Slurm (scripts/slurm-local);
 //! - [`gpu_check`]: `make gpu-check` without a GPU (its refusal, and its comparison on CPU runs).
@@ -20,6 +21,7 @@ mod fuzz_config;
 mod gpu_check;
 mod layout;
 mod modelset_e2e;
+mod research_e2e;
 mod shards_e2e;
 mod slurm_e2e;
 mod sweeps;

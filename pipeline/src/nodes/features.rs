@@ -515,19 +515,19 @@ mod tests {
                 .unwrap()
                 .spec
         };
-        let mut image = EncoderSpec::resnet18("models/resnet18.onnx");
+        let mut image = EncoderSpec::resnet18("data/models/research/resnet18.onnx");
         image.batch_size = spec(Role::Image).batch_size;
         assert_eq!(spec(Role::Image), image);
         assert_eq!(
             spec(Role::Text),
             EncoderSpec::distilbert(
-                "models/distilbert/model.onnx",
-                "models/distilbert/tokenizer.json"
+                "data/models/research/distilbert/model.onnx",
+                "data/models/research/distilbert/tokenizer.json"
             )
         );
         assert_eq!(
             spec(Role::Reference),
-            EncoderSpec::dinov2_base("models/dinov2/model.onnx")
+            EncoderSpec::dinov2_base("data/models/research/dinov2/model.onnx")
         );
     }
 }
