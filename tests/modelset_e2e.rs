@@ -319,6 +319,113 @@ fn modelset_names_must_be_encoders_of_their_kind() {
     assert!(err.contains("encoders.extra.kind"), "{err}");
 }
 
+/// `[modelset] optional`: a listed encoder whose model file is absent is left out and said so,
+/// with every key as if it had never been listed; its section's keys are still checked; and
+/// without `optional` the same absence is an error.
+#[test]
+fn an_optional_encoder_that_is_not_installed_is_left_out_with_the_keys_unchanged() {
+    let p = project();
+    let ghost = [
+        "--set",
+        "encoders.ghost.kind=\"image\"",
+        "--set",
+        "encoders.ghost.onnx=\"models/ghost.onnx\"",
+        "--set",
+        "encoders.ghost.output=\"features\"",
+        "--set",
+        "encoders.ghost.pooling=\"none\"",
+        "--set",
+        "modelset.image=[\"image\", \"reference\", \"ghost\"]",
+        "--set",
+        "competence.scores={ image = 75.1, ghost = 80.0 }",
+    ];
+    let optional = ["--set", "modelset.optional=[\"ghost\"]"];
+    let with = |extra: &[&str]| {
+        let mut args = vec!["status"];
+        args.extend_from_slice(&ghost);
+        args.extend_from_slice(extra);
+        p.run(&args)
+    };
+
+    let o = with(&optional);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{out}\n{err}");
+    let missing = p.path().join("models/ghost.onnx");
+    assert!(
+        err.contains(&format!(
+            "modelset: `ghost` left out: optional, and {} is not installed",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!out.contains("ghost"), "no ghost stage: {out}");
+    // The keys, from `status` (nothing is built).
+    let keys = |o: &std::process::Output| -> Vec<(String, String)> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() >= 3 && f[1].contains("modelset") || f.get(1) == Some(&"report"))
+                    .then(|| (f[1].to_string(), f[2].to_string()))
+            })
+            .collect()
+    };
+    let plain = p.run(&["status", "--set", "competence.scores={ image = 75.1 }"]);
+    assert_eq!(
+        keys(&o),
+        keys(&plain),
+        "align:modelset, probe:modelset and report keyed as if `ghost` had never been listed"
+    );
+    assert_eq!(keys(&o).len(), 3);
+
+    // Installed, it is a member like any other: its own stage, and a new key.
+    std::fs::create_dir_all(p.path().join("models")).unwrap();
+    std::fs::copy(repo().join("data/models/efficientnet_lite0.onnx"), &missing).unwrap();
+    let o = with(&optional);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(
+        out.contains("features:ghost") && out.contains("features:probe-ghost"),
+        "{out}"
+    );
+    assert_ne!(keys(&o)[0], keys(&plain)[0], "align:modelset");
+    std::fs::remove_file(&missing).unwrap();
+
+    // Not optional: the missing file is the run's error.
+    let o = p.run(&[&["run", "--stage", "align:modelset"][..], &ghost[..]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("ghost.onnx does not exist"), "{err}");
+    // A typo in a left-out encoder's section is still caught.
+    let o = with(
+        &[
+            &optional[..],
+            &["--set", "encoders.ghost.pooling_=\"cls\""][..],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("encoders.ghost.pooling_"), "{err}");
+    // `optional` names listed encoders only.
+    let o = p.run(&[
+        "run",
+        "--stage",
+        "align:modelset",
+        "--set",
+        "modelset.optional=[\"nobody\"]",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("modelset.optional") && err.contains("an encoder listed in image or text"),
+        "{err}"
+    );
+}
+
 /// Spearman's rho by hand: Pearson's r of average ranks, values within a relative 1e-12 tied
 /// (one mutual kNN rational summed in two orders); without ties, 1 - 6·Σd² / (n(n² - 1)).
 fn spearman_by_hand(x: &[f64], y: &[f64]) -> f64 {

@@ -22,13 +22,27 @@ pub struct CompetenceNode {
     members: Vec<String>,
     /// Those of them that are image encoders: each has a `features:probe-<name>`.
     probed: Vec<String>,
+    /// Optional encoders of `[modelset]` that are not installed: their scores are left out.
+    absent: Vec<String>,
 }
 
 impl CompetenceNode {
-    /// The node for `[modelset]`'s `members` among `encoders`.
-    pub fn new(members: Vec<String>, encoders: &[(String, EncoderKind)]) -> CompetenceNode {
+    /// The node for `[modelset]`'s `members` among `encoders`, less the `absent` ones.
+    pub fn new(
+        members: Vec<String>,
+        encoders: &[(String, EncoderKind)],
+        absent: Vec<String>,
+    ) -> CompetenceNode {
+        let members: Vec<String> = members
+            .into_iter()
+            .filter(|m| !absent.contains(m))
+            .collect();
         let probed = image_members(&members, encoders);
-        CompetenceNode { members, probed }
+        CompetenceNode {
+            members,
+            probed,
+            absent,
+        }
     }
 
     /// The model set's image encoders other than the experiment's, whose probe features no
@@ -88,9 +102,14 @@ impl Stage for CompetenceNode {
         }
     }
 
+    /// A score given for an optional encoder that is not installed is left out with it.
     fn read_params(&self, config: &Config) -> Result<CompetenceParams> {
+        let mut competence: CompetenceConfig = config.typed(SECTION)?;
+        competence
+            .scores
+            .retain(|name, _| !self.absent.contains(name));
         Ok(CompetenceParams {
-            competence: config.typed(SECTION)?,
+            competence,
             probe: config.typed::<ProbeConfig>(PROBE_SECTION)?.linear(),
         })
     }

@@ -61,9 +61,40 @@ pub fn paired_features(
     )?)
 }
 
+/// Tells, once per process, which optional model-set encoders are left out and why.
+fn say_left_out(absent: &[modelset::Absent]) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if absent.is_empty() {
+        return;
+    }
+    ONCE.call_once(|| {
+        for a in absent {
+            eprintln!(
+                "modelset: `{}` left out: optional, and {} is not installed",
+                a.name,
+                a.missing.display()
+            );
+        }
+    });
+}
+
 /// The stages of the experiment described by `config`.
 pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
-    let encoders = features::encoders(config)?;
+    let absent = modelset::absent(config)?;
+    say_left_out(&absent);
+    let absent_names: Vec<String> = absent.iter().map(|a| a.name.clone()).collect();
+    // A left-out encoder's section is still checked for unknown keys (a typo in it would
+    // otherwise surface only where it is installed): the model-set node claims it.
+    let defaults = config.with_empty_table();
+    let mut absent_sections = Vec::new();
+    let mut encoders = Vec::new();
+    for e in features::encoders(config)? {
+        if absent_names.contains(&e.encoder()) {
+            absent_sections.extend(e.known_sections(&defaults)?);
+        } else {
+            encoders.push(e);
+        }
+    }
     let kinds: Vec<(String, EncoderKind)> =
         encoders.iter().map(|e| (e.encoder(), e.kind())).collect();
     let mut nodes: Vec<Box<dyn AnyStage>> = vec![Box::new(IngestNode)];
@@ -73,7 +104,7 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     let members = config
         .typed::<stages::evaluate::modelset::ModelsetConfig>(modelset::SECTION)?
         .members();
-    let competence = CompetenceNode::new(members, &kinds);
+    let competence = CompetenceNode::new(members, &kinds, absent_names);
     // The model set's other image encoders through the probe set, for their competence.
     let extra: Vec<Box<dyn AnyStage>> = competence
         .extra_probed()
@@ -85,7 +116,7 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
         })
         .collect();
     nodes.extend::<[Box<dyn AnyStage>; 5]>([
-        Box::new(ModelsetNode::new(config, kinds)?),
+        Box::new(ModelsetNode::new(config, kinds, &absent, absent_sections)?),
         Box::new(competence),
         Box::new(ProbeFeaturesNode(FeaturesNode::of_role(Role::Image))),
         Box::new(ProbeFeaturesNode(FeaturesNode::of_role(Role::Reference))),

@@ -11,6 +11,8 @@ use crate::engine::error::Result;
 use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
 
 pub const SECTION: &str = "modelset";
+/// `[modelset] optional`'s key (kept out of the stage's key).
+const OPTIONAL: &str = "optional";
 
 /// An encoder, with its layer when it has a layer axis.
 fn side(name: &str, layer: &str) -> String {
@@ -26,12 +28,58 @@ pub struct ModelsetNode {
     encoders: Vec<(String, EncoderKind)>,
     /// The encoders `[modelset]` lists, as the registry read it: the node's inputs.
     listed: Vec<String>,
+    /// `[modelset] optional` encoders whose model files are not installed: left out.
+    absent: Vec<String>,
+    /// Their `[encoders.<name>]` sections and defaults, claimed here so that their keys are
+    /// still checked.
+    absent_sections: Vec<(String, serde_json::Value)>,
+}
+
+/// An optional encoder of `[modelset]` that is left out, and the file it lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Absent {
+    pub name: String,
+    pub missing: std::path::PathBuf,
+}
+
+/// The `[modelset] optional` encoders whose `onnx` (or, for text, `tokenizer`) file is not
+/// there. A name that is no `[encoders.<name>]` table is not absent but wrong: the node's
+/// problems say so.
+pub fn absent(config: &Config) -> Result<Vec<Absent>> {
+    let listed = config.typed::<ModelsetConfig>(SECTION)?;
+    let mut out = Vec::new();
+    for name in listed.optional {
+        let table = config.section(&format!("encoders.{name}"));
+        let missing = ["onnx", "tokenizer"]
+            .iter()
+            .filter_map(|k| table.get(*k).and_then(toml::Value::as_str))
+            .map(|p| config.resolve(p))
+            .find(|p| !p.is_file());
+        if let Some(missing) = missing {
+            out.push(Absent { name, missing });
+        }
+    }
+    Ok(out)
 }
 
 impl ModelsetNode {
-    pub fn new(config: &Config, encoders: Vec<(String, EncoderKind)>) -> Result<ModelsetNode> {
-        let listed = config.typed::<ModelsetConfig>(SECTION)?.members();
-        Ok(ModelsetNode { encoders, listed })
+    pub fn new(
+        config: &Config,
+        encoders: Vec<(String, EncoderKind)>,
+        absent: &[Absent],
+        absent_sections: Vec<(String, serde_json::Value)>,
+    ) -> Result<ModelsetNode> {
+        let absent: Vec<String> = absent.iter().map(|a| a.name.clone()).collect();
+        let listed = config
+            .typed::<ModelsetConfig>(SECTION)?
+            .without(&absent)
+            .members();
+        Ok(ModelsetNode {
+            encoders,
+            listed,
+            absent,
+            absent_sections,
+        })
     }
 
     fn kind(&self, name: &str) -> Option<EncoderKind> {
@@ -72,6 +120,37 @@ impl Stage for ModelsetNode {
         ModelsetConfig::default()
     }
 
+    /// Which encoders may be missing changes nothing computed (the lists without the absent
+    /// ones do): it stays out of the key, so listing one that is installed nowhere keeps every
+    /// key as it was.
+    fn key_params(&self, params: &ModelsetConfig) -> Result<serde_json::Value> {
+        let mut value = serde_json::to_value(params).map_err(|e| {
+            crate::engine::error::EngineError::Other(format!("{}: {e}", self.name()))
+        })?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.remove(OPTIONAL);
+        }
+        Ok(value)
+    }
+
+    fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        let mut own = defaults.clone();
+        if let serde_json::Value::Object(map) = &mut own {
+            map.insert(OPTIONAL.into(), serde_json::Value::Array(Vec::new()));
+        }
+        let mut sections = vec![(self.section(), own)];
+        sections.extend(self.absent_sections.iter().cloned());
+        sections
+    }
+
+    /// The section without the optional encoders that are not installed: the key is that of
+    /// a model set that never listed them.
+    fn read_params(&self, config: &Config) -> Result<ModelsetConfig> {
+        Ok(config
+            .typed_over::<ModelsetConfig>(SECTION, &self.defaults())?
+            .without(&self.absent))
+    }
+
     /// The section's own checks, and every listed name an encoder of the kind it is listed as.
     fn problems(&self, config: &ModelsetConfig) -> Vec<Problem> {
         let mut out = Problem::in_section(SECTION, config.problems());
@@ -97,6 +176,16 @@ impl Stage for ModelsetNode {
                     key: format!("{SECTION}.{field}"),
                     value: format!("{name:?}"),
                     expected,
+                });
+            }
+        }
+        let members = config.members();
+        for name in &config.optional {
+            if !members.contains(name) && !self.absent.contains(name) {
+                out.push(Problem {
+                    key: format!("{SECTION}.optional"),
+                    value: format!("{name:?}"),
+                    expected: format!("an encoder listed in image or text: {}", members.join(", ")),
                 });
             }
         }

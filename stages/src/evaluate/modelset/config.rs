@@ -13,6 +13,9 @@ pub struct ModelsetConfig {
     pub image: Vec<String>,
     /// Text encoders by name.
     pub text: Vec<String>,
+    /// Listed encoders that may be missing: one whose model file is not installed (the large
+    /// models of `make setup-large`) is left out, and said so, instead of failing the run.
+    pub optional: Vec<String>,
     /// Every pair of the listed encoders (image–image and text–text too), not only image–text.
     pub all_pairs: bool,
     /// Which split's records are scored (one caption per image, as in `[align]`).
@@ -39,6 +42,7 @@ impl Default for ModelsetConfig {
         ModelsetConfig {
             image: vec!["image".into(), "reference".into()],
             text: vec!["text".into()],
+            optional: Vec::new(),
             all_pairs: false,
             split: "val".into(),
             sample_size: 0,
@@ -72,6 +76,13 @@ impl ModelsetConfig {
             permutations: self.permutations,
             seed: self.seed,
         }
+    }
+
+    /// The lists without `absent` (optional encoders that are not installed).
+    pub fn without(mut self, absent: &[String]) -> ModelsetConfig {
+        self.image.retain(|n| !absent.contains(n));
+        self.text.retain(|n| !absent.contains(n));
+        self
     }
 
     /// Every listed encoder, image ones first, each once.
