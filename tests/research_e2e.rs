@@ -26,16 +26,19 @@ fn torch_python() -> PathBuf {
     python
 }
 
-fn run_ok(mut c: Command, what: &str) -> String {
+/// The command's (stdout, stderr), after checking that it succeeded.
+fn run_ok(mut c: Command, what: &str) -> (String, String) {
     let out = c.output().unwrap();
     let (o, e) = (
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     );
     assert!(out.status.success(), "{what} failed:\n{o}\n{e}");
-    o + &e
+    (o, e)
 }
 
+/// The pipeline's stdout (stderr has its progress, and notes such as the model set's optional
+/// encoders left out where they are not installed).
 fn pipeline(dir: &Path, args: &[&str]) -> String {
     let mut c = Command::new(binary());
     c.current_dir(dir)
@@ -47,7 +50,7 @@ fn pipeline(dir: &Path, args: &[&str]) -> String {
             "dataset.path=rows.csv",
         ])
         .args(args);
-    run_ok(c, &format!("pipeline {args:?}"))
+    run_ok(c, &format!("pipeline {args:?}")).0
 }
 
 fn features(dir: &Path, stage: &str) -> stages::table::Table {
@@ -166,7 +169,7 @@ fn research_encoders_export_and_the_pipeline_reads_them_as_torch_does() {
         .arg(&rows_file)
         .arg("--out")
         .arg(&torch_out);
-    let log = run_ok(reference_run, "research_reference.py");
+    let (log, _) = run_ok(reference_run, "research_reference.py");
     assert!(
         log.contains("dinov2/model.onnx hidden_state_12: ONNX vs torch"),
         "every layer is checked:\n{log}"
