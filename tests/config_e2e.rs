@@ -45,7 +45,7 @@ fn every_bad_value_is_refused_at_once_before_any_work() {
     // A value from the file is named with its line; a mistake in a stage the run does not touch
     // does not stop it.
     let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
-    let cfg = format!("{cfg}\n[align]\nsplit = \"test\"\n");
+    let cfg = format!("{cfg}\n[align]\nsplit = \"testing\"\n");
     std::fs::write(p.path().join("pipeline.toml"), &cfg).unwrap();
     let line = 1 + cfg.lines().position(|l| l.starts_with("split")).unwrap();
     let out = p.run(&["run", "--stage", "align"]);
@@ -53,7 +53,7 @@ fn every_bad_value_is_refused_at_once_before_any_work() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!(
-            "`align.split` = \"test\" ({}:{line}): expected `train` or `val`",
+            "`align.split` = \"testing\" ({}:{line}): expected `train`, `val` or `test`",
             p.path().join("pipeline.toml").display()
         )),
         "{err}"

@@ -274,6 +274,13 @@ fn report_in_a_browser(p: &Project, sets: &[&str]) {
         assert_eq!(row["test_accuracy"], c["value"], "{}", c["encoder"]);
     }
     assert!(html.contains("Alignment against competence"));
+    assert!(
+        html.contains(
+            "the <b>val</b> split (ingest's seeded split by image): 175 images and their 175 \
+             captions (1 per image)"
+        ),
+        "the retrieval protocol is on the page"
+    );
 
     // The report reads every stage: the whole run does nothing and says so.
     let mut args = vec!["run"];
@@ -351,4 +358,94 @@ fn metric_command_matches_numpy() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown metric"));
+}
+
+/// The standard protocol on a dataset's own split: retrieval on its test images with every
+/// caption of each (two here), and the probe's file and the report's protocol line say so.
+#[test]
+fn retrieval_on_the_datasets_own_test_split_searches_every_caption() {
+    let p = Project::new("");
+    // 48 captioned stamps: 32 train, 8 val, 8 test; each test image gets a second caption.
+    let stamps = repo().join("data/datasets/tuxpaint/animals");
+    let mut pngs = Vec::new();
+    let mut dirs = vec![stamps];
+    while let Some(d) = dirs.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                dirs.push(e);
+            } else if e.extension().is_some_and(|x| x == "png")
+                && !e.to_string_lossy().ends_with("_mirror.png")
+                && e.with_extension("txt").is_file()
+            {
+                pngs.push(e);
+            }
+        }
+    }
+    assert!(pngs.len() >= 48, "{} animal stamps", pngs.len());
+    let mut csv = String::from("image,caption,split\n");
+    for (i, png) in pngs.iter().take(48).enumerate() {
+        let text = std::fs::read_to_string(png.with_extension("txt")).unwrap();
+        let caption = text.lines().next().unwrap().trim().replace('"', "");
+        let split = match i % 6 {
+            0 => "val",
+            1 => "test",
+            _ => "train",
+        };
+        csv += &format!("{},\"{caption}\",{split}\n", png.display());
+        if split == "test" {
+            csv += &format!("{},\"A picture: {caption}\",test\n", png.display());
+        }
+    }
+    std::fs::write(p.path().join("pairs.csv"), csv).unwrap();
+    let sets = [
+        "--set",
+        "dataset.kind=\"manifest\"",
+        "--set",
+        "dataset.path=\"pairs.csv\"",
+        "--set",
+        "train.linear.epochs=4",
+        "--set",
+        "probe.retrieval_split=\"test\"",
+    ];
+    let mut args = vec!["run", "--stage", "probe", "--adapter", "linear"];
+    args.extend_from_slice(&sets);
+    let (_, err) = p.ok(&args);
+    assert!(
+        err.contains(
+            "ingest: 56 pairs of 48 images (32 train, 8 val, 16 test; the dataset's own split)"
+        ),
+        "{err}"
+    );
+    let dir = p.show_with("probe:linear", &sets);
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("retrieval.json")).unwrap()).unwrap();
+    assert_eq!(file["split"], "test");
+    assert_eq!(file["dataset_split"], true);
+    for row in file["rows"].as_array().unwrap() {
+        let (q, g) = (
+            row["queries"].as_u64().unwrap(),
+            row["gallery"].as_u64().unwrap(),
+        );
+        match row["direction"].as_str().unwrap() {
+            "image_to_text" => assert_eq!((q, g), (8, 16), "8 test images against 16 captions"),
+            _ => assert_eq!((q, g), (16, 8), "16 captions against 8 images"),
+        }
+    }
+    // The seeded split has no test split: asking for it is an error that says so.
+    let mut args = vec!["run", "--stage", "probe", "--adapter", "linear"];
+    args.extend_from_slice(&sets);
+    args.extend_from_slice(&["--set", "dataset.split_source=\"seeded\""]);
+    let o = p.run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("[probe] retrieval_split = \"test\"")
+            && err.contains("the seeded split has train and val only"),
+        "{err}"
+    );
 }

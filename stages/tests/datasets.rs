@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use stages::dataset::Split;
 use stages::dataset::ingest::{IngestArtifact, ingest};
 use stages::dataset::probe::{self, ProbeKind, ProbeSplit};
-use stages::dataset::spec::{CaptionChoice, DatasetKind, DatasetSpec, OnBadRecord};
+use stages::dataset::spec::{CaptionChoice, DatasetKind, DatasetSpec, OnBadRecord, SplitSource};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -551,5 +551,148 @@ fn an_oversized_image_is_named_with_its_size_and_the_limit() {
     assert!(
         clock.elapsed() < std::time::Duration::from_secs(5),
         "refused from its header"
+    );
+}
+
+/// Karpathy's JSON `split` is the dataset's own split (restval is train), honoured by default;
+/// `split_source = "seeded"` ignores it; an unknown split name is refused naming the image.
+#[test]
+fn karpathy_json_splits_are_the_datasets_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = flickr_folder(dir.path());
+    let json = r#"{"images": [
+        {"filename": "1000.jpg", "split": "train", "sentences": [{"raw": "A frog."}, {"raw": "A green frog."}]},
+        {"filename": "1001.jpg", "split": "restval", "sentences": [{"raw": "A badger."}]},
+        {"filename": "1002.jpg", "split": "test", "sentences": [{"raw": "Camel."}, {"raw": "A camel in the desert."}]}]}"#;
+    std::fs::write(dir.path().join("dataset_flickr30k.json"), json).unwrap();
+    let base = DatasetSpec {
+        kind: DatasetKind::Flickr30k,
+        path: images.display().to_string(),
+        caption_choice: CaptionChoice::All,
+        ..DatasetSpec::default()
+    };
+    let own = ingest(&base, dir.path()).unwrap();
+    let split_of = |records: &[stages::dataset::Record], id: &str| {
+        records.iter().find(|r| r.id == id).unwrap().split
+    };
+    assert_eq!(split_of(&own.records, "1000.jpg#1"), Split::Train);
+    assert_eq!(
+        split_of(&own.records, "1001.jpg#0"),
+        Split::Train,
+        "restval"
+    );
+    assert_eq!(split_of(&own.records, "1002.jpg#0"), Split::Test);
+    assert_eq!(split_of(&own.records, "1002.jpg#1"), Split::Test);
+    assert!(own.summary.dataset_split);
+    assert_eq!(
+        (
+            own.summary.train_records,
+            own.summary.val_records,
+            own.summary.test_records
+        ),
+        (3, 0, 2)
+    );
+    // The summary of a seeded split is the file it always was: no test count, no flag.
+    let seeded = ingest(
+        &DatasetSpec {
+            split_source: SplitSource::Seeded,
+            val_fraction: 1.0 / 3.0,
+            ..base.clone()
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert!(!seeded.summary.dataset_split);
+    assert!(seeded.records.iter().all(|r| r.split != Split::Test));
+    let out = tempfile::tempdir().unwrap();
+    IngestArtifact::at(out.path()).write(&seeded).unwrap();
+    let text = std::fs::read_to_string(IngestArtifact::at(out.path()).summary()).unwrap();
+    assert!(
+        !text.contains("test_records") && !text.contains("dataset_split"),
+        "{text}"
+    );
+
+    std::fs::write(
+        dir.path().join("dataset_flickr30k.json"),
+        json.replace("\"test\"", "\"testing\""),
+    )
+    .unwrap();
+    let err = ingest(&base, dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("images[2] (1002.jpg)") && err.contains("split \"testing\""),
+        "{err}"
+    );
+}
+
+/// A manifest's `split` column: every row's value is checked (the line is named), one image's
+/// rows must agree, and `split_source = "dataset"` refuses a dataset that gives none.
+#[test]
+fn a_manifest_split_column_is_honoured_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, rel) in [
+        ("a.png", "animals/amphibians/frog-1.png"),
+        ("b.png", "animals/mammals/badger.png"),
+        ("c.png", "animals/mammals/camel/camel.png"),
+    ] {
+        std::fs::copy(stamp(rel), dir.path().join(name)).unwrap();
+    }
+    let write = |body: &str| {
+        let path = dir.path().join("pairs.csv");
+        std::fs::write(&path, format!("image,caption,split\n{body}")).unwrap();
+        DatasetSpec {
+            kind: DatasetKind::Manifest,
+            path: path.display().to_string(),
+            ..DatasetSpec::default()
+        }
+    };
+    let spec =
+        write("a.png,A frog.,train\nb.png,A badger.,val\nc.png,A camel.,test\nc.png,Camel.,test\n");
+    let out = ingest(&spec, dir.path()).unwrap();
+    let splits: Vec<Split> = out.records.iter().map(|r| r.split).collect();
+    assert_eq!(splits, [Split::Train, Split::Val, Split::Test, Split::Test]);
+    assert_eq!(out.summary.test_records, 2);
+
+    let spec = write("a.png,A frog.,train\nb.png,A badger.,holdout\n");
+    let err = ingest(&spec, dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("line 3: split `holdout`: expected `train`, `val` or `test`"),
+        "{err}"
+    );
+    let spec = write("a.png,A frog.,train\na.png,Frog.,test\n");
+    let err = ingest(&spec, dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("image a.png is in two splits: `row-0` says train, `row-1` says test"),
+        "{err}"
+    );
+    // Byte-identical files the dataset put in two splits stay two images.
+    std::fs::copy(dir.path().join("a.png"), dir.path().join("a2.png")).unwrap();
+    let spec = write("a.png,A frog.,train\na2.png,A frog again.,test\n");
+    let out = ingest(&spec, dir.path()).unwrap();
+    assert_eq!(out.summary.images, 2);
+    assert!(out.summary.identical_images_merged.is_empty());
+
+    let plain = manifest(dir.path(), &[("a.png", "A frog."), ("b.png", "A badger.")]);
+    let err = ingest(
+        &DatasetSpec {
+            split_source: SplitSource::Dataset,
+            ..plain
+        },
+        dir.path(),
+    )
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        err.contains("split_source = \"dataset\", but the dataset gives no split"),
+        "{err}"
     );
 }

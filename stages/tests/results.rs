@@ -166,6 +166,7 @@ fn probe_results_round_trip_with_their_recall_columns() {
         },
         retrieval: RetrievalFile {
             split: "val".into(),
+            dataset_split: false,
             rows: vec![
                 retrieval(Weights::Trained, Direction::ImageToText),
                 retrieval(Weights::Untrained, Direction::TextToImage),

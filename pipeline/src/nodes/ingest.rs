@@ -4,12 +4,16 @@ use std::path::PathBuf;
 
 use stages::dataset::DatasetSpec;
 use stages::dataset::ingest::{self, IngestArtifact};
+use stages::dataset::spec::DatasetKind;
 
 use crate::config::Config;
 use crate::engine::error::Result;
 use crate::engine::stage::{Problem, Stage, StageContext};
 
 pub struct IngestNode;
+
+/// `[dataset] split_source`'s key.
+const SPLIT_SOURCE: &str = "split_source";
 
 impl Stage for IngestNode {
     type Params = DatasetSpec;
@@ -34,6 +38,30 @@ impl Stage for IngestNode {
         DatasetSpec::default()
     }
 
+    /// Tux Paint has no split of its own, so where its split comes from changes nothing: its
+    /// key leaves `split_source` out (and stays what it was before the setting existed).
+    fn key_params(&self, spec: &DatasetSpec) -> Result<serde_json::Value> {
+        let mut value = serde_json::to_value(spec).map_err(|e| {
+            crate::engine::error::EngineError::Other(format!("ingest: parameters: {e}"))
+        })?;
+        if spec.kind == DatasetKind::Tuxpaint
+            && let serde_json::Value::Object(map) = &mut value
+        {
+            map.remove(SPLIT_SOURCE);
+        }
+        Ok(value)
+    }
+
+    fn config_sections(&self, defaults: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        let mut own = defaults.clone();
+        if let serde_json::Value::Object(map) = &mut own {
+            let value =
+                serde_json::to_value(DatasetSpec::default().split_source).expect("a plain enum");
+            map.insert(SPLIT_SOURCE.into(), value);
+        }
+        vec![(self.section(), own)]
+    }
+
     fn problems(&self, spec: &DatasetSpec) -> Vec<Problem> {
         Problem::in_section(&self.section(), spec.problems())
     }
@@ -46,8 +74,13 @@ impl Stage for IngestNode {
         let ingested = ingest::ingest(spec, ctx.root)?;
         IngestArtifact::at(&ctx.out_dir).write(&ingested)?;
         let s = &ingested.summary;
+        let test = if s.dataset_split {
+            format!(", {} test; the dataset's own split", s.test_records)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "ingest: {} pairs of {} images ({} train, {} val); {} rejected",
+            "ingest: {} pairs of {} images ({} train, {} val{test}); {} rejected",
             s.records, s.images, s.train_records, s.val_records, s.rejected
         );
         for m in &s.identical_images_merged {

@@ -1,5 +1,7 @@
 //! Flickr30k: a folder of JPEGs plus captions in either layout:
-//! - Karpathy's `dataset_flickr30k.json`: `{"images": [{"filename", "sentences": [{"raw"}]}]}`;
+//! - Karpathy's `dataset_flickr30k.json` (or `dataset_coco.json`): `{"images": [{"filename",
+//!   "split", "sentences": [{"raw"}]}]}`, whose `split` (train / val / test; COCO's `restval`,
+//!   the validation images Karpathy moved to training, is train) is the dataset's own;
 //! - `results.csv` from the Kaggle release: `image_name| comment_number| comment`.
 //!
 //! `caption_choice` picks the pairs: `longest` (the research proposal), `first`, or `all`
@@ -8,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::dataset::record::Candidate;
+use crate::dataset::record::{Candidate, Split};
 use crate::dataset::spec::CaptionChoice;
 use crate::error::{Error, Result};
 
@@ -24,7 +26,14 @@ pub fn read(
         read_results_csv(captions)?
     };
     let mut out = Vec::new();
-    for (file, caps) in by_image {
+    for (
+        file,
+        Image {
+            split,
+            captions: caps,
+        },
+    ) in by_image
+    {
         // The file name with its extension: two files are two images.
         let image_id = file.clone();
         let path = images.join(&file);
@@ -65,13 +74,30 @@ pub fn read(
                 image_id: image_id.clone(),
                 image_path: path.clone(),
                 caption,
+                split,
             });
         }
     }
     Ok(out)
 }
 
-type Captions = BTreeMap<String, Vec<(usize, Result<String, String>)>>;
+/// An image's captions (numbered, each readable or why not) and its split, where the file
+/// gives one.
+#[derive(Default)]
+struct Image {
+    split: Option<Split>,
+    captions: Vec<(usize, Result<String, String>)>,
+}
+
+type Captions = BTreeMap<String, Image>;
+
+/// Karpathy's split names: `restval` (COCO's validation images moved to training) is train.
+fn karpathy_split(name: &str) -> Option<Split> {
+    match name {
+        "restval" => Some(Split::Train),
+        other => Split::parse(other),
+    }
+}
 
 fn read_karpathy(path: &Path) -> Result<Captions> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -93,10 +119,30 @@ fn read_karpathy(path: &Path) -> Result<Captions> {
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or(&[]);
+        let split = match &img["split"] {
+            serde_json::Value::Null => None,
+            v => Some(
+                v.as_str()
+                    .and_then(karpathy_split)
+                    .ok_or_else(|| Error::Invalid {
+                        what: format!("{} images[{i}] ({file})", path.display()),
+                        message: format!(
+                            "split {v}: expected \"train\", \"val\", \"test\" or \"restval\""
+                        ),
+                    })?,
+            ),
+        };
         let entry = out.entry(file.to_string()).or_default();
+        if entry.split.is_some() && entry.split != split {
+            return Err(Error::Invalid {
+                what: format!("{} images[{i}] ({file})", path.display()),
+                message: "listed twice, in two splits".into(),
+            });
+        }
+        entry.split = split;
         for (n, s) in caps.iter().enumerate() {
             let raw = s["raw"].as_str().map(str::trim).map(str::to_string);
-            entry.push((
+            entry.captions.push((
                 n,
                 raw.ok_or_else(|| format!("images[{i}].sentences[{n}] has no `raw` text")),
             ));
@@ -137,10 +183,10 @@ fn read_results_csv(path: &Path) -> Result<Captions> {
             Some(Err(_)) => Err(format!("line {}: caption is not UTF-8", row + 2)),
             None => Err(format!("line {}: no caption column", row + 2)),
         };
-        out.entry(file).or_default().push((n, caption));
+        out.entry(file).or_default().captions.push((n, caption));
     }
-    for caps in out.values_mut() {
-        caps.sort_by_key(|c| c.0);
+    for image in out.values_mut() {
+        image.captions.sort_by_key(|c| c.0);
     }
     Ok(out)
 }

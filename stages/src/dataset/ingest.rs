@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::collections::HashMap;
 
-use crate::dataset::record::{BadRecord, Candidate, Record};
-use crate::dataset::spec::{DatasetKind, DatasetSpec, OnBadRecord};
+use crate::dataset::record::{BadRecord, Candidate, Record, Split};
+use crate::dataset::spec::{DatasetKind, DatasetSpec, OnBadRecord, SplitSource};
 use crate::dataset::validate::Valid;
 use crate::dataset::{flickr30k, manifest_file, split, tuxpaint, validate};
 use crate::error::{Error, Result};
@@ -96,13 +96,13 @@ pub fn candidates(spec: &DatasetSpec, root: &Path) -> Result<Vec<Candidate>> {
 }
 
 /// An image file merged into a byte-identical one listed under another path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergedImage {
     pub path: String,
     pub same_as: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Summary {
     pub candidates: usize,
     pub rejected: usize,
@@ -111,9 +111,20 @@ pub struct Summary {
     pub images: usize,
     pub train_records: usize,
     pub val_records: usize,
+    /// Only the dataset's own split has a test split (absent from the file when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub test_records: usize,
+    /// The split is the dataset's own (Karpathy's JSON, a manifest's `split` column), not the
+    /// seeded one (absent from the file when seeded).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dataset_split: bool,
     /// Image files byte-identical to another listed file, merged into it (one image, the
     /// captions of both).
     pub identical_images_merged: Vec<MergedImage>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub struct Ingested {
@@ -132,6 +143,7 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
         });
     }
     let cands = candidates(spec, root)?;
+    let dataset_split = uses_own_split(spec, &cands)?;
     let n_candidates = cands.len();
     let (valid, rejected) = validate::validate(cands);
     if !rejected.is_empty() && spec.on_bad_record == OnBadRecord::Fail {
@@ -152,11 +164,23 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
             .filter_map(|(v, k)| k.then_some(v))
             .collect(),
     };
-    let splits = split::assign(
-        valid.iter().map(|v| v.image_id.as_str()),
-        spec.val_fraction,
-        spec.seed,
-    );
+    let splits: std::collections::BTreeMap<String, Split> = if dataset_split {
+        valid
+            .iter()
+            .map(|v| {
+                (
+                    v.image_id.clone(),
+                    v.split.expect("checked by uses_own_split"),
+                )
+            })
+            .collect()
+    } else {
+        split::assign(
+            valid.iter().map(|v| v.image_id.as_str()),
+            spec.val_fraction,
+            spec.seed,
+        )
+    };
     let records: Vec<Record> = valid
         .into_iter()
         .map(|v| Record {
@@ -187,6 +211,8 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
             .iter()
             .filter(|r| r.split == crate::dataset::Split::Val)
             .count(),
+        test_records: records.iter().filter(|r| r.split == Split::Test).count(),
+        dataset_split,
         identical_images_merged: merged,
     };
     Ok(Ingested {
@@ -196,15 +222,70 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
     })
 }
 
+/// Whether the records take the dataset's own split (`split_source`), checked before any image
+/// is read: every record must then have one, and the records of one image the same one.
+fn uses_own_split(spec: &DatasetSpec, cands: &[Candidate]) -> Result<bool> {
+    let given = cands.iter().filter(|c| c.split.is_some()).count();
+    let own = match spec.split_source {
+        SplitSource::Seeded => false,
+        SplitSource::Auto => given > 0,
+        SplitSource::Dataset if given == 0 => {
+            return Err(Error::Invalid {
+                what: format!("dataset {}", spec.path),
+                message: "split_source = \"dataset\", but the dataset gives no split (Karpathy's \
+                          JSON `split`, a manifest's `split` column)"
+                    .into(),
+            });
+        }
+        SplitSource::Dataset => true,
+    };
+    if !own {
+        return Ok(false);
+    }
+    if let Some(c) = cands.iter().find(|c| c.split.is_none()) {
+        return Err(Error::Invalid {
+            what: format!("dataset {}", spec.path),
+            message: format!(
+                "{} of {} records have a split of the dataset's own, `{}` has none: give every \
+                 record one, or set [dataset] split_source = \"seeded\"",
+                given,
+                cands.len(),
+                c.id
+            ),
+        });
+    }
+    let mut by_image: HashMap<&str, (Split, &str)> = HashMap::new();
+    for c in cands {
+        let split = c.split.expect("checked above");
+        let (first, first_id) = *by_image.entry(&c.image_id).or_insert((split, &c.id));
+        if first != split {
+            return Err(Error::Invalid {
+                what: format!("dataset {}", spec.path),
+                message: format!(
+                    "image {} is in two splits: `{}` says {}, `{}` says {}",
+                    c.image_id,
+                    first_id,
+                    first.as_str(),
+                    c.id,
+                    split.as_str()
+                ),
+            });
+        }
+    }
+    Ok(true)
+}
+
 /// Byte-identical files listed under different paths are one image: every record of such a
 /// file takes the image id and path of the first of them (by id), keeping its own id and
 /// caption, so the image is encoded once and its captions stay together in one split. Returns
 /// the records and, for each merged path, the one it was merged into.
 fn merge_identical_images(valid: Vec<Valid>, root: &Path) -> (Vec<Valid>, Vec<MergedImage>) {
-    let mut canonical: HashMap<String, (String, PathBuf)> = HashMap::new();
+    // Copies the dataset put in two splits stay two images: merging would move captions
+    // across its split.
+    let mut canonical: HashMap<(String, Option<Split>), (String, PathBuf)> = HashMap::new();
     for v in &valid {
         let entry = canonical
-            .entry(v.image_blake3.clone())
+            .entry((v.image_blake3.clone(), v.split))
             .or_insert_with(|| (v.image_id.clone(), v.image_path.clone()));
         if v.image_id < entry.0 {
             *entry = (v.image_id.clone(), v.image_path.clone());
@@ -215,7 +296,7 @@ fn merge_identical_images(valid: Vec<Valid>, root: &Path) -> (Vec<Valid>, Vec<Me
     let valid = valid
         .into_iter()
         .map(|mut v| {
-            let (id, path) = &canonical[&v.image_blake3];
+            let (id, path) = &canonical[&(v.image_blake3.clone(), v.split)];
             if *id != v.image_id {
                 merged.insert(rel(&v.image_path), rel(path));
                 v.image_id = id.clone();
@@ -282,6 +363,15 @@ impl IngestArtifact {
             message: e.to_string(),
         })?;
         std::fs::write(&path, json).map_err(|e| Error::io(&path, e))
+    }
+
+    pub fn read_summary(&self) -> Result<Summary> {
+        let path = self.summary();
+        let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&text).map_err(|e| Error::Invalid {
+            what: path.display().to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// The validated records, in manifest order.

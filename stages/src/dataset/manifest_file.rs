@@ -1,5 +1,6 @@
 //! A user's own manifest: a CSV or Parquet file with an image path column and a caption column
-//! (names from `[dataset] image_column` / `caption_column`), and optionally an `id` column.
+//! (names from `[dataset] image_column` / `caption_column`), and optionally an `id` column and a
+//! `split` column (train / val / test on every row: the dataset's own split).
 //! Image paths are relative to the manifest's folder unless absolute. Rows sharing an image path
 //! share an image id (so the split keeps them together).
 
@@ -9,13 +10,28 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_schema::DataType;
 
-use crate::dataset::record::Candidate;
+use crate::dataset::record::{Candidate, Split};
 use crate::error::{Error, Result};
 
 struct Row {
     id: Option<String>,
     image: String,
     caption: Result<String, String>,
+    split: Option<Split>,
+}
+
+/// The optional split column's name.
+const SPLIT_COLUMN: &str = "split";
+
+/// A `split` cell: train, val or test (anything else names the row).
+fn parse_split(value: Option<&str>, row: &str) -> std::result::Result<Split, String> {
+    match value {
+        Some(v) => Split::parse(v.trim())
+            .ok_or_else(|| format!("{row}: split `{v}`: expected `train`, `val` or `test`")),
+        None => Err(format!(
+            "{row}: split is empty: expected `train`, `val` or `test`"
+        )),
+    }
 }
 
 pub fn read(path: &Path, image_column: &str, caption_column: &str) -> Result<Vec<Candidate>> {
@@ -39,6 +55,7 @@ pub fn read(path: &Path, image_column: &str, caption_column: &str) -> Result<Vec
             image_id: r.image.clone(),
             image_path: base.join(&r.image),
             caption: r.caption,
+            split: r.split,
         })
         .collect())
 }
@@ -66,6 +83,7 @@ fn read_csv(path: &Path, image_column: &str, caption_column: &str) -> Result<Vec
     let img = col(image_column).ok_or_else(|| missing_column(path, image_column, &headers))?;
     let cap = col(caption_column).ok_or_else(|| missing_column(path, caption_column, &headers))?;
     let id = col("id");
+    let split = col(SPLIT_COLUMN);
     let mut rows = Vec::new();
     for (i, rec) in reader.byte_records().enumerate() {
         let line = i + 2;
@@ -84,10 +102,18 @@ fn read_csv(path: &Path, image_column: &str, caption_column: &str) -> Result<Vec
             Some(Err(_)) => Err(format!("line {line}: caption is not UTF-8")),
             None => Err(format!("line {line}: no caption field")),
         };
+        let split = match split {
+            Some(j) => {
+                let value = text(j).and_then(|r| r.ok()).filter(|v| !v.is_empty());
+                Some(parse_split(value.as_deref(), &format!("line {line}")).map_err(invalid)?)
+            }
+            None => None,
+        };
         rows.push(Row {
             id: id.and_then(text).and_then(|r| r.ok()),
             image,
             caption,
+            split,
         });
     }
     Ok(rows)
@@ -124,13 +150,25 @@ fn read_parquet(path: &Path, image_column: &str, caption_column: &str) -> Result
         } else {
             None
         };
+        let splits = if names.iter().any(|n| n == SPLIT_COLUMN) {
+            Some(get(SPLIT_COLUMN)?)
+        } else {
+            None
+        };
         for i in 0..batch.num_rows() {
             let row = rows.len();
             let image = images[i]
                 .clone()
                 .ok_or_else(|| invalid(format!("row {row}: image path is null")))?;
+            let split = match &splits {
+                Some(v) => {
+                    Some(parse_split(v[i].as_deref(), &format!("row {row}")).map_err(invalid)?)
+                }
+                None => None,
+            };
             rows.push(Row {
                 id: ids.as_ref().and_then(|v| v[i].clone()),
+                split,
                 image,
                 caption: captions[i]
                     .clone()

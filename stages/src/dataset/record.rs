@@ -14,6 +14,9 @@ pub struct Candidate {
     pub image_id: String,
     pub image_path: PathBuf,
     pub caption: Result<String, String>,
+    /// The dataset's own split of this record, where it gives one (Karpathy's JSON, a
+    /// manifest's `split` column).
+    pub split: Option<Split>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -21,6 +24,8 @@ pub struct Candidate {
 pub enum Split {
     Train,
     Val,
+    /// Only where the dataset gives its own split (the seeded split has none).
+    Test,
 }
 
 impl Split {
@@ -28,6 +33,7 @@ impl Split {
         match self {
             Split::Train => "train",
             Split::Val => "val",
+            Split::Test => "test",
         }
     }
 
@@ -35,6 +41,7 @@ impl Split {
         match s {
             "train" => Some(Split::Train),
             "val" => Some(Split::Val),
+            "test" => Some(Split::Test),
             _ => None,
         }
     }
@@ -46,7 +53,7 @@ impl crate::table::Cell for Split {
     }
 
     fn read(table: &crate::table::Table, name: &str) -> crate::Result<Vec<Self>> {
-        table.parsed(name, Split::parse, "`train`, `val`")
+        table.parsed(name, Split::parse, "`train`, `val`, `test`")
     }
 }
 

@@ -25,6 +25,19 @@ pub enum CaptionChoice {
     All,
 }
 
+/// Where the train / val / test split comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SplitSource {
+    /// The dataset's own where it gives one (Karpathy's JSON `split`, a manifest's `split`
+    /// column), else the seeded one.
+    Auto,
+    /// The dataset's own; a dataset without one is an error.
+    Dataset,
+    /// `val_fraction` of the images by seeded rank, whatever the dataset says (no test split).
+    Seeded,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnBadRecord {
@@ -55,6 +68,8 @@ pub struct DatasetSpec {
     pub image_column: String,
     pub caption_column: String,
     pub on_bad_record: OnBadRecord,
+    /// Where the split comes from; `val_fraction` and `seed` make the seeded one.
+    pub split_source: SplitSource,
     /// Fraction of images in the validation split.
     pub val_fraction: f64,
     pub seed: u64,
@@ -75,6 +90,7 @@ impl Default for DatasetSpec {
             image_column: "image".into(),
             caption_column: "caption".into(),
             on_bad_record: OnBadRecord::Fail,
+            split_source: SplitSource::Auto,
             val_fraction: 0.25,
             seed: 42,
             num_samples: 0,

@@ -59,6 +59,8 @@ pub fn read(root: &Path, language: &str, exclude: &[String]) -> Result<Vec<Candi
             image_id,
             image_path: path,
             caption,
+            // Tux Paint has no split of its own: ingest's seeded one applies.
+            split: None,
         });
     }
     Ok(out)

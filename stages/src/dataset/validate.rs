@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::dataset::record::{BadRecord, Candidate};
+use crate::dataset::record::{BadRecord, Candidate, Split};
 use crate::image::decode;
 
 /// A validated record before its split is assigned.
@@ -18,6 +18,8 @@ pub struct Valid {
     pub image_path: PathBuf,
     pub image_blake3: String,
     pub caption: String,
+    /// The dataset's own split, where it gives one.
+    pub split: Option<Split>,
 }
 
 /// Decodes each distinct image once; returns its blake3 or why it is unusable.
@@ -101,6 +103,7 @@ pub fn validate(candidates: Vec<Candidate>) -> (Vec<Valid>, Vec<BadRecord>) {
                 image_path: c.image_path,
                 image_blake3: image.clone().expect("checked above"),
                 caption: c.caption.expect("checked above"),
+                split: c.split,
             });
         } else {
             bad.push(BadRecord {

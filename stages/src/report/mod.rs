@@ -24,8 +24,8 @@ pub mod thumbs;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the same inputs would give a different page (3: the zero-shot section; 4: the
-/// model set).
-pub const VERSION: u32 = 4;
+/// model set; 5: the retrieval protocol).
+pub const VERSION: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -31,6 +31,8 @@ pub struct TrainingData {
     pub image_ids: Vec<String>,
     pub image_splits: Vec<String>,
     pub image_sources: Vec<String>,
+    /// The split is the dataset's own, not ingest's seeded one (the protocol reports say so).
+    pub dataset_split: bool,
 }
 
 fn ids(dir: &Path) -> Result<Vec<String>> {
@@ -53,7 +55,9 @@ impl TrainingData {
         text: &Path,
         reference: &Path,
     ) -> Result<TrainingData> {
-        let records = IngestArtifact::at(ingest_dir).read_records()?;
+        let ingest = IngestArtifact::at(ingest_dir);
+        let records = ingest.read_records()?;
+        let dataset_split = ingest.read_summary()?.dataset_split;
         // The image table's metadata is read once (its vectors are mapped, not read): its ids
         // index the rows, its split and source columns describe the aligned image embeddings
         // written later.
@@ -95,6 +99,7 @@ impl TrainingData {
             image_splits: images.strings("split")?,
             image_sources: images.strings("source")?,
             image_ids,
+            dataset_split,
         })
     }
 }

@@ -94,7 +94,7 @@ impl AlignConfig {
     pub fn split(&self) -> Result<Split> {
         Split::parse(&self.split).ok_or_else(|| Error::Invalid {
             what: "[align] split".into(),
-            message: format!("`{}`: expected `train` or `val`", self.split),
+            message: format!("`{}`: expected `train`, `val` or `test`", self.split),
         })
     }
 
@@ -115,7 +115,7 @@ impl AlignConfig {
             self.split().is_ok(),
             "split",
             format!("{:?}", self.split),
-            "`train` or `val`",
+            "`train`, `val` or `test` (test: a dataset's own split only)",
         );
         c.positive_count("topk", self.topk);
         c.expect(

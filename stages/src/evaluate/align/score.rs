@@ -68,8 +68,22 @@ pub fn score(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Scored> {
     let list = config.metric_list()?;
-    let picked = rows::select(data, config.split()?, config.sample_size, config.seed);
+    let split = config.split()?;
+    let picked = rows::select(data, split, config.sample_size, config.seed);
     let n = picked.len();
+    if n == 0 {
+        return Err(crate::Error::Invalid {
+            what: format!("[align] split = {:?}", split.as_str()),
+            message: format!(
+                "no image–caption pairs in that split{}",
+                if data.dataset_split {
+                    ""
+                } else {
+                    " (the seeded split has train and val only)"
+                }
+            ),
+        });
+    }
     let dims = [
         data.image.dim(),
         data.text.dim(),

@@ -71,7 +71,10 @@ impl ProbeConfig {
     pub fn retrieval_split(&self) -> Result<Split> {
         Split::parse(&self.retrieval_split).ok_or_else(|| Error::Invalid {
             what: "[probe] retrieval_split".into(),
-            message: format!("`{}`: expected `train` or `val`", self.retrieval_split),
+            message: format!(
+                "`{}`: expected `train`, `val` or `test`",
+                self.retrieval_split
+            ),
         })
     }
 
@@ -82,7 +85,7 @@ impl ProbeConfig {
             self.retrieval_split().is_ok(),
             "retrieval_split",
             format!("{:?}", self.retrieval_split),
-            "`train` or `val`",
+            "`train`, `val` or `test` (test: a dataset's own split only)",
         );
         c.expect(
             !self.retrieval_ks.is_empty() && !self.retrieval_ks.contains(&0),

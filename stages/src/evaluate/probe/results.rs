@@ -174,6 +174,10 @@ pub struct ProbeFile {
 pub struct RetrievalFile {
     /// The split of the image–caption pairs searched.
     pub split: String,
+    /// That split is the dataset's own (Karpathy's, a manifest's), not the seeded one (absent
+    /// from the file when seeded).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dataset_split: bool,
     pub rows: Vec<RetrievalRow>,
 }
 

@@ -35,13 +35,14 @@ pub fn summary(page: &Page) -> String {
         let _ = write!(
             summary,
             "<li><b>{}</b>: H1 supported on {} of {} metrics (untrained control: {}), H2 on {} (control: {}); \
-             val image→text R@1 {}; n = {} evaluation pairs.</li>",
+             {} image→text R@1 {}; n = {} evaluation pairs.</li>",
             escape(&a.name),
             supported(a, Weights::Trained, Hypothesis::H1),
             a.align.metrics_scored().len(),
             supported(a, Weights::Untrained, Hypothesis::H1),
             supported(a, Weights::Trained, Hypothesis::H2),
             supported(a, Weights::Untrained, Hypothesis::H2),
+            escape(&a.probe.retrieval.split),
             num(r1),
             a.align.settings().n,
         );

@@ -1,11 +1,53 @@
 //! The retrieval, linear-probe and zero-shot tables.
 
 use super::{Page, section};
+use crate::evaluate::probe::RetrievalFile;
+use crate::evaluate::retrieval::Direction;
 use crate::report::html::{self, escape, num};
+
+/// Which protocol produced an adapter's retrieval numbers: the split and where it came from, the
+/// images and captions searched.
+fn retrieval_protocol(file: &RetrievalFile) -> String {
+    let source = if file.dataset_split {
+        "the dataset's own split"
+    } else {
+        "ingest's seeded split by image"
+    };
+    let searched = file
+        .rows
+        .iter()
+        .find(|r| r.retrieval.direction == Direction::ImageToText)
+        .map(|r| {
+            let (images, captions) = (r.retrieval.queries, r.retrieval.gallery);
+            let per_image = if images > 0 && captions % images == 0 {
+                format!("{} per image", captions / images)
+            } else {
+                format!(
+                    "{:.2} per image on average",
+                    captions as f64 / images.max(1) as f64
+                )
+            };
+            format!(
+                "{images} images and their {captions} captions ({per_image}); an image query \
+                 hits when any caption of its image ranks within k"
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "the <b>{}</b> split ({source}): {searched}",
+        escape(&file.split)
+    )
+}
 
 pub fn retrieval(page: &Page) -> String {
     let mut rows = Vec::new();
+    let mut protocols = Vec::new();
     for a in page.results {
+        protocols.push(format!(
+            "<li>{}: {}</li>",
+            escape(&a.name),
+            retrieval_protocol(&a.probe.retrieval)
+        ));
         for r in &a.probe.retrieval.rows {
             let recall = |i: usize| num(r.retrieval.recall.get(i).map_or(f64::NAN, |x| x.1));
             rows.push(vec![
@@ -36,9 +78,10 @@ pub fn retrieval(page: &Page) -> String {
         .collect();
     section(
         "retrieval",
-        "Retrieval (evaluation split)",
+        "Retrieval",
         &format!(
-            "<p>Cosine similarity in the aligned space; the untrained adapters are the floor. Ties rank against the query.</p>{}",
+            "<p>Cosine similarity in the aligned space; the untrained adapters are the floor. Ties rank against the query. Protocol:</p><ul>{}</ul>{}",
+            protocols.concat(),
             html::table(&header, &rows, "retrieval")
         ),
     )
