@@ -9,6 +9,22 @@ use crate::dataset::split::rank;
 use crate::features::FeatureMatrix;
 use crate::train::data::{PairRow, TrainingData};
 
+/// The error for a chosen split (`setting`, e.g. `[align] split`) that holds no pairs, saying
+/// why where the split is the seeded one.
+pub fn empty_split(setting: &str, split: Split, data: &TrainingData) -> crate::Error {
+    crate::Error::Invalid {
+        what: format!("{setting} = {:?}", split.as_str()),
+        message: format!(
+            "no image–caption pairs in that split{}",
+            if data.dataset_split {
+                ""
+            } else {
+                " (the seeded split has train and val only)"
+            }
+        ),
+    }
+}
+
 pub fn select(data: &TrainingData, split: Split, sample_size: usize, seed: u64) -> Vec<PairRow> {
     pick(
         &data.pairs,

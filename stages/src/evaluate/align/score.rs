@@ -72,17 +72,7 @@ pub fn score(
     let picked = rows::select(data, split, config.sample_size, config.seed);
     let n = picked.len();
     if n == 0 {
-        return Err(crate::Error::Invalid {
-            what: format!("[align] split = {:?}", split.as_str()),
-            message: format!(
-                "no image–caption pairs in that split{}",
-                if data.dataset_split {
-                    ""
-                } else {
-                    " (the seeded split has train and val only)"
-                }
-            ),
-        });
+        return Err(rows::empty_split("[align] split", split, data));
     }
     let dims = [
         data.image.dim(),

@@ -238,17 +238,7 @@ fn retrieval_rows(
     let split = config.retrieval_split()?;
     let mut pairs: Vec<_> = data.pairs.iter().filter(|p| p.split == split).collect();
     if pairs.is_empty() {
-        return Err(Error::Invalid {
-            what: format!("[probe] retrieval_split = {:?}", split.as_str()),
-            message: format!(
-                "no image–caption pairs in that split{}",
-                if data.dataset_split {
-                    ""
-                } else {
-                    " (the seeded split has train and val only)"
-                }
-            ),
-        });
+        return Err(rows::empty_split("[probe] retrieval_split", split, data));
     }
     pairs.sort_by(|a, b| a.record_id.cmp(&b.record_id));
     let image_ids: Vec<&str> = pairs.iter().map(|p| p.image_id.as_str()).collect();
