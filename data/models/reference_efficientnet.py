@@ -108,9 +108,12 @@ def pixel_values(path, size):
 def main():
     import onnxruntime as ort
 
-    args = [a for a in sys.argv[1:] if not a.startswith("--size")]
-    size = next((int(a.split("=")[1]) for a in sys.argv[1:] if a.startswith("--size=")), 224)
+    args = [a for a in sys.argv[1:] if not a.startswith("--size=")]
+    sizes = [a.removeprefix("--size=") for a in sys.argv[1:] if a.startswith("--size=")]
+    if len(args) != 2 or not all(s.isdigit() for s in sizes):
+        raise SystemExit(f"usage: reference_efficientnet.py CHECKPOINT.pth OUT.onnx [--size=N]; got {sys.argv[1:]}")
     checkpoint, onnx_path = args
+    size = int(sizes[-1]) if sizes else 224
     weights = load_state_dict(checkpoint)
     session = ort.InferenceSession(onnx_path)
     names = [o.name for o in session.get_outputs()]

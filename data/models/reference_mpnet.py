@@ -1,8 +1,8 @@
 """An independent numpy forward pass of MPNetModel (float64), used to check export_mpnet.py's graph,
 and the check itself: `reference_mpnet.py MODEL_DIR OUT.onnx` runs the exported graph in
 onnxruntime on real captions (tokenised with the model's tokenizer.json, padded batch) and
-compares every layer's hidden states with this forward pass; it also checks that paraphrases score a higher
-mean-pooled cosine than unrelated sentences. It follows transformers' MPNetModel line by line and
+compares every layer's hidden states with this forward pass; it also checks that paraphrases
+score a higher mean-pooled cosine than unrelated sentences. It follows transformers' MPNetModel line by line and
 shares no code with the exporter (the bucket function is written again, from the paper's T5 rule).
 """
 
@@ -105,11 +105,13 @@ def main():
     got = outputs["last_hidden_state"]
     m = mask[..., None].astype(bool)
     # Every layer's states, the last under both of its names.
+    worst = 0.0
     for name, want in [("last_hidden_state", states[-1])] + [(n, s) for n, s in zip(names[1:], states)]:
         err = np.abs(np.where(m, outputs[name] - want, 0)).max() / np.abs(np.where(m, want, 0)).max()
         if err > 1e-4:
             raise SystemExit(f"mpnet: the exported graph's {name} disagrees with the numpy forward pass ({err:.2e})")
-    print(f"mpnet: every one of {len(names)} outputs equals the numpy forward pass to 1e-4 of its largest value")
+        worst = max(worst, err)
+    print(f"mpnet: {len(names)} outputs, max |onnx - numpy| / max |numpy| over unpadded tokens = {worst:.2e}")
     pooled = (got * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
     pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
     c = pooled @ pooled.T
