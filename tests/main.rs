@@ -9,8 +9,10 @@
 //! - [`research_e2e`]: the research's encoders exported with torch, read as torch reads them;
 //! - [`shards_e2e`]: `run --shard I/N` and the assembly of the shards into one run's bytes;
 //! - [`slurm_e2e`]: `pipeline submit` on a real one-node Slurm (scripts/slurm-local);
+//! - [`build_features`]: every build of the workspace resolves the same dependency features;
 //! - [`gpu_check`]: `make gpu-check` without a GPU (its refusal, and its comparison on CPU runs).
 
+mod build_features;
 mod common;
 mod config_e2e;
 mod engine;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int64Type};
 use arrow_array::{
-    Array, ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int64Array, RecordBatch,
-    StringArray,
+    Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, Int64Array,
+    RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -26,6 +26,9 @@ pub enum Column {
     Str(Vec<String>),
     I64(Vec<i64>),
     F64(Vec<f64>),
+    /// Floats with nulls (a number a row does not have).
+    OptF64(Vec<Option<f64>>),
+    Bool(Vec<bool>),
     /// Row-major `rows × dim` values, stored as FixedSizeList<Float32, dim>.
     Vectors {
         dim: usize,
@@ -39,6 +42,8 @@ impl Column {
             Column::Str(v) => (DataType::Utf8, Arc::new(StringArray::from(v))),
             Column::I64(v) => (DataType::Int64, Arc::new(Int64Array::from(v))),
             Column::F64(v) => (DataType::Float64, Arc::new(Float64Array::from(v))),
+            Column::OptF64(v) => (DataType::Float64, Arc::new(Float64Array::from(v))),
+            Column::Bool(v) => (DataType::Boolean, Arc::new(BooleanArray::from(v))),
             Column::Vectors { dim, values } => {
                 let item = Arc::new(Field::new("item", DataType::Float32, false));
                 let list = FixedSizeListArray::new(
@@ -66,6 +71,61 @@ pub fn write<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<()
     write_groups(path, 0, |_| columns.take().unwrap_or_default())
 }
 
+/// Writes the same columns as a CSV file with a header: numbers in their shortest round-trip
+/// form, nulls as empty fields (how pandas, polars and DuckDB read them back).
+pub fn write_csv<S: AsRef<str>>(path: &Path, columns: &[(S, Column)]) -> Result<()> {
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
+    w.write_record(columns.iter().map(|(n, _)| n.as_ref()))
+        .map_err(|e| csv_err(path, e))?;
+    for i in 0..rows {
+        w.write_record(columns.iter().map(|(_, c)| c.text(i)))
+            .map_err(|e| csv_err(path, e))?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    Error::Invalid {
+        what: path.display().to_string(),
+        message: format!("csv: {e}"),
+    }
+}
+
+impl Column {
+    /// Rows in the column.
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Str(v) => v.len(),
+            Column::I64(v) => v.len(),
+            Column::F64(v) => v.len(),
+            Column::OptF64(v) => v.len(),
+            Column::Bool(v) => v.len(),
+            Column::Vectors { dim, values } => values.len() / (*dim).max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i` as a CSV field (a vector as its values joined by spaces).
+    fn text(&self, i: usize) -> String {
+        match self {
+            Column::Str(v) => v[i].clone(),
+            Column::I64(v) => v[i].to_string(),
+            Column::F64(v) => v[i].to_string(),
+            Column::OptF64(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
+            Column::Bool(v) => v[i].to_string(),
+            Column::Vectors { dim, values } => values[i * dim..(i + 1) * dim]
+                .iter()
+                .map(f32::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+}
+
 /// Rows per Parquet row group: what [`write_groups`] holds in memory at once.
 pub const ROW_GROUP: usize = 8192;
 
@@ -73,8 +133,9 @@ fn batch_of<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<Rec
     let mut fields = Vec::new();
     let mut arrays = Vec::new();
     for (name, col) in columns {
+        let nullable = matches!(col, Column::OptF64(_));
         let (ty, array) = col.into_array();
-        fields.push(Field::new(name.as_ref(), ty, false));
+        fields.push(Field::new(name.as_ref(), ty, nullable));
         arrays.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| parquet_err(path, e))

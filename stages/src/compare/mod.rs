@@ -12,9 +12,8 @@
 //! index.html, fig/              the sweep's page (figures as PNG and SVG), from compare.json
 //! ```
 //!
-//! The members table is written first; the aggregates are a lazy scan of it, unpivoted to one row
-//! per (member, column) and grouped by configuration and column, so the Parquet file people open
-//! is the one the numbers come from.
+//! The aggregates are the members' numbers, one row per (column, member), grouped by
+//! configuration and column with polars.
 
 pub mod page;
 pub mod stats;
@@ -27,8 +26,10 @@ use serde::{Deserialize, Serialize};
 
 pub use table::write;
 
-/// Bump when the tables' or the page's content changes for the same members.
-pub const VERSION: u32 = 3;
+/// Bump when the tables' or the page's content changes for the same members. (4: the tables
+/// are written by `crate::table`, not polars' writer: `member` and `n` are int64, the Parquet
+/// files snappy-compressed; the numbers are the same.)
+pub const VERSION: u32 = 4;
 
 /// The swept parameter the aggregates average over.
 pub const SEED_AXIS: &str = "seed";

@@ -1,11 +1,12 @@
-//! The compare tables through polars: the members frame, its lazy unpivot and group-by into
-//! the across-seed aggregates, and the correlations across members.
+//! The compare tables: the members table, its across-seed aggregates (a polars group-by of the
+//! members' numbers by configuration and column), and the correlations across members. The
+//! tables are written as Parquet and CSV by [`crate::table`]; polars does the grouping only, in
+//! its eager API (its lazy engine and its Parquet codecs would triple its build for one
+//! group-by over a few hundred rows).
 
-use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::Path;
 
-use polars::prelude::*;
+use polars::prelude::{Column as Series, DataFrame, PolarsError, PolarsResult};
 
 use super::stats::{self, Coefficient};
 use super::{
@@ -13,6 +14,7 @@ use super::{
     Resampling, Role, SEED_AXIS, Value, finite,
 };
 use crate::error::{Error, Result};
+use crate::table::{self, Column};
 
 /// Writes the compare tables of `members` (of sweep `sweep`) into `out`; returns what
 /// compare.json holds.
@@ -23,9 +25,7 @@ pub fn write(
     out: &CompareArtifact,
 ) -> Result<Comparison> {
     check(members)?;
-    let members_file = out.members();
-    let mut frame = members_frame(members).map_err(|e| polars_err(&members_file, e))?;
-    write_both(&mut frame, &members_file)?;
+    write_both(members_columns(members), &out.members())?;
 
     let config_axes: Vec<&Axis> = members
         .axes
@@ -33,18 +33,15 @@ pub fn write(
         .filter(|a| a.name != SEED_AXIS)
         .collect();
     let aggregates_file = out.aggregates();
-    let mut aggregated = aggregate(&members_file, members, &config_axes)
-        .map_err(|e| polars_err(&aggregates_file, e))?;
     let aggregates =
-        aggregate_rows(&aggregated, &config_axes).map_err(|e| polars_err(&aggregates_file, e))?;
-    add_intervals(&mut aggregated, &aggregates).map_err(|e| polars_err(&aggregates_file, e))?;
-    write_both(&mut aggregated, &aggregates_file)?;
+        aggregate(members, &config_axes).map_err(|e| polars_err(&aggregates_file, e))?;
+    write_both(
+        aggregate_columns(&aggregates, &config_axes),
+        &aggregates_file,
+    )?;
 
     let correlations = correlations(members, resampling);
-    let correlations_file = out.correlations();
-    let mut frame =
-        correlations_frame(&correlations).map_err(|e| polars_err(&correlations_file, e))?;
-    write_both(&mut frame, &correlations_file)?;
+    write_both(correlation_columns(&correlations), &out.correlations())?;
 
     let comparison = Comparison {
         sweep: sweep.to_string(),
@@ -101,37 +98,26 @@ fn invalid(message: String) -> Error {
 }
 
 /// The Parquet file and a CSV beside it.
-fn write_both(frame: &mut DataFrame, parquet: &Path) -> Result<()> {
-    let file = File::create(parquet).map_err(|e| Error::io(parquet, e))?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Uncompressed)
-        .finish(frame)
-        .map_err(|e| polars_err(parquet, e))?;
-    let csv = CompareArtifact::csv(parquet);
-    let mut file = File::create(&csv).map_err(|e| Error::io(&csv, e))?;
-    CsvWriter::new(&mut file)
-        .include_header(true)
-        .finish(frame)
-        .map_err(|e| polars_err(&csv, e))?;
-    Ok(())
+fn write_both(columns: Vec<(String, Column)>, parquet: &Path) -> Result<()> {
+    table::write_csv(&CompareArtifact::csv(parquet), &columns)?;
+    table::write(parquet, columns)
 }
 
 /// A swept parameter as a typed column: integers, floats (integers among floats widen),
 /// booleans, or else strings.
-fn axis_column(axis: &Axis) -> Column {
-    let name = PlSmallStr::from_str(&axis.name);
-    let v = &axis.values;
-    if v.iter().all(|x| matches!(x, Value::Int(_))) {
-        let ints: Vec<i64> = v
+fn axis_column(values: &[&Value]) -> Column {
+    if values.iter().all(|x| matches!(x, Value::Int(_))) {
+        let ints = values
             .iter()
             .map(|x| if let Value::Int(i) = x { *i } else { 0 })
             .collect();
-        return Column::new(name, ints);
+        return Column::I64(ints);
     }
-    if v.iter()
+    if values
+        .iter()
         .all(|x| matches!(x, Value::Int(_) | Value::Float(_)))
     {
-        let floats: Vec<f64> = v
+        let floats = values
             .iter()
             .map(|x| match x {
                 Value::Int(i) => *i as f64,
@@ -139,94 +125,97 @@ fn axis_column(axis: &Axis) -> Column {
                 _ => f64::NAN,
             })
             .collect();
-        return Column::new(name, floats);
+        return Column::F64(floats);
     }
-    if v.iter().all(|x| matches!(x, Value::Bool(_))) {
-        let bools: Vec<bool> = v.iter().map(|x| matches!(x, Value::Bool(true))).collect();
-        return Column::new(name, bools);
+    if values.iter().all(|x| matches!(x, Value::Bool(_))) {
+        return Column::Bool(
+            values
+                .iter()
+                .map(|x| matches!(x, Value::Bool(true)))
+                .collect(),
+        );
     }
-    let strings: Vec<String> = v.iter().map(show).collect();
-    Column::new(name, strings)
+    Column::Str(values.iter().map(|v| v.to_string()).collect())
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Str(s) => s.clone(),
+fn members_columns(members: &Members) -> Vec<(String, Column)> {
+    let member = members.member.iter().map(|&m| i64::from(m)).collect();
+    let mut columns = vec![("member".to_string(), Column::I64(member))];
+    for a in &members.axes {
+        columns.push((
+            a.name.clone(),
+            axis_column(&a.values.iter().collect::<Vec<_>>()),
+        ));
     }
-}
-
-fn members_frame(members: &Members) -> PolarsResult<DataFrame> {
-    let mut columns = vec![Column::new("member".into(), members.member.clone())];
-    columns.extend(members.axes.iter().map(axis_column));
     for c in &members.columns {
-        let values: Vec<Option<f64>> = c.values.iter().map(|&x| finite(x)).collect();
-        columns.push(Column::new(PlSmallStr::from_str(&c.name), values));
+        let values = c.values.iter().map(|&x| finite(x)).collect();
+        columns.push((c.name.clone(), Column::OptF64(values)));
     }
-    DataFrame::new(columns)
+    columns
 }
 
-/// n, mean and sample standard deviation of every result column per configuration (the swept
-/// values but the seed): a lazy scan of the members file, unpivoted, grouped.
-fn aggregate(
-    members_file: &Path,
-    members: &Members,
-    config_axes: &[&Axis],
-) -> PolarsResult<DataFrame> {
-    let index: Vec<Selector> = std::iter::once("member".to_string())
-        .chain(members.axes.iter().map(|a| a.name.clone()))
-        .map(Selector::from)
-        .collect();
-    let on: Vec<Selector> = members
-        .columns
-        .iter()
-        .map(|c| Selector::from(c.name.clone()))
-        .collect();
-    let mut by: Vec<Expr> = config_axes.iter().map(|a| col(a.name.as_str())).collect();
-    by.push(col("column"));
-    LazyFrame::scan_parquet(members_file, ScanArgsParquet::default())?
-        .unpivot(UnpivotArgsDSL {
-            on,
-            index,
-            variable_name: Some("column".into()),
-            value_name: Some("value".into()),
-        })
-        .group_by_stable(by)
-        .agg([
-            col("value").count().cast(DataType::UInt64).alias("n"),
-            col("value").mean().alias("mean"),
-            col("value").std(1).alias("std"),
-        ])
-        .collect()
-}
-
-fn any_value(v: AnyValue) -> Value {
-    match v {
-        AnyValue::Boolean(b) => Value::Bool(b),
-        AnyValue::Int64(i) => Value::Int(i),
-        AnyValue::Float64(f) => Value::Float(f),
-        AnyValue::String(s) => Value::Str(s.to_string()),
-        AnyValue::StringOwned(s) => Value::Str(s.to_string()),
-        other => Value::Str(other.to_string()),
+/// Each member's configuration (its swept values but the seed) as an index into the distinct
+/// configurations, in order of first appearance, and each configuration's first member.
+fn configurations(members: &Members, config_axes: &[&Axis]) -> (Vec<u32>, Vec<usize>) {
+    let values = |m: usize| -> Vec<&Value> { config_axes.iter().map(|a| &a.values[m]).collect() };
+    let mut firsts: Vec<usize> = Vec::new();
+    let mut of_member = Vec::with_capacity(members.len());
+    for m in 0..members.len() {
+        let at = match firsts.iter().position(|&f| values(f) == values(m)) {
+            Some(at) => at,
+            None => {
+                firsts.push(m);
+                firsts.len() - 1
+            }
+        };
+        of_member.push(at as u32);
     }
+    (of_member, firsts)
 }
 
-fn aggregate_rows(frame: &DataFrame, config_axes: &[&Axis]) -> PolarsResult<Vec<AggregateRow>> {
-    let column = frame.column("column")?.str()?;
-    let n = frame.column("n")?.u64()?;
-    let mean = frame.column("mean")?.f64()?;
-    let std = frame.column("std")?.f64()?;
-    let mut rows = Vec::with_capacity(frame.height());
-    for i in 0..frame.height() {
-        let mut values = BTreeMap::new();
-        for axis in config_axes {
-            values.insert(
-                axis.name.clone(),
-                any_value(frame.column(&axis.name)?.get(i)?),
-            );
+/// n, mean and sample standard deviation of every result column per configuration: one row
+/// per (column, member), grouped by column and configuration in order of first appearance
+/// (column by column, as the members table reads left to right).
+fn aggregate(members: &Members, config_axes: &[&Axis]) -> PolarsResult<Vec<AggregateRow>> {
+    let (config_of, firsts) = configurations(members, config_axes);
+    let (mut column, mut config, mut value, mut present) = (vec![], vec![], vec![], vec![]);
+    for (c, col) in members.columns.iter().enumerate() {
+        for (m, &x) in col.values.iter().enumerate() {
+            column.push(c as u32);
+            config.push(config_of[m]);
+            value.push(finite(x));
+            present.push(u32::from(x.is_finite()));
         }
+    }
+    let long = DataFrame::new(vec![
+        Series::new("column".into(), column),
+        Series::new("config".into(), config),
+        Series::new("value".into(), value),
+        Series::new("present".into(), present),
+    ])?;
+    let groups = long.group_by_stable(["column", "config"])?;
+    // The eager aggregations are deprecated in favour of the lazy engine, which this crate
+    // does not build (see the module's comment); they are the same kernels.
+    #[allow(deprecated)]
+    let (n, mean, std) = (
+        groups.clone().select(["present"]).sum()?,
+        groups.clone().select(["value"]).mean()?,
+        groups.select(["value"]).std(1)?,
+    );
+    let keys = (mean.column("column")?.u32()?, mean.column("config")?.u32()?);
+    // Each aggregation's frame is the keys, then its one aggregated column.
+    let aggregated =
+        |frame: &DataFrame| -> PolarsResult<Series> {
+            frame.get_columns().last().cloned().ok_or_else(|| {
+                PolarsError::NoData("a group-by aggregation without its column".into())
+            })
+        };
+    let (n, mean, std) = (aggregated(&n)?, aggregated(&mean)?, aggregated(&std)?);
+    let (n, mean, std) = (n.u32()?, mean.f64()?, std.f64()?);
+    let mut rows = Vec::with_capacity(mean.len());
+    for i in 0..mean.len() {
+        let (c, k) = (keys.0.get(i).unwrap_or(0), keys.1.get(i).unwrap_or(0));
+        let first = firsts[k as usize];
         let count = n.get(i).unwrap_or(0) as usize;
         let (m, s) = (
             mean.get(i).unwrap_or(f64::NAN),
@@ -238,8 +227,11 @@ fn aggregate_rows(frame: &DataFrame, config_axes: &[&Axis]) -> PolarsResult<Vec<
             f64::NAN
         };
         rows.push(AggregateRow {
-            values,
-            column: column.get(i).unwrap_or_default().to_string(),
+            values: config_axes
+                .iter()
+                .map(|a| (a.name.clone(), a.values[first].clone()))
+                .collect(),
+            column: members.columns[c as usize].name.clone(),
             n: count,
             mean: finite(m),
             std: if count >= 2 { finite(s) } else { None },
@@ -250,12 +242,30 @@ fn aggregate_rows(frame: &DataFrame, config_axes: &[&Axis]) -> PolarsResult<Vec<
     Ok(rows)
 }
 
-fn add_intervals(frame: &mut DataFrame, rows: &[AggregateRow]) -> PolarsResult<()> {
-    let low: Vec<Option<f64>> = rows.iter().map(|r| r.ci_low).collect();
-    let high: Vec<Option<f64>> = rows.iter().map(|r| r.ci_high).collect();
-    frame.with_column(Column::new("ci_low".into(), low))?;
-    frame.with_column(Column::new("ci_high".into(), high))?;
-    Ok(())
+fn aggregate_columns(rows: &[AggregateRow], config_axes: &[&Axis]) -> Vec<(String, Column)> {
+    let mut columns: Vec<(String, Column)> = config_axes
+        .iter()
+        .map(|a| {
+            let values: Vec<&Value> = rows.iter().map(|r| &r.values[&a.name]).collect();
+            (a.name.clone(), axis_column(&values))
+        })
+        .collect();
+    let num = |f: fn(&AggregateRow) -> Option<f64>| Column::OptF64(rows.iter().map(f).collect());
+    columns.extend([
+        (
+            "column".to_string(),
+            Column::Str(rows.iter().map(|r| r.column.clone()).collect()),
+        ),
+        (
+            "n".to_string(),
+            Column::I64(rows.iter().map(|r| r.n as i64).collect()),
+        ),
+        ("mean".to_string(), num(|r| r.mean)),
+        ("std".to_string(), num(|r| r.std)),
+        ("ci_low".to_string(), num(|r| r.ci_low)),
+        ("ci_high".to_string(), num(|r| r.ci_high)),
+    ]);
+    columns
 }
 
 /// Each alignment column against each performance column over the members that report both.
@@ -302,32 +312,27 @@ pub fn correlations(members: &Members, resampling: Resampling) -> Vec<Correlatio
     out
 }
 
-fn correlations_frame(rows: &[CorrelationRow]) -> PolarsResult<DataFrame> {
-    let text = |name: &str, f: fn(&CorrelationRow) -> &str| {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<&str>>())
+fn correlation_columns(rows: &[CorrelationRow]) -> Vec<(String, Column)> {
+    let text = |f: fn(&CorrelationRow) -> &str| {
+        Column::Str(rows.iter().map(|r| f(r).to_string()).collect())
     };
-    let num = |name: &str, f: fn(&CorrelationRow) -> Option<f64>| {
-        Column::new(
-            name.into(),
-            rows.iter().map(f).collect::<Vec<Option<f64>>>(),
-        )
-    };
-    DataFrame::new(vec![
-        text("metric", |r| &r.metric),
-        text("against", |r| &r.against),
-        Column::new(
+    let num = |f: fn(&CorrelationRow) -> Option<f64>| Column::OptF64(rows.iter().map(f).collect());
+    vec![
+        ("metric".into(), text(|r| &r.metric)),
+        ("against".into(), text(|r| &r.against)),
+        (
             "n".into(),
-            rows.iter().map(|r| r.n as u64).collect::<Vec<u64>>(),
+            Column::I64(rows.iter().map(|r| r.n as i64).collect()),
         ),
-        num("spearman", |r| r.spearman),
-        num("spearman_ci_low", |r| r.spearman_ci_low),
-        num("spearman_ci_high", |r| r.spearman_ci_high),
-        num("spearman_p", |r| r.spearman_p),
-        num("pearson", |r| r.pearson),
-        num("pearson_ci_low", |r| r.pearson_ci_low),
-        num("pearson_ci_high", |r| r.pearson_ci_high),
-        num("pearson_p", |r| r.pearson_p),
-    ])
+        ("spearman".into(), num(|r| r.spearman)),
+        ("spearman_ci_low".into(), num(|r| r.spearman_ci_low)),
+        ("spearman_ci_high".into(), num(|r| r.spearman_ci_high)),
+        ("spearman_p".into(), num(|r| r.spearman_p)),
+        ("pearson".into(), num(|r| r.pearson)),
+        ("pearson_ci_low".into(), num(|r| r.pearson_ci_low)),
+        ("pearson_ci_high".into(), num(|r| r.pearson_ci_high)),
+        ("pearson_p".into(), num(|r| r.pearson_p)),
+    ]
 }
 
 fn member_rows(members: &Members) -> Vec<MemberRow> {

@@ -240,6 +240,21 @@ impl EncoderSpec {
         }
     }
 
+    /// What decides how the model runs over the items: the spec without what only selects and
+    /// pools its outputs (`output`, `pooling`, `dim`, `layers`) or lays out its files
+    /// (`shard_rows`). Encoders of equal passes over the same items can share one run of the
+    /// model ([`crate::features::encode::encode_images_into`]).
+    pub fn pass(&self) -> EncoderSpec {
+        EncoderSpec {
+            output: String::new(),
+            pooling: Pooling::None,
+            dim: 0,
+            layers: Vec::new(),
+            shard_rows: 0,
+            ..self.clone()
+        }
+    }
+
     /// The ONNX signature this spec requires of the outputs it reads.
     pub fn signature(&self, outputs: &[String]) -> Signature {
         let rank = if self.pooling == Pooling::None { 2 } else { 3 };
