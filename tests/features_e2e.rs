@@ -350,3 +350,50 @@ fn image_perturbations_rekey_only_the_image_encoder_and_zero_is_no_perturbation(
     );
     assert!(distance("perturb.image.blur_sigma=3") > 0.0);
 }
+
+/// Encoders that read one model file over the same items share one pass: the model runs once,
+/// and each artifact has the key and the bytes it has when its encoder runs alone.
+#[test]
+fn encoders_of_one_model_share_a_pass_with_the_bytes_of_their_own() {
+    let r = crate::common::repo();
+    let extra = format!(
+        "num_samples = 40\n\
+         [encoders.lite0_stages]\nkind = \"image\"\n\
+         onnx = \"{r}/data/models/efficientnet_lite0.onnx\"\n\
+         layers = [\"stage_*\", \"features\"]\npooling = \"none\"\n\
+         [encoders.minilm_layers]\nkind = \"text\"\n\
+         onnx = \"{r}/data/models/minilm_l6_v2.onnx\"\n\
+         tokenizer = \"{r}/data/models/minilm_l6_v2.tokenizer.json\"\n\
+         inputs = [\"input_ids\", \"attention_mask\", \"token_type_ids\"]\n\
+         layers = [\"hidden_state_*\"]\npooling = \"mean\"\n",
+        r = r.display()
+    );
+    let stages = [
+        "features:image",
+        "features:lite0_stages",
+        "features:text",
+        "features:minilm_layers",
+    ];
+    let alone = Project::new(&extra);
+    for stage in stages {
+        let (out, _) = alone.ok(&["run", "--stage", stage]);
+        assert!(!out.contains("one pass for"), "{out}");
+    }
+    let together = Project::new(&extra);
+    let (out, _) = together.ok(&["run", "--stage", "features"]);
+    for stage in stages {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("ran     {stage} "))
+                    && l.ends_with("(one pass for 2 artifacts)")),
+            "{stage}:\n{out}"
+        );
+        let (a, b) = (alone.show(stage), together.show(stage));
+        assert_eq!(a.file_name(), b.file_name(), "{stage}: one key");
+        assert_eq!(
+            crate::shards_e2e::files(&a),
+            crate::shards_e2e::files(&b),
+            "{stage}: the same bytes"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! plotters; one binary instead of one per file saves most of the link time):
 //!
 //! - [`engine`]: the stage engine through the real CLI over toy stages (`pipeline-toy`);
+//! - [`passes`]: artifacts of one shared pass (one model file, several encoders) built once;
 //! - [`sweeps`]: sweeps and `run -j N` over the same toy stages;
 //! - [`features_e2e`], [`train_e2e`], [`evaluate_e2e`]: the `pipeline` binary on the embedded
 //!   default, in a throw-away project folder ([`common::Project`]);
@@ -23,6 +24,7 @@ mod fuzz_config;
 mod gpu_check;
 mod layout;
 mod modelset_e2e;
+mod passes;
 mod research_e2e;
 mod shards_e2e;
 mod slurm_e2e;

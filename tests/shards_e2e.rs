@@ -6,8 +6,9 @@ use std::path::Path;
 
 use crate::common::Project;
 
-pub(crate) const FEATURES: [&str; 6] = [
+pub(crate) const FEATURES: [&str; 7] = [
     "features:image",
+    "features:lite0_stages",
     "features:text",
     "features:reference",
     "features:probe-image",
@@ -17,9 +18,16 @@ pub(crate) const FEATURES: [&str; 6] = [
 
 /// 96 pairs in units small enough for 4 shards to matter: image batches of 8 (12 units), caption
 /// blocks of 16 x 2 rows (3 units: one shard of 4 is empty), reference batches of 16 (6 units),
-/// storage files of 16 image rows (so assembly re-cuts rows into files).
+/// storage files of 16 image rows (so assembly re-cuts rows into files). `lite0_stages` reads
+/// the image encoder's model in the same batches: each shard is one pass for both.
 pub(crate) fn project() -> Project {
-    let p = Project::new("num_samples = 96");
+    let r = crate::common::repo();
+    let p = Project::new(&format!(
+        "num_samples = 96\n[encoders.lite0_stages]\nkind = \"image\"\n\
+         onnx = \"{}/data/models/efficientnet_lite0.onnx\"\n\
+         layers = [\"stage_*\", \"features\"]\npooling = \"none\"\nbatch_size = 8\n",
+        r.display()
+    ));
     let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
     let cfg = cfg
         .replace(

@@ -1,5 +1,6 @@
 //! The stage graph and the artifact store (docs/design.md, "Cache contract").
 
+pub mod build;
 pub mod cores;
 pub mod error;
 pub mod graph;
@@ -8,6 +9,7 @@ pub mod interrupt;
 pub mod key;
 pub mod lock;
 pub mod manifest;
+pub mod pass;
 pub mod runner;
 pub mod shards;
 pub mod stage;

@@ -5,21 +5,21 @@
 //! features every member reads, a train two members' align settings share) share one item, so it
 //! is built once. With `jobs > 1` independent items run at once on threads of this process;
 //! they share one rayon pool, and ONNX Runtime sessions get `cores / jobs` threads each, so N
-//! stages at once divide the cores rather than multiply the threads.
+//! stages at once divide the cores rather than multiply the threads. Items that share a pass
+//! (encoders reading one model file over the same items) are built together, by one run of
+//! the model ([`crate::engine::pass`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Condvar, Mutex};
-use std::time::Instant;
 
+use crate::engine::build::{self, Outcome};
 use crate::engine::cores;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::graph::{Graph, Keyed, Keys, Node};
+use crate::engine::graph::{Graph, Keyed, Keys};
 use crate::engine::key;
-use crate::engine::lock::KeyLock;
-use crate::engine::manifest::{self, ExternalFile, Manifest};
-use crate::engine::shards;
-use crate::engine::stage::{InputArtifact, Shard, StageContext, input_stage};
+use crate::engine::pass;
+use crate::engine::stage::Shard;
 use crate::engine::store::Store;
 
 /// One artifact to reuse or build.
@@ -238,8 +238,10 @@ pub fn run_plan(
     });
     let ready = Condvar::new();
     let out = Mutex::new(out);
+    let passes = plan.items.iter().map(pass::pass_id).collect();
     let worker = Worker {
         plan,
+        passes,
         store,
         options,
         board: &board,
@@ -270,6 +272,8 @@ pub fn run_plan(
 
 struct Worker<'a, 'g, 'w> {
     plan: &'a Plan<'g>,
+    /// Each item's [`pass::pass_id`].
+    passes: Vec<Option<String>>,
     store: &'a Store,
     options: Options,
     board: &'a Mutex<Board>,
@@ -283,49 +287,91 @@ impl Worker<'_, '_, '_> {
     /// Takes ready items until none is left to take.
     fn work(&self) {
         while let Some(i) = self.next() {
-            let item = &self.plan.items[i];
-            if self.show_starts && !self.exists(item) {
-                self.line(item, "start", String::new());
+            let group = self.claim_pass(i);
+            let items: Vec<&Item> = group.iter().map(|&g| &self.plan.items[g]).collect();
+            for item in &items {
+                if self.show_starts && !self.exists(item) {
+                    self.line(item, "start", String::new());
+                }
             }
-            let outcome = run_item(item, self.store, &|pid| {
+            let on_wait = |item: &Item, pid: Option<u32>| {
                 let who = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
                 self.print(&format!(
                     "waiting for another pipeline run{who} building {}",
                     item.name()
                 ));
-            });
-            let mut board = self.lock();
-            match outcome {
-                Ok(Outcome::Reused) => {
-                    self.line(item, "reused", String::new());
-                    board.summary.reused.push(item.title());
-                    board.state[i] = State::Done;
-                }
-                Ok(Outcome::Ran(secs)) => {
-                    self.line(item, "ran", format!("  {secs:.2} s"));
-                    board.summary.ran.push(item.title());
-                    board.state[i] = State::Done;
-                }
-                Ok(Outcome::Assembled(secs, count)) => {
-                    let extra = format!("  {secs:.2} s (assembled from {count} shards)");
-                    self.line(item, "ran", extra);
-                    board.summary.ran.push(item.title());
-                    board.state[i] = State::Done;
-                }
-                Err(e) => {
-                    self.line(item, "failed", String::new());
-                    board.state[i] = State::Failed;
-                    if self.options.keep_going {
-                        self.print(&format!("  {e}"));
-                    } else {
-                        board.stop = true;
-                    }
-                    board.summary.failed.push((item.title(), e.to_string()));
-                    board.first_error.get_or_insert(e);
-                }
+            };
+            let outcomes = match items.as_slice() {
+                [item] => vec![build::run_item(item, self.store, &|pid| on_wait(item, pid))],
+                _ => pass::run_together(&items, self.store, &on_wait),
+            };
+            for (g, outcome) in group.into_iter().zip(outcomes) {
+                self.record(g, outcome);
             }
-            drop(board);
             self.ready.notify_all();
+        }
+    }
+
+    /// Item `i` and, when it computes a shared pass, the other items ready to be computed in
+    /// the same pass (claimed: marked running).
+    fn claim_pass(&self, i: usize) -> Vec<usize> {
+        let Some(id) = &self.passes[i] else {
+            return vec![i];
+        };
+        if !build::computes(&self.plan.items[i], self.store) {
+            return vec![i];
+        }
+        let mut board = self.lock();
+        let mut group = vec![i];
+        for (j, other) in self.plan.items.iter().enumerate() {
+            if j != i
+                && board.state[j] == State::Pending
+                && self.passes[j].as_ref() == Some(id)
+                && other.deps.iter().all(|&d| board.state[d] == State::Done)
+                && build::computes(other, self.store)
+            {
+                board.state[j] = State::Running;
+                group.push(j);
+            }
+        }
+        group
+    }
+
+    /// Records what happened to item `i`, with its line.
+    fn record(&self, i: usize, outcome: Result<Outcome>) {
+        let item = &self.plan.items[i];
+        let mut board = self.lock();
+        let done = |board: &mut Board, extra: String| {
+            self.line(item, "ran", extra);
+            board.summary.ran.push(item.title());
+            board.state[i] = State::Done;
+        };
+        match outcome {
+            Ok(Outcome::Reused) => {
+                self.line(item, "reused", String::new());
+                board.summary.reused.push(item.title());
+                board.state[i] = State::Done;
+            }
+            Ok(Outcome::Ran(secs)) => done(&mut board, format!("  {secs:.2} s")),
+            Ok(Outcome::Assembled(secs, count)) => done(
+                &mut board,
+                format!("  {secs:.2} s (assembled from {count} shards)"),
+            ),
+            Ok(Outcome::Shared(secs, count)) => done(
+                &mut board,
+                format!("  {secs:.2} s (one pass for {count} artifacts)"),
+            ),
+            Err(e) => {
+                self.line(item, "failed", String::new());
+                board.state[i] = State::Failed;
+                if self.options.keep_going {
+                    self.print(&format!("  {e}"));
+                } else {
+                    board.stop = true;
+                }
+                board.summary.failed.push((item.title(), e.to_string()));
+                board.first_error.get_or_insert(e);
+            }
         }
     }
 
@@ -398,144 +444,5 @@ impl Worker<'_, '_, '_> {
             key::short(&item.keyed.key),
             width = self.width
         ));
-    }
-}
-
-/// What happened to one item.
-enum Outcome {
-    Reused,
-    Ran(f64),
-    /// Built from this many shard artifacts, in seconds.
-    Assembled(f64, usize),
-}
-
-/// What a build computes.
-enum Work<'a> {
-    /// The whole artifact.
-    Whole,
-    /// One row shard of it, as its own artifact.
-    Shard(Shard),
-    /// The whole artifact, from these built shards.
-    Assemble(&'a [std::path::PathBuf]),
-}
-
-/// Reuses the item's artifact if it exists (and it is not forced), else builds it under its
-/// key's lock: from a complete set of its shards where one is built, or just the shard the item
-/// asks for.
-fn run_item(item: &Item, store: &Store, on_wait: &dyn Fn(Option<u32>)) -> Result<Outcome> {
-    let (name, key) = (item.name(), &item.keyed.key);
-    if !item.forced && store.lookup(name, key).is_some() {
-        return Ok(Outcome::Reused);
-    }
-    let node = &item.graph.nodes[item.node];
-    let (name, key) = match item.shard {
-        Some(shard) => (shards::stage_name(name), shards::key(key, shard)),
-        None => (name.to_string(), key.clone()),
-    };
-    let lock = store.lock(&name, &key, on_wait)?;
-    // Another run may have built it while we waited for the lock.
-    if !item.forced && store.lookup(&name, &key).is_some() {
-        return Ok(Outcome::Reused);
-    }
-    store.discard_invalid(&lock, &name, &key)?;
-    let clock = Instant::now();
-    tracing::info!(stage = %name, key = %key, "running");
-    let parts = match item.shard {
-        None if !item.forced && node.stage.is_shardable() => {
-            shards::complete(store, item.name(), &item.keyed.key)
-        }
-        _ => None,
-    };
-    let work = match (item.shard, &parts) {
-        (Some(shard), _) => Work::Shard(shard),
-        (None, Some(parts)) => Work::Assemble(parts),
-        (None, None) => Work::Whole,
-    };
-    build(item.graph, node, &item.keyed, store, &lock, work)?;
-    let secs = clock.elapsed().as_secs_f64();
-    Ok(match parts {
-        Some(parts) => Outcome::Assembled(secs, parts.len()),
-        None => Outcome::Ran(secs),
-    })
-}
-
-/// Runs the node's stage (or its shard, or its assembly) into a temporary folder the store
-/// renames into place.
-fn build(
-    graph: &Graph,
-    node: &Node,
-    k: &Keyed,
-    store: &Store,
-    lock: &KeyLock,
-    work: Work,
-) -> Result<()> {
-    let inputs: BTreeMap<String, InputArtifact> = node
-        .inputs
-        .iter()
-        .map(|name| {
-            let key = k.inputs[name].clone();
-            let dir = store.artifact_dir(input_stage(name), &key);
-            (name.clone(), InputArtifact { key, dir })
-        })
-        .collect();
-    let mut manifest = manifest_of(node, k);
-    if let Work::Shard(shard) = work {
-        manifest.stage = shards::stage_name(&node.name);
-        manifest.key = shards::key(&k.key, shard);
-        manifest.params = shards::params(&k.key, shard);
-    }
-    let (name, key) = (manifest.stage.clone(), manifest.key.clone());
-    store.build(lock, &name, &key, node.stage.is_resumable(), |tmp| {
-        let ctx = StageContext {
-            name: &node.name,
-            out_dir: tmp.to_path_buf(),
-            inputs,
-            root: &graph.root,
-        };
-        // A panic in a stage is that stage failing, not the whole tool crashing.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match work {
-            Work::Whole => node.stage.run_configured(&ctx, &node.config),
-            Work::Shard(shard) => node.stage.run_shard_configured(&ctx, &node.config, shard),
-            Work::Assemble(parts) => node.stage.assemble_configured(&ctx, &node.config, parts),
-        }))
-        .unwrap_or_else(|panic| {
-            let msg = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown panic");
-            Err(anyhow::anyhow!("panicked: {msg}"))
-        })
-        .map_err(|source| EngineError::StageFailed {
-            stage: name.clone(),
-            source,
-        })?;
-        Ok(manifest)
-    })?;
-    Ok(())
-}
-
-/// The manifest fields known before the outputs are hashed.
-fn manifest_of(node: &Node, k: &Keyed) -> Manifest {
-    Manifest {
-        format: manifest::FORMAT,
-        stage: node.name.clone(),
-        key: k.key.clone(),
-        stage_version: node.stage.stage_version(),
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        params: node.params().clone(),
-        inputs: k.inputs.clone(),
-        externals: k
-            .externals
-            .iter()
-            .map(|(path, blake3)| ExternalFile {
-                path: path.clone(),
-                blake3: blake3.clone(),
-            })
-            .collect(),
-        outputs: Vec::new(),
-        started: String::new(),
-        finished: String::new(),
-        wall_s: 0.0,
     }
 }

@@ -114,6 +114,31 @@ pub trait Stage: Send + Sync + 'static {
         anyhow::bail!("{} does not split into shards", ctx.name)
     }
 
+    /// What a build computes before it splits into this stage's outputs, for stages whose
+    /// artifacts can share that computation (encoders that read one model file over the same
+    /// items and keep different outputs of it). Artifacts of stages of one type, with equal
+    /// passes, the same input artifacts and the same external files, that one run builds, are
+    /// built together by [`Stage::run_pass`]. None (the default): always built alone.
+    fn pass(&self, _params: &Self::Params) -> Option<Value> {
+        None
+    }
+
+    /// Builds the artifacts of `members` (this stage among them, all of one [`Stage::pass`]) in
+    /// one computation, each into its own `ctx.out_dir`, with the bytes its own [`Stage::run`]
+    /// (or, with `shard`, [`Stage::run_shard`]) would write. The default builds them one by one.
+    fn run_pass(&self, members: &[PassMember<Self>], shard: Option<Shard>) -> anyhow::Result<()>
+    where
+        Self: Sized,
+    {
+        for m in members {
+            match shard {
+                None => m.stage.run(m.ctx, m.params)?,
+                Some(shard) => m.stage.run_shard(m.ctx, m.params, shard)?,
+            }
+        }
+        Ok(())
+    }
+
     /// The numbers a built artifact of this stage (its folder `dir`) reports, for the tables
     /// that compare a sweep's members (`compare:<sweep>`). Stages without results report none.
     fn report(&self, _dir: &Path) -> anyhow::Result<Vec<Reported>> {
@@ -128,6 +153,13 @@ pub struct Reported {
     pub column: String,
     pub value: f64,
     pub role: Role,
+}
+
+/// One artifact of a shared pass ([`Stage::run_pass`]): its node, context and parameters.
+pub struct PassMember<'a, S: Stage> {
+    pub stage: &'a S,
+    pub ctx: &'a StageContext<'a>,
+    pub params: &'a S::Params,
 }
 
 /// A parameter value a stage cannot use.
@@ -203,6 +235,8 @@ pub struct Configured {
     pub params: Value,
     /// What [`Stage::externals`] named.
     pub externals: Vec<PathBuf>,
+    /// What [`Stage::pass`] said: builds of equal passes may share one computation.
+    pub pass: Option<Value>,
     /// The typed parameters, handed back to [`Stage::run`].
     typed: Box<dyn Any + Send + Sync>,
 }
@@ -235,6 +269,16 @@ pub trait AnyStage: Send + Sync {
         shards: &[PathBuf],
     ) -> anyhow::Result<()>;
     fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>>;
+    /// The node's type, which a shared pass's members must share.
+    fn type_name(&self) -> &'static str;
+    fn as_any(&self) -> &dyn Any;
+    /// [`Stage::run_pass`] over `members`, each (its node, context, parameters); every node
+    /// of this one's type.
+    fn run_pass_configured(
+        &self,
+        members: &[(&dyn AnyStage, &StageContext, &Configured)],
+        shard: Option<Shard>,
+    ) -> anyhow::Result<()>;
 }
 
 impl<S: Stage> AnyStage for S {
@@ -265,6 +309,7 @@ impl<S: Stage> AnyStage for S {
         let configured = Configured {
             params: self.key_params(&typed)?,
             externals: self.externals(&typed, config)?,
+            pass: self.pass(&typed),
             typed: Box::new(typed),
         };
         Ok((configured, problems))
@@ -298,6 +343,35 @@ impl<S: Stage> AnyStage for S {
 
     fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>> {
         self.report(dir)
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<S>()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn run_pass_configured(
+        &self,
+        members: &[(&dyn AnyStage, &StageContext, &Configured)],
+        shard: Option<Shard>,
+    ) -> anyhow::Result<()> {
+        let members = members
+            .iter()
+            .map(|&(stage, ctx, params)| {
+                let stage = stage.as_any().downcast_ref::<S>().ok_or_else(|| {
+                    anyhow::anyhow!("{}: not a stage of {}'s type", ctx.name, self.name())
+                })?;
+                Ok(PassMember {
+                    stage,
+                    ctx,
+                    params: typed::<S>(ctx, params)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.run_pass(&members, shard)
     }
 }
 

@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stages::dataset::probe::{self, ProbeDataSpec, ProbeSplit};
 use stages::features::assemble::{self, ShardRecord};
+use stages::features::encode::{self, Sink};
 use stages::features::output::{self, RowMeta};
 use stages::features::units::Units;
-use stages::features::{EncoderSpec, FeatureMatrix, encode};
+use stages::features::{EncoderSpec, FeatureMatrix};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Shard, Stage, StageContext};
+use crate::engine::stage::{PassMember, Problem, Shard, Stage, StageContext};
 use crate::nodes::features::{FeaturesNode, spec_section};
 
 /// The probe set through the image encoder of `[encoders.<name>]`.
@@ -94,11 +95,7 @@ impl Stage for ProbeFeaturesNode {
     }
 
     fn run(&self, ctx: &StageContext, p: &ProbeFeaturesParams) -> anyhow::Result<()> {
-        let set = Rows::read(ctx, p)?;
-        let units = Units::images(set.images.images.len(), p.encoder.batch_size);
-        set.encode(ctx, p, &units)?;
-        set.write_table(ctx)?;
-        Ok(())
+        encode_members(&[(ctx, p)], None)
     }
 
     fn shardable(&self) -> bool {
@@ -111,11 +108,17 @@ impl Stage for ProbeFeaturesNode {
         p: &ProbeFeaturesParams,
         shard: Shard,
     ) -> anyhow::Result<()> {
-        let set = Rows::read(ctx, p)?;
-        let units = Units::images(set.images.images.len(), p.encoder.batch_size).shard(shard);
-        set.encode(ctx, p, &units)?;
-        ShardRecord::new(shard, &units, set.images.images.len()).write(&ctx.out_dir)?;
-        Ok(())
+        encode_members(&[(ctx, p)], Some(shard))
+    }
+
+    /// The probe set and the encoder's model run (not the outputs it keeps).
+    fn pass(&self, p: &ProbeFeaturesParams) -> Option<Value> {
+        Some(serde_json::json!({ "data": p.data, "encoder": p.encoder.pass() }))
+    }
+
+    fn run_pass(&self, members: &[PassMember<Self>], shard: Option<Shard>) -> anyhow::Result<()> {
+        let members: Vec<_> = members.iter().map(|m| (m.ctx, m.params)).collect();
+        encode_members(&members, shard)
     }
 
     fn assemble(
@@ -170,20 +173,20 @@ impl Rows {
         })
     }
 
+    /// Encodes the images of `units` once into every sink (one pass: `p` is the first's).
     fn encode(
         &self,
         ctx: &StageContext,
         p: &ProbeFeaturesParams,
         units: &Units,
+        sinks: &[Sink],
     ) -> anyhow::Result<()> {
-        encode::encode_images_with(
-            &p.encoder,
+        encode::encode_images_into(
+            sinks,
             &ctx.root.join(&p.encoder.onnx),
             units,
             |i| Ok(self.images.images[i].clone()),
             None,
-            &ctx.out_dir,
-            ctx.name,
         )?;
         Ok(())
     }
@@ -200,4 +203,35 @@ impl Rows {
         );
         Ok(())
     }
+}
+
+/// Encodes the probe set's images (of `shard`, or all) once into every member's folder: the
+/// whole artifact with its table, or one shard with its record.
+fn encode_members(
+    members: &[(&StageContext, &ProbeFeaturesParams)],
+    shard: Option<Shard>,
+) -> anyhow::Result<()> {
+    let (ctx, p) = members[0];
+    let set = Rows::read(ctx, p)?;
+    let rows = set.images.images.len();
+    let mut units = Units::images(rows, p.encoder.batch_size);
+    if let Some(shard) = shard {
+        units = units.shard(shard);
+    }
+    let sinks: Vec<Sink> = members
+        .iter()
+        .map(|(ctx, p)| Sink {
+            spec: &p.encoder,
+            out_dir: &ctx.out_dir,
+            label: ctx.name,
+        })
+        .collect();
+    set.encode(ctx, p, &units, &sinks)?;
+    for (ctx, _) in members {
+        match shard {
+            Some(shard) => ShardRecord::new(shard, &units, rows).write(&ctx.out_dir)?,
+            None => set.write_table(ctx)?,
+        }
+    }
+    Ok(())
 }

@@ -2,62 +2,28 @@
 //! only its node (and what reads it). Three names have roles in the adapters' experiment and
 //! the embedded models as defaults (`image`, `text`, `reference`); any other name is an encoder
 //! for model sets (`align:modelset`), which names its `kind` and its model.
+//!
+//! Encoders that read one model file over the same items with the same preprocessing share one
+//! pass ([`Stage::pass`]): the model runs once and each writes its own artifact, with its own
+//! key, bytes as a pass of its own would write them.
+
+mod role;
+mod work;
 
 use std::path::PathBuf;
 
-use stages::dataset::ingest::IngestArtifact;
-use stages::dataset::record::Record;
 use stages::features::assemble::{self, ShardRecord};
-use stages::features::encode;
-use stages::features::output::{self, RowMeta};
+use stages::features::encode::{self, Sink};
+use stages::features::output;
 use stages::features::spec::EncoderKind;
-use stages::features::units::Units;
 use stages::features::{EncoderSpec, FeatureMatrix};
 use stages::perturb::{CaptionPerturbation, ImagePerturbation};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Shard, Stage, StageContext};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Image,
-    Text,
-    Reference,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Image, Role::Text, Role::Reference];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Image => "image",
-            Role::Text => "text",
-            Role::Reference => "reference",
-        }
-    }
-
-    pub(crate) fn defaults(self) -> EncoderSpec {
-        match self {
-            Role::Image => EncoderSpec::embedded_image(),
-            Role::Text => EncoderSpec::embedded_text(),
-            Role::Reference => EncoderSpec::embedded_reference(),
-        }
-    }
-
-    /// The kind of model the role needs.
-    pub fn kind(self) -> EncoderKind {
-        match self {
-            Role::Text => EncoderKind::Text,
-            Role::Image | Role::Reference => EncoderKind::Image,
-        }
-    }
-
-    /// The role's encoder section.
-    pub fn section(self) -> String {
-        format!("encoders.{}", self.as_str())
-    }
-}
+use crate::engine::stage::{PassMember, Problem, Shard, Stage, StageContext};
+pub use role::Role;
+use work::Work;
 
 /// The encoder of `[encoders.<name>]`.
 pub struct FeaturesNode {
@@ -301,20 +267,7 @@ impl Stage for FeaturesNode {
     }
 
     fn run(&self, ctx: &StageContext, params: &FeaturesParams) -> anyhow::Result<()> {
-        let clock = std::time::Instant::now();
-        let work = Work::of(ctx, params)?;
-        work.encode(ctx, params, &work.units)?;
-        let matrix = FeatureMatrix::open(&ctx.out_dir)?;
-        output::write_parquet(&ctx.out_dir, &work.meta, &matrix)?;
-        let secs = clock.elapsed().as_secs_f64();
-        eprintln!(
-            "{}: {} items -> {}-d in {secs:.1} s ({:.1} items/s)",
-            ctx.name,
-            matrix.rows(),
-            matrix.dim(),
-            matrix.rows() as f64 / secs.max(1e-9)
-        );
-        Ok(())
+        encode_members(&[(ctx, params)], None)
     }
 
     fn shardable(&self) -> bool {
@@ -329,11 +282,22 @@ impl Stage for FeaturesNode {
         params: &FeaturesParams,
         shard: Shard,
     ) -> anyhow::Result<()> {
-        let work = Work::of(ctx, params)?;
-        let units = work.units.shard(shard);
-        work.encode(ctx, params, &units)?;
-        ShardRecord::new(shard, &units, work.meta.len()).write(&ctx.out_dir)?;
-        Ok(())
+        encode_members(&[(ctx, params)], Some(shard))
+    }
+
+    /// The model run and what is fed to it: every field of the spec but those that pick and
+    /// pool outputs, and the perturbations.
+    fn pass(&self, params: &FeaturesParams) -> Option<serde_json::Value> {
+        Some(serde_json::json!({
+            "spec": params.spec.pass(),
+            "caption": params.caption,
+            "image": params.image,
+        }))
+    }
+
+    fn run_pass(&self, members: &[PassMember<Self>], shard: Option<Shard>) -> anyhow::Result<()> {
+        let members: Vec<_> = members.iter().map(|m| (m.ctx, m.params)).collect();
+        encode_members(&members, shard)
     }
 
     fn assemble(
@@ -355,135 +319,46 @@ impl Stage for FeaturesNode {
     }
 }
 
-/// What a features stage encodes: its rows (with the metadata its table records) and the units
-/// its batches are formed within. Cheap to compute: a shard and an assembly compute it again.
-struct Work {
-    meta: Vec<RowMeta>,
-    items: Items,
-    units: Units,
-}
-
-enum Items {
-    /// The (perturbed) captions, one per row: each row's `source`.
-    Texts,
-    /// Each image once, however many captions it has (first occurrence order): ids and files.
-    Images(Vec<String>, Vec<PathBuf>),
-}
-
-impl Work {
-    fn of(ctx: &StageContext, params: &FeaturesParams) -> anyhow::Result<Work> {
-        let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
-        let batch = params.spec.batch_size;
-        if params.spec.kind == EncoderKind::Text {
-            let units = Units::texts(
-                &records
-                    .iter()
-                    .map(|r| r.image_id.as_str())
-                    .collect::<Vec<_>>(),
-                batch,
-            );
-            // What is encoded (and recorded as each row's source) is the perturbed caption. The
-            // records move into the rows: one copy of every caption and id, at any size.
-            let perturbed = (!params.caption.is_identity()).then(|| {
-                let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-                let captions: Vec<&str> = records.iter().map(|r| r.caption.as_str()).collect();
-                params.caption.apply_all(&ids, &captions)
-            });
-            let meta = match perturbed {
-                None => records
-                    .into_iter()
-                    .map(|mut r| {
-                        let text = std::mem::take(&mut r.caption);
-                        row_of_caption(r, text)
-                    })
-                    .collect(),
-                Some(texts) => records
-                    .into_iter()
-                    .zip(texts)
-                    .map(|(r, text)| row_of_caption(r, text))
-                    .collect(),
-            };
-            Ok(Work {
-                meta,
-                units,
-                items: Items::Texts,
-            })
-        } else {
-            let mut seen = std::collections::HashSet::new();
-            let images: Vec<_> = records
-                .iter()
-                .filter(|r| seen.insert(r.image_id.clone()))
-                .collect();
-            let meta: Vec<RowMeta> = images
-                .iter()
-                .map(|r| RowMeta {
-                    id: r.image_id.clone(),
-                    image_id: r.image_id.clone(),
-                    split: r.split.as_str().into(),
-                    source: r.image_path.clone(),
-                })
-                .collect();
-            let ids = images.iter().map(|r| r.image_id.clone()).collect();
-            let paths = images
-                .iter()
-                .map(|r| ctx.root.join(&r.image_path))
-                .collect();
-            Ok(Work {
-                units: Units::images(meta.len(), batch),
-                meta,
-                items: Items::Images(ids, paths),
-            })
+/// Encodes the rows (of `shard`, or all) once into every member's folder: the whole artifact
+/// with its table, or one shard with its record. The members share one pass (the first
+/// member's parameters decide it).
+fn encode_members(
+    members: &[(&StageContext, &FeaturesParams)],
+    shard: Option<Shard>,
+) -> anyhow::Result<()> {
+    let clock = std::time::Instant::now();
+    let (ctx, params) = members[0];
+    let work = Work::of(ctx, params)?;
+    let units = match shard {
+        Some(shard) => work.units.shard(shard),
+        None => work.units.clone(),
+    };
+    let sinks: Vec<Sink> = members
+        .iter()
+        .map(|(ctx, params)| Sink {
+            spec: &params.spec,
+            out_dir: &ctx.out_dir,
+            label: ctx.name,
+        })
+        .collect();
+    work.encode(ctx, params, &units, &sinks)?;
+    for (ctx, _) in members {
+        if let Some(shard) = shard {
+            ShardRecord::new(shard, &units, work.meta.len()).write(&ctx.out_dir)?;
+            continue;
         }
+        let matrix = FeatureMatrix::open(&ctx.out_dir)?;
+        output::write_parquet(&ctx.out_dir, &work.meta, &matrix)?;
+        let secs = clock.elapsed().as_secs_f64();
+        eprintln!(
+            "{}: {} items -> {}-d in {secs:.1} s ({:.1} items/s)",
+            ctx.name,
+            matrix.rows(),
+            matrix.dim(),
+            matrix.rows() as f64 / secs.max(1e-9)
+        );
     }
-
-    /// Encodes the rows of `units` into `ctx.out_dir`.
-    fn encode(
-        &self,
-        ctx: &StageContext,
-        params: &FeaturesParams,
-        units: &Units,
-    ) -> anyhow::Result<()> {
-        let spec = &params.spec;
-        let model = ctx.root.join(&spec.onnx);
-        match &self.items {
-            Items::Texts => {
-                let texts: Vec<&str> = self.meta.iter().map(|m| m.source.as_str()).collect();
-                let tokenizer = ctx.root.join(&spec.tokenizer);
-                encode::encode_text_units(
-                    spec,
-                    &model,
-                    &tokenizer,
-                    &texts,
-                    units,
-                    &ctx.out_dir,
-                    ctx.name,
-                )?;
-            }
-            Items::Images(ids, paths) => {
-                let perturb = |i: usize, img| params.image.apply(&ids[i], img);
-                encode::encode_images_with(
-                    spec,
-                    &model,
-                    units,
-                    |i| stages::image::decode::load_rgb(&paths[i]),
-                    (!params.image.is_identity()).then_some(&perturb as encode::AfterResize),
-                    &ctx.out_dir,
-                    ctx.name,
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A caption's row: the record's id and image, and the text encoded (the caption, perturbed).
-fn row_of_caption(r: Record, text: String) -> RowMeta {
-    RowMeta {
-        id: r.id,
-        image_id: r.image_id,
-        split: r.split.as_str().into(),
-        source: text,
-    }
+    Ok(())
 }
 
 /// What the encoder `name` of `section`, which must read `kind`, cannot run with.
