@@ -16,7 +16,9 @@
 //!   `features.parquet`; memory-mapped reading downstream.
 //! - [`evaluate`]: the align and probe stages (H1/H2, retrieval, the linear probe).
 //! - [`compare`]: `compare:<sweep>`: a sweep's members in one table (polars), across-seed
-//!   aggregates with t intervals, alignment–performance correlations ([`compare::stats`]).
+//!   aggregates with t intervals, alignment–performance correlations.
+//! - [`stats`]: statistics across runs or encoders: Student t, Pearson and Spearman with
+//!   bootstrap intervals and permutation p-values (checked against scipy).
 //! - [`report`]: the HTML report with its figures (plotters) and metrics.json.
 //! - [`table`]: Parquet tables (strings, numbers, FixedSizeList<Float32> vectors), and result
 //!   types written as tables ([`table::Record`]);
@@ -26,6 +28,7 @@
 //! - [`metrics`]: the representational-similarity metrics (kernel alignment, the PRH code's
 //!   eight, debiased CKA), their preparation, intervals and permutation p-values.
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
+//! - [`linalg`]: matrix products on the operands' strides (gemm), for the metrics and training.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`perturb`]: caption perturbations (replace, drop, shuffle words; delete characters) and
 //!   image perturbations (blur, pixels replaced by matched noise), seeded.
@@ -42,6 +45,7 @@ pub mod evaluate;
 pub mod features;
 pub mod image;
 pub mod json;
+pub mod linalg;
 pub mod metrics;
 pub mod names;
 pub mod onnx;
@@ -51,6 +55,7 @@ pub mod pooling;
 pub mod report;
 pub mod shard;
 pub mod spaces;
+pub mod stats;
 pub mod table;
 pub mod text;
 pub mod train;

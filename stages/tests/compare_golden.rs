@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use stages::compare::{self, Axis, Column, Members, Resampling, Role, Value, stats};
+use stages::compare::{self, Axis, Column, Members, Resampling, Role, Value};
+use stages::stats;
 
 fn golden() -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/compare.json");

@@ -11,8 +11,8 @@ use stages::evaluate::probe::{
     ProbeArtifact, ProbeConfig, ProbeFile, ProbeResults, ProbeRow, RetrievalFile, RetrievalRow,
     ZeroShotFile, ZeroShotRow,
 };
-use stages::evaluate::retrieval::{Direction, Retrieval};
 use stages::metrics::Metric;
+use stages::metrics::retrieval::{Direction, Retrieval};
 use stages::spaces::{PAIRS, SpaceName, Weights};
 
 fn align_results() -> AlignResults {

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Instant;
 
-use crate::cli::{Cli, CliResult, Command, sweep};
+use crate::cli::{Cli, CliResult, Command, compare_table, sweep};
 use crate::config::{self, Config};
 use crate::engine::error::EngineError;
 use crate::engine::graph::Graph;
@@ -97,7 +97,7 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
             only_changed,
             all,
         } => {
-            let view = sweep::View {
+            let view = compare_table::View {
                 json: *json,
                 sort: sort.clone(),
                 only_changed: *only_changed,

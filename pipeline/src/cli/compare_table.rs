@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 
 use stages::compare::{Comparison, Role, SEED_AXIS, Value};
 
-use crate::cli::sweep::View;
 use crate::engine::error::{EngineError, Result};
 
 fn show_number(x: Option<f64>) -> String {
@@ -32,6 +31,14 @@ fn sort_key(v: &Value) -> SortKey {
         Value::Float(f) => SortKey::Number(*f),
         other => SortKey::Text(other.to_string()),
     }
+}
+
+/// How `pipeline compare` shows the table.
+pub struct View {
+    pub json: bool,
+    pub sort: Option<String>,
+    pub only_changed: bool,
+    pub all: bool,
 }
 
 pub fn render(c: &Comparison, view: &View) -> Result<String> {

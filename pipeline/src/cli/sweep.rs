@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::Instant;
 
+use crate::cli::compare_table::View;
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::graph::{Graph, Keyed, Keys};
@@ -348,14 +349,6 @@ pub fn status_lines(
             }
         })
         .collect()
-}
-
-/// How `pipeline compare` shows the table.
-pub struct View {
-    pub json: bool,
-    pub sort: Option<String>,
-    pub only_changed: bool,
-    pub all: bool,
 }
 
 /// `pipeline compare NAME`: the compare artifact of the sweep's current members (built here when

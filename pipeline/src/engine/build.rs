@@ -10,7 +10,7 @@ use crate::engine::error::{EngineError, Result};
 use crate::engine::graph::{Graph, Keyed, Node};
 use crate::engine::lock::KeyLock;
 use crate::engine::manifest::{self, ExternalFile, Manifest};
-use crate::engine::runner::Item;
+use crate::engine::plan::Item;
 use crate::engine::shards;
 use crate::engine::stage::{InputArtifact, StageContext, input_stage};
 use crate::engine::store::Store;

@@ -10,6 +10,7 @@ pub mod key;
 pub mod lock;
 pub mod manifest;
 pub mod pass;
+pub mod plan;
 pub mod runner;
 pub mod shards;
 pub mod stage;

@@ -15,7 +15,7 @@ use std::time::Instant;
 use crate::engine::build::{self, Outcome, artifact_of, reusable};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::lock::KeyLock;
-use crate::engine::runner::Item;
+use crate::engine::plan::Item;
 use crate::engine::stage::{AnyStage, Configured, StageContext};
 use crate::engine::store::Store;
 

@@ -176,14 +176,11 @@ impl Stage for CompetenceNode {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let name = ctx.name;
-        let file = competence::run(
-            &p.competence,
-            &p.probe,
-            &modelset,
-            &probed,
-            &CompetenceArtifact::at(&ctx.out_dir),
-            &|step| tracing::info!("{name}: {step}"),
-        )?;
+        let out = CompetenceArtifact::at(&ctx.out_dir);
+        let file = competence::run(&p.competence, &p.probe, &modelset, &probed, &out, &|step| {
+            tracing::info!("{name}: {step}")
+        })?;
+        stages::report::charts::competence::write(&file, &out)?;
         for c in &file.competence {
             let layer = if c.layer.is_empty() {
                 String::new()

@@ -230,13 +230,11 @@ impl Stage for ModelsetNode {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let name = ctx.name;
-        let file = modelset::run(
-            config,
-            ctx.input("ingest")?,
-            &members,
-            &ModelsetArtifact::at(&ctx.out_dir),
-            &|step| tracing::info!("{name}: {step}"),
-        )?;
+        let out = ModelsetArtifact::at(&ctx.out_dir);
+        let file = modelset::run(config, ctx.input("ingest")?, &members, &out, &|step| {
+            tracing::info!("{name}: {step}")
+        })?;
+        stages::report::charts::modelset::write(&file, &out)?;
         let metrics = config.scoring().metric_list()?.len().max(1);
         eprintln!(
             "{name}: {} encoders, {} pairs ({} layer pairs), {} rows scored in {:.1} s",

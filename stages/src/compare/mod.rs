@@ -16,7 +16,6 @@
 //! configuration and column with polars.
 
 pub mod page;
-pub mod stats;
 mod table;
 
 use std::collections::BTreeMap;
@@ -214,7 +213,7 @@ impl CompareArtifact {
 
     /// The page's figures (named as the report names its own).
     pub fn figures(&self) -> PathBuf {
-        self.dir.join(crate::report::page::FIG)
+        self.dir.join(crate::report::artifact::FIG)
     }
 
     pub fn read(&self) -> crate::Result<Comparison> {

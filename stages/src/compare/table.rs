@@ -8,12 +8,12 @@ use std::path::Path;
 
 use polars::prelude::{Column as Series, DataFrame, PolarsError, PolarsResult};
 
-use super::stats::{self, Coefficient};
 use super::{
     AggregateRow, Axis, CompareArtifact, Comparison, CorrelationRow, MemberRow, Members,
     Resampling, Role, SEED_AXIS, Value, finite,
 };
 use crate::error::{Error, Result};
+use crate::stats::{self, Coefficient};
 use crate::table::{self, Column};
 
 /// Writes the compare tables of `members` (of sweep `sweep`) into `out`; returns what

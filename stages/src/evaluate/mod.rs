@@ -7,10 +7,10 @@
 //! - [`competence`]: the model set's encoders' competence, and alignment against it;
 //! - [`hypotheses`]: H1/H2 margins, paired intervals, verdicts;
 //! - [`variance`]: the research's distribution-matching metric and the mean pairwise cosine;
-//! - [`retrieval`]: recall@k and median rank, image → text and text → image;
 //! - [`logistic`]: the multinomial logistic regression of the linear probe;
 //! - [`zero_shot`]: zero-shot classification through the aligned space (CLIP's prompt ensemble);
-//! - [`probe`]: the probe stage.
+//! - [`probe`]: the probe stage (its retrieval is [`crate::metrics::retrieval`], shared with
+//!   training's validation).
 
 pub mod align;
 pub mod competence;
@@ -18,7 +18,6 @@ pub mod hypotheses;
 pub mod logistic;
 pub mod modelset;
 pub mod probe;
-pub mod retrieval;
 pub mod rows;
 pub mod variance;
 pub mod zero_shot;

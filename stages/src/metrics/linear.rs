@@ -19,7 +19,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use crate::train::ops::cpu::gemm::matmul_into;
+use crate::linalg::matmul_into;
 
 fn frobenius_sq(m: &Array2<f64>) -> f64 {
     m.iter().map(|x| x * x).sum()

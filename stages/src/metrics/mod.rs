@@ -13,6 +13,8 @@
 //!   tests' oracle for [`linear`] (kernel alignment, CKA with the biased and the unbiased HSIC,
 //!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
+//! - [`retrieval`]: image ↔ text recall@k and ranks in an aligned space, the one definition
+//!   training's validation and the probe stage share;
 //! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values;
 //! - [`views`]: the kernel metrics' replicates on a half or a permutation of the rows, read
 //!   through index lists from Gram matrices computed once.
@@ -32,6 +34,7 @@ pub mod knn;
 pub mod linear;
 pub mod neighbours;
 pub mod resample;
+pub mod retrieval;
 pub mod space;
 pub mod svcca;
 pub mod views;

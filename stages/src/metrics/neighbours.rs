@@ -12,7 +12,7 @@
 use ndarray::{Array2, ArrayView1, ArrayView2, s};
 use rayon::prelude::*;
 
-use crate::train::ops::cpu::gemm::matmul_into;
+use crate::linalg::matmul_into;
 
 /// Bytes one tile of [`neighbours_of_rows`]'s similarities holds.
 const BLOCK_BYTES: usize = 64 << 20;

@@ -47,7 +47,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>], class: &str) -> String {
 
 /// A PNG figure linking to its SVG twin.
 pub fn figure(stem: &str, alt: &str, caption: &str) -> String {
-    use crate::report::page::FIG;
+    use crate::report::artifact::FIG;
     format!(
         "<figure><a href=\"{FIG}/{stem}.svg\"><img src=\"{FIG}/{stem}.png\" alt=\"{}\"></a>\
          <figcaption>{caption} <a href=\"{FIG}/{stem}.svg\">SVG</a></figcaption></figure>",

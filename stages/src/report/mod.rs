@@ -7,8 +7,9 @@
 //!   [`figure`] rendering to PNG and SVG; [`colour`], [`font`];
 //! - [`pca`]: the joint projection of the spaces; [`thumbs`]: image thumbnails;
 //! - [`html`]: escaping and tables; [`sections`]: one function per section of the page;
-//! - [`page`]: the page assembled, `metrics.json`, and the artifact's layout.
+//! - [`page`]: the page assembled and `metrics.json`; [`artifact`]: the artifact's layout.
 
+pub mod artifact;
 pub mod charts;
 pub mod colour;
 pub mod figure;

@@ -26,7 +26,7 @@ pub struct EpochRow {
     pub val_contrastive: f64,
     #[serde(with = "nan_as_null")]
     pub val_variance: f64,
-    /// Validation retrieval R@1 (crate::evaluate::retrieval, the probe stage's definition).
+    /// Validation retrieval R@1 (crate::metrics::retrieval, the probe stage's definition).
     #[serde(with = "nan_as_null")]
     pub val_r1_i2t: f64,
     #[serde(with = "nan_as_null")]

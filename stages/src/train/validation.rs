@@ -1,13 +1,13 @@
 //! Validation after each epoch, without dropout: the loss and its parts on the validation pairs
 //! (in training-sized batches),
 //! and retrieval R@1 in both directions (the probe stage's definition,
-//! [`crate::evaluate::retrieval::of_pairs`]: each image once, at its first pair).
+//! [`crate::metrics::retrieval::of_pairs`]: each image once, at its first pair).
 
 use burn::tensor::{ElementConversion, Tensor};
 use ndarray::Array2;
 
 use crate::error::{Error, Result};
-use crate::evaluate::retrieval;
+use crate::metrics::retrieval;
 use crate::train::config::TrainConfig;
 use crate::train::data::{Batch, PairRow, TrainingData};
 use crate::train::loss;

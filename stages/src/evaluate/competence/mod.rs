@@ -9,22 +9,19 @@
 //!   chose it.
 //! - For each metric, measure and anchor: Spearman's rho across the encoders of one kind, with
 //!   a bootstrap interval over the encoders and a permutation p-value
-//!   ([`crate::compare::stats::correlation`], the sweeps' own). Few encoders give a wide
+//!   ([`crate::stats::correlation`], the sweeps' own). Few encoders give a wide
 //!   interval, or none: rho of two encoders is ±1 whatever they are.
 //!
 //! - [`config`]: the `[competence]` section;
 //! - [`results`]: the rows the stage writes and the artifact's layout;
-//! - [`figure`]: alignment against competence as an SVG.
 
 pub mod config;
-pub mod figure;
 pub mod results;
 
 use std::path::PathBuf;
 
 use ndarray::s;
 
-use crate::compare::stats::{Coefficient, correlation};
 use crate::error::{Error, Result};
 use crate::evaluate::modelset::ModelsetFile;
 use crate::evaluate::probe::{LinearProbeSettings, ProbeRows, ProbeSet};
@@ -32,6 +29,7 @@ use crate::evaluate::rows;
 use crate::features::output::layers_of;
 use crate::features::spec::EncoderKind;
 use crate::metrics::Metric;
+use crate::stats::{Coefficient, correlation};
 
 pub use config::CompetenceConfig;
 pub use results::{

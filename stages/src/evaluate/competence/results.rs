@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::evaluate::competence::config::CompetenceConfig;
 use crate::evaluate::probe::LinearProbeSettings;
 use crate::features::spec::EncoderKind;
@@ -173,6 +173,7 @@ impl CompetenceArtifact {
         self.dir.join(RHO_PARQUET)
     }
 
+    /// The figure (drawn by `crate::report::charts::competence`).
     pub fn figure_svg(&self) -> PathBuf {
         self.dir.join(FIGURE_SVG)
     }
@@ -181,9 +182,7 @@ impl CompetenceArtifact {
         table::write_records(&self.competence_parquet(), &file.competence)?;
         table::write_records(&self.probe_layers_parquet(), &file.probes)?;
         table::write_records(&self.rho_parquet(), &file.rho)?;
-        json::write(&self.dir.join(COMPETENCE_JSON), file)?;
-        let svg = crate::evaluate::competence::figure::competence_svg(file);
-        std::fs::write(self.figure_svg(), svg).map_err(|e| Error::io(self.figure_svg(), e))
+        json::write(&self.dir.join(COMPETENCE_JSON), file)
     }
 
     pub fn read(&self) -> Result<CompetenceFile> {

@@ -18,10 +18,8 @@
 //!
 //! - [`config`]: the `[modelset]` section;
 //! - [`results`]: the rows the stage writes and the artifact's layout;
-//! - [`figure`]: the matrix as an SVG.
 
 pub mod config;
-pub mod figure;
 pub mod results;
 
 use std::collections::HashMap;

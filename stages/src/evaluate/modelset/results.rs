@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::evaluate::align::results::{AlignSettings, IntervalKind};
 use crate::features::spec::EncoderKind;
 use crate::json::{self, nan_as_null};
@@ -203,11 +203,10 @@ impl ModelsetArtifact {
                 ),
             ],
         )?;
-        json::write(&self.dir.join(MODELSET_JSON), file)?;
-        let svg = crate::evaluate::modelset::figure::matrix_svg(file);
-        std::fs::write(self.matrix_svg(), svg).map_err(|e| Error::io(self.matrix_svg(), e))
+        json::write(&self.dir.join(MODELSET_JSON), file)
     }
 
+    /// The matrix's figure (drawn by `crate::report::charts::modelset`).
     pub fn matrix_svg(&self) -> PathBuf {
         self.dir.join(MATRIX_SVG)
     }

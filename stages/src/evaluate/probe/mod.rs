@@ -7,7 +7,7 @@
 //! 2. Zero-shot classification of the probe set's test images ([`crate::evaluate::zero_shot`]):
 //!    the class-name prompts (`features:probe-prompts`) through the text adapter, the images
 //!    through the image adapter, for the trained adapters and the untrained ones, against chance.
-//! 3. Image ↔ text retrieval on the evaluation split ([`crate::evaluate::retrieval`]) for the
+//! 3. Image ↔ text retrieval on the evaluation split ([`crate::metrics::retrieval`]) for the
 //!    trained adapters and the untrained ones (the floor).
 //!
 //! Outputs: probe.json / probe.parquet, zero_shot.json / zero_shot.parquet, retrieval.json /
@@ -22,10 +22,10 @@ use std::path::Path;
 use ndarray::Array2;
 
 use crate::error::{Error, Result};
-use crate::evaluate::retrieval;
 use crate::evaluate::rows;
 use crate::evaluate::zero_shot;
 use crate::features::{FeatureMatrix, FeaturesArtifact};
+use crate::metrics::retrieval;
 use crate::spaces::{Modality, SpaceName, Weights};
 use crate::train::TrainArtifact;
 use crate::train::data::{TrainingData, gather};

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::evaluate::probe::ProbeConfig;
-use crate::evaluate::retrieval::{Direction, Retrieval};
 use crate::json::{self, nan_as_null};
+use crate::metrics::retrieval::{Direction, Retrieval};
 use crate::parquet_record;
 use crate::spaces::{SpaceName, Weights};
 use crate::table::{self, Cell, Column, Record, Table};

@@ -1,10 +1,14 @@
 //! The report's chart types, one file each: line panels (loss curves, [`lines`]), a heatmap with
 //! values (pairs x metrics, similarity matrices, [`heatmap`]), horizontal interval bars (H1/H2
 //! margins, [`bars`]) and scatter panels (PCA views, [`scatter`]); the helpers they share here.
+//! The model set's two figures are SVG written directly, for any stage that draws them:
+//! [`modelset`] (the alignment matrix) and [`competence`] (alignment against competence).
 
 mod bars;
+pub mod competence;
 mod heatmap;
 mod lines;
+pub mod modelset;
 mod scatter;
 
 use plotters::coord::types::RangedCoordf64;

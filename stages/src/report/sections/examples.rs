@@ -8,8 +8,8 @@ use crate::dataset::ingest::IngestArtifact;
 use crate::error::{Error, Result};
 use crate::evaluate::rows;
 use crate::metrics::space::l2_normalise;
+use crate::report::artifact::THUMBS;
 use crate::report::html::{escape, num};
-use crate::report::page::THUMBS;
 use crate::report::thumbs;
 
 /// Thumbnail height, pixels.

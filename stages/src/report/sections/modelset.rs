@@ -7,8 +7,8 @@ use super::{Page, section};
 use crate::error::{Error, Result};
 use crate::evaluate::competence::{CompetenceArtifact, CompetenceFile, Measure};
 use crate::evaluate::modelset::{ModelsetArtifact, ModelsetFile};
+use crate::report::artifact::FIG;
 use crate::report::html::{self, escape, num};
-use crate::report::page::FIG;
 
 /// The model set's two artifacts, read.
 pub struct ModelsetResults {

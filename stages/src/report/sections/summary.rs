@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{Page, section};
 use crate::evaluate::hypotheses::{Hypothesis, Tested, Verdict};
-use crate::evaluate::retrieval::Direction;
+use crate::metrics::retrieval::Direction;
 use crate::report::html::{escape, num};
 use crate::report::inputs::AdapterResults;
 use crate::spaces::Weights;

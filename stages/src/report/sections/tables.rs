@@ -2,7 +2,7 @@
 
 use super::{Page, section};
 use crate::evaluate::probe::RetrievalFile;
-use crate::evaluate::retrieval::Direction;
+use crate::metrics::retrieval::Direction;
 use crate::report::html::{self, escape, num};
 
 /// Which protocol produced an adapter's retrieval numbers: the split and where it came from, the

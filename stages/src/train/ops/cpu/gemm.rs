@@ -1,51 +1,12 @@
-//! Matrix products through the gemm crate, on the operands' own strides: a transposed view costs
-//! nothing (Burn's ndarray matmul copies a transposed operand first), on rayon's threads.
+//! Burn's CPU products through [`crate::linalg`]'s gemm wrapper.
 
 use burn::backend::ndarray::SharedArray;
 use ndarray::{Array2, ArrayView2};
 
+pub use crate::linalg::matmul_into;
+
 use super::float::Float;
 use super::shared;
-
-/// `out = a·b`, or `out += a·b` when `accumulate`, through the gemm crate on the operands'
-/// own strides (a transposed view costs nothing), on rayon's threads.
-#[allow(unsafe_code)] // gemm takes raw pointers and strides; audited below
-pub fn matmul_into<T: Float>(
-    a: &ArrayView2<'_, T>,
-    b: &ArrayView2<'_, T>,
-    out: &mut Array2<T>,
-    accumulate: bool,
-) {
-    let ((m, k), n) = (a.dim(), b.ncols());
-    assert_eq!((b.nrows(), out.dim()), (k, (m, n)), "matmul shapes");
-    let (sa, sb) = (a.strides(), b.strides());
-    let so = out.strides().to_vec();
-    // SAFETY: the pointers and strides come from live ndarray views of the checked shapes, and
-    // `out` is a distinct owned array.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            so[1],
-            so[0],
-            accumulate,
-            a.as_ptr(),
-            sa[1],
-            sa[0],
-            b.as_ptr(),
-            sb[1],
-            sb[0],
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
-}
 
 /// `a · b` into a new array; None where the inner dimensions differ.
 pub fn product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>) -> Option<SharedArray<T>> {

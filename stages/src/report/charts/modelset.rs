@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::evaluate::modelset::results::{ModelsetFile, PairScore};
+use crate::evaluate::modelset::results::{ModelsetArtifact, ModelsetFile, PairScore};
 use crate::metrics::Metric;
 use crate::report::html::escape;
 
@@ -183,4 +183,10 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
         escape(&file.settings.split)
     );
     svg
+}
+
+/// Draws `file`'s figure into its artifact (`ModelsetArtifact::matrix_svg`).
+pub fn write(file: &ModelsetFile, artifact: &ModelsetArtifact) -> crate::Result<()> {
+    let path = artifact.matrix_svg();
+    std::fs::write(&path, matrix_svg(file)).map_err(|e| crate::Error::io(&path, e))
 }

@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
-use crate::evaluate::competence::results::{CompetenceFile, Measure, Point, RhoRow};
+use crate::evaluate::competence::results::{
+    CompetenceArtifact, CompetenceFile, Measure, Point, RhoRow,
+};
 use crate::metrics::Metric;
 use crate::report::html::escape;
 
@@ -223,6 +225,12 @@ fn digits(span: f64) -> usize {
 
 fn tick(v: f64, digits: usize) -> String {
     format!("{v:.digits$}")
+}
+
+/// Draws `file`'s figure into its artifact (`CompetenceArtifact::figure_svg`).
+pub fn write(file: &CompetenceFile, artifact: &CompetenceArtifact) -> crate::Result<()> {
+    let path = artifact.figure_svg();
+    std::fs::write(&path, competence_svg(file)).map_err(|e| crate::Error::io(&path, e))
 }
 
 #[cfg(test)]
