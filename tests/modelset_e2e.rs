@@ -362,6 +362,13 @@ fn an_optional_encoder_that_is_not_installed_is_left_out_with_the_keys_unchanged
         "{err}"
     );
     assert!(!out.contains("ghost"), "no ghost stage: {out}");
+    // Said by status and by a run that selects the model set; not by other commands.
+    let said = |args: &[&str]| {
+        let o = p.run(&[args, &ghost[..], &optional[..]].concat());
+        String::from_utf8_lossy(&o.stderr).contains("`ghost` left out")
+    };
+    assert!(!said(&["show", "ingest"]));
+    assert!(!said(&["run", "--stage", "ingest"]));
     // The keys, from `status` (nothing is built).
     let keys = |o: &std::process::Output| -> Vec<(String, String)> {
         String::from_utf8_lossy(&o.stdout)

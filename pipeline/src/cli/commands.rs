@@ -156,6 +156,9 @@ fn run(
     };
     let order = s.graph.closure(&targets);
     s.graph.check_params(&order)?;
+    for note in s.graph.notes(&order) {
+        eprintln!("{note}");
+    }
     let keys = s.graph.keys_for(&mut s.index, &order)?;
     let forced: BTreeSet<String> = if force {
         targets.iter().cloned().collect()
@@ -301,6 +304,10 @@ fn status(s: &mut Session, json: bool) -> CliResult {
     }
     for line in sweep::status_lines(&s.config, s.registry, &s.store, &mut s.index) {
         let _ = writeln!(out, "{line}");
+    }
+    let every: Vec<usize> = (0..s.graph.nodes.len()).collect();
+    for note in s.graph.notes(&every) {
+        eprintln!("{note}");
     }
     Ok(0)
 }

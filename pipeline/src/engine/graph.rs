@@ -48,6 +48,20 @@ pub struct Keyed {
 }
 
 impl Graph {
+    /// The notes of the nodes at `order` ([`crate::engine::stage::Stage::notes`]), each once.
+    pub fn notes(&self, order: &[usize]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for note in order
+            .iter()
+            .flat_map(|&i| self.nodes[i].stage.stage_notes())
+        {
+            if !out.contains(&note) {
+                out.push(note);
+            }
+        }
+        out
+    }
+
     pub fn build(stages: Vec<Box<dyn AnyStage>>, config: &Config) -> Result<Graph> {
         // Unknown keys are reported first, against every stage's defaults, so that a typo gets
         // the list of valid keys rather than one section's deserialisation error.

@@ -114,6 +114,13 @@ pub trait Stage: Send + Sync + 'static {
         anyhow::bail!("{} does not split into shards", ctx.name)
     }
 
+    /// What a user should know about how this stage is configured here (an optional encoder
+    /// left out, say): shown by `pipeline status` and at the start of a run that selects it,
+    /// not by every command.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// What a build computes before it splits into this stage's outputs, for stages whose
     /// artifacts can share that computation (encoders that read one model file over the same
     /// items and keep different outputs of it). Artifacts of stages of one type, with equal
@@ -269,6 +276,7 @@ pub trait AnyStage: Send + Sync {
         shards: &[PathBuf],
     ) -> anyhow::Result<()>;
     fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>>;
+    fn stage_notes(&self) -> Vec<String>;
     /// The node's type, which a shared pass's members must share.
     fn type_name(&self) -> &'static str;
     fn as_any(&self) -> &dyn Any;
@@ -343,6 +351,10 @@ impl<S: Stage> AnyStage for S {
 
     fn stage_report(&self, dir: &Path) -> anyhow::Result<Vec<Reported>> {
         self.report(dir)
+    }
+
+    fn stage_notes(&self) -> Vec<String> {
+        self.notes()
     }
 
     fn type_name(&self) -> &'static str {

@@ -61,27 +61,9 @@ pub fn paired_features(
     )?)
 }
 
-/// Tells, once per process, which optional model-set encoders are left out and why.
-fn say_left_out(absent: &[modelset::Absent]) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    if absent.is_empty() {
-        return;
-    }
-    ONCE.call_once(|| {
-        for a in absent {
-            eprintln!(
-                "modelset: `{}` left out: optional, and {} is not installed",
-                a.name,
-                a.missing.display()
-            );
-        }
-    });
-}
-
 /// The stages of the experiment described by `config`.
 pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     let absent = modelset::absent(config)?;
-    say_left_out(&absent);
     let absent_names: Vec<String> = absent.iter().map(|a| a.name.clone()).collect();
     // A left-out encoder's section is still checked for unknown keys (a typo in it would
     // otherwise surface only where it is installed): the model-set node claims it.

@@ -30,6 +30,8 @@ pub struct ModelsetNode {
     listed: Vec<String>,
     /// `[modelset] optional` encoders whose model files are not installed: left out.
     absent: Vec<String>,
+    /// What is said about them ([`Stage::notes`]).
+    notes: Vec<String>,
     /// Their `[encoders.<name>]` sections and defaults, claimed here so that their keys are
     /// still checked.
     absent_sections: Vec<(String, serde_json::Value)>,
@@ -69,6 +71,16 @@ impl ModelsetNode {
         absent: &[Absent],
         absent_sections: Vec<(String, serde_json::Value)>,
     ) -> Result<ModelsetNode> {
+        let notes = absent
+            .iter()
+            .map(|a| {
+                format!(
+                    "modelset: `{}` left out: optional, and {} is not installed",
+                    a.name,
+                    a.missing.display()
+                )
+            })
+            .collect();
         let absent: Vec<String> = absent.iter().map(|a| a.name.clone()).collect();
         let listed = config
             .typed::<ModelsetConfig>(SECTION)?
@@ -78,6 +90,7 @@ impl ModelsetNode {
             encoders,
             listed,
             absent,
+            notes,
             absent_sections,
         })
     }
@@ -95,6 +108,10 @@ impl Stage for ModelsetNode {
 
     fn name(&self) -> String {
         "align:modelset".into()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
     }
 
     fn version(&self) -> u32 {
