@@ -42,18 +42,32 @@ fn every_bad_value_is_refused_at_once_before_any_work() {
         "nothing ran before the check"
     );
 
-    // A value from the file is named with its line; a mistake in a stage the run does not touch
-    // does not stop it.
-    let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
-    let cfg = format!("{cfg}\n[align]\nsplit = \"testing\"\n");
+    // A value from the file is named with its line. A value of the wrong type (a split that is
+    // none) stops every run, as any type error does; a value of the right type that a stage
+    // cannot use stops only a run that touches that stage.
+    let base = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
+    let cfg = format!("{base}\n[align]\nsplit = \"testing\"\n");
     std::fs::write(p.path().join("pipeline.toml"), &cfg).unwrap();
     let line = 1 + cfg.lines().position(|l| l.starts_with("split")).unwrap();
-    let out = p.run(&["run", "--stage", "align"]);
+    let out = p.run(&["run", "--stage", "ingest"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!(
             "`align.split` = \"testing\" ({}:{line}): expected `train`, `val` or `test`",
+            p.path().join("pipeline.toml").display()
+        )),
+        "{err}"
+    );
+    let cfg = format!("{base}\n[align]\ntopk = 0\n");
+    std::fs::write(p.path().join("pipeline.toml"), &cfg).unwrap();
+    let line = 1 + cfg.lines().position(|l| l.starts_with("topk")).unwrap();
+    let out = p.run(&["run", "--stage", "align"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`align.topk` = 0 ({}:{line}): expected at least 1",
             p.path().join("pipeline.toml").display()
         )),
         "{err}"

@@ -83,9 +83,7 @@ pub fn registry(config: &Config) -> Result<Vec<Box<dyn AnyStage>>> {
     for e in encoders {
         nodes.push(Box::new(e));
     }
-    let members = config
-        .typed::<stages::evaluate::modelset::ModelsetConfig>(modelset::SECTION)?
-        .members();
+    let members = modelset::read(config)?.members();
     let competence = CompetenceNode::new(members, &kinds, absent_names);
     // The model set's other image encoders through the probe set, for their competence.
     let extra: Vec<Box<dyn AnyStage>> = competence

@@ -4,6 +4,7 @@
 //! once for both.
 
 use stages::evaluate::modelset::{self, Member, ModelsetArtifact, ModelsetConfig};
+use stages::evaluate::scoring::ScoringConfig;
 use stages::features::spec::EncoderKind;
 
 use crate::config::Config;
@@ -37,6 +38,16 @@ pub struct ModelsetNode {
     absent_sections: Vec<(String, serde_json::Value)>,
 }
 
+/// `[modelset]`, read as its scoring settings first, then the whole section: serde loses the
+/// key of an error inside a flattened field, so the scoring part is read on its own, where the
+/// error names its key (`modelset.split`), before the part that holds the encoder lists.
+pub fn read(config: &Config) -> Result<ModelsetConfig> {
+    let defaults = ModelsetConfig::default();
+    let scoring: ScoringConfig = config.typed_over(SECTION, &defaults.scoring)?;
+    let lists: ModelsetConfig = config.typed_over(SECTION, &defaults)?;
+    Ok(ModelsetConfig { scoring, ..lists })
+}
+
 /// An optional encoder of `[modelset]` that is left out, and the file it lacks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Absent {
@@ -48,7 +59,7 @@ pub struct Absent {
 /// there. A name that is no `[encoders.<name>]` table is not absent but wrong: the node's
 /// problems say so.
 pub fn absent(config: &Config) -> Result<Vec<Absent>> {
-    let listed = config.typed::<ModelsetConfig>(SECTION)?;
+    let listed = read(config)?;
     let mut out = Vec::new();
     for name in listed.optional {
         let table = config.section(&format!("encoders.{name}"));
@@ -82,10 +93,7 @@ impl ModelsetNode {
             })
             .collect();
         let absent: Vec<String> = absent.iter().map(|a| a.name.clone()).collect();
-        let listed = config
-            .typed::<ModelsetConfig>(SECTION)?
-            .without(&absent)
-            .members();
+        let listed = read(config)?.without(&absent).members();
         Ok(ModelsetNode {
             encoders,
             listed,
@@ -163,9 +171,7 @@ impl Stage for ModelsetNode {
     /// The section without the optional encoders that are not installed: the key is that of
     /// a model set that never listed them.
     fn read_params(&self, config: &Config) -> Result<ModelsetConfig> {
-        Ok(config
-            .typed_over::<ModelsetConfig>(SECTION, &self.defaults())?
-            .without(&self.absent))
+        Ok(read(config)?.without(&self.absent))
     }
 
     /// The section's own checks, and every listed name an encoder of the kind it is listed as.
@@ -252,7 +258,7 @@ impl Stage for ModelsetNode {
             tracing::info!("{name}: {step}")
         })?;
         stages::report::charts::modelset::write(&file, &out)?;
-        let metrics = config.scoring().metric_list()?.len().max(1);
+        let metrics = config.scoring.metric_list().len().max(1);
         eprintln!(
             "{name}: {} encoders, {} pairs ({} layer pairs), {} rows scored in {:.1} s",
             members.len(),

@@ -19,8 +19,7 @@ pub struct Candidate {
     pub split: Option<Split>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Split {
     Train,
     Val,
@@ -44,6 +43,27 @@ impl Split {
             "test" => Some(Split::Test),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Split {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Split {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        // The value itself is named by whoever reports the error (the config names the key).
+        Split::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom("expected `train`, `val` or `test`"))
     }
 }
 

@@ -2,6 +2,7 @@
 //! difference) and `probe` (downstream linear probe, zero-shot classification, retrieval).
 //!
 //! - [`rows`]: which image–caption pairs are scored;
+//! - [`scoring`]: the scoring settings `[align]` and `[modelset]` share;
 //! - [`align`]: the align stage, built on [`crate::metrics`];
 //! - [`modelset`]: many encoders' alignment matrix, each score with its permutation null;
 //! - [`competence`]: the model set's encoders' competence, and alignment against it;
@@ -19,6 +20,7 @@ pub mod logistic;
 pub mod modelset;
 pub mod probe;
 pub mod rows;
+pub mod scoring;
 pub mod variance;
 pub mod zero_shot;
 

@@ -67,8 +67,8 @@ pub fn score(
     train: &TrainArtifact,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Scored> {
-    let list = config.metric_list()?;
-    let split = config.split()?;
+    let list = config.metric_list();
+    let split = config.split;
     let picked = rows::select(data, split, config.sample_size, config.seed);
     let n = picked.len();
     if n == 0 {

@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn rho_across_encoders_is_spearman_by_hand() {
         let modelset = ModelsetFile {
-            settings: ModelsetConfig::default().scoring().settings(20),
+            settings: ModelsetConfig::default().scoring.settings(20),
             all_pairs: false,
             encoders: vec![
                 encoder("a", EncoderKind::Image),

@@ -134,15 +134,15 @@ pub fn run(
     out: &ModelsetArtifact,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ModelsetFile> {
-    let scoring = config.scoring();
-    let list = scoring.metric_list()?;
+    let scoring = &config.scoring;
+    let list = scoring.metric_list();
     let records = IngestArtifact::at(ingest).read_records()?;
     let picked: Vec<ScoredRow> = rows::pick(
         &records,
         |r| (&r.id, &r.image_id, r.split),
-        scoring.split()?,
-        config.sample_size,
-        config.seed,
+        scoring.split,
+        scoring.sample_size,
+        scoring.seed,
     )
     .into_iter()
     .map(|r| ScoredRow {
@@ -151,12 +151,12 @@ pub fn run(
     })
     .collect();
     let n = picked.len();
-    if n <= config.topk {
+    if n <= scoring.topk {
         return Err(Error::Invalid {
-            what: format!("[modelset] split = {:?}", config.split),
+            what: format!("[modelset] split = {:?}", scoring.split),
             message: format!(
                 "{n} records to score: the kNN metrics need more rows than topk = {}",
-                config.topk
+                scoring.topk
             ),
         });
     }
@@ -218,24 +218,25 @@ pub fn run(
     metrics::check_memory(
         metrics::memory_needed(
             n,
-            config.resample_rows,
+            scoring.resample_rows,
             &dims,
-            config.topk,
+            scoring.topk,
             rayon::current_num_threads(),
         ),
         "[modelset] sample_size",
     )?;
     progress("preparing spaces");
-    let options = metrics::options_for(&list, config.topk, config.clamp_outliers, config.cca_dim);
+    let options =
+        metrics::options_for(&list, scoring.topk, scoring.clamp_outliers, scoring.cca_dim);
     let spaces: Vec<Space> = columns
         .into_iter()
         .zip(&units)
         .map(|(x, u)| {
             let m = &members[u.member];
             let what = if u.layer.is_empty() {
-                format!("{} features ({} split)", m.name, config.split)
+                format!("{} features ({} split)", m.name, scoring.split)
             } else {
-                format!("{} layer {} ({} split)", m.name, u.layer, config.split)
+                format!("{} layer {} ({} split)", m.name, u.layer, scoring.split)
             };
             Space::from_rows(x, options, &what)
         })
@@ -263,7 +264,7 @@ pub fn run(
         settings: scoring.settings(n),
         all_pairs: config.all_pairs,
         encoders,
-        scores: pair_scores(&scores, members, &units, n, config.permutations),
+        scores: pair_scores(&scores, members, &units, n, scoring.permutations),
         best: best_layers(&scores, members, &units, &groups),
     };
     out.write(&file, &picked)?;
