@@ -14,7 +14,7 @@ use pipeline::engine::error::Result;
 use pipeline::engine::graph::Graph;
 use pipeline::engine::hash_index::HashIndex;
 use pipeline::engine::runner;
-use pipeline::engine::stage::{AnyStage, Stage, StageContext};
+use pipeline::engine::stage::{AnyStage, Stage, StageContext, StageId};
 use pipeline::engine::store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +30,8 @@ struct NoParams {}
 impl Stage for Node {
     type Params = NoParams;
 
-    fn name(&self) -> String {
-        format!("node{}", self.0)
+    fn name(&self) -> StageId {
+        StageId::single(&format!("node{}", self.0))
     }
     fn version(&self) -> u32 {
         1
@@ -39,11 +39,11 @@ impl Stage for Node {
     fn section(&self) -> String {
         String::new()
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageId> {
         if self.0 == 0 {
             vec![]
         } else {
-            vec![format!("node{}", self.0 - 1)]
+            vec![StageId::single(&format!("node{}", self.0 - 1))]
         }
     }
     fn defaults(&self) -> NoParams {
@@ -56,7 +56,10 @@ impl Stage for Node {
         Ok(vec![config.resolve(&format!("input{}.bin", self.0))])
     }
     fn run(&self, ctx: &StageContext, _params: &NoParams) -> anyhow::Result<()> {
-        Ok(std::fs::write(ctx.out_dir.join("out.txt"), self.name())?)
+        Ok(std::fs::write(
+            ctx.out_dir.join("out.txt"),
+            self.name().to_string(),
+        )?)
     }
 }
 

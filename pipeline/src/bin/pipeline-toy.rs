@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use pipeline::config::Config;
 use pipeline::engine::error::Result;
-use pipeline::engine::stage::{AnyStage, PassMember, Reported, Role, Stage, StageContext};
+use pipeline::engine::stage::{AnyStage, PassMember, Reported, Role, Stage, StageContext, StageId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -119,9 +119,9 @@ struct Adapter {
 impl Stage for Adapter {
     type Params = serde_json::Value;
 
-    fn name(&self) -> String {
+    fn name(&self) -> StageId {
         let family = if self.score { "score" } else { "train" };
-        format!("{family}:{}", self.name)
+        StageId::new(family, &self.name)
     }
     fn version(&self) -> u32 {
         1
@@ -133,11 +133,11 @@ impl Stage for Adapter {
             format!("train.{}", self.name)
         }
     }
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageId> {
         if self.score {
-            vec![format!("train:{}", self.name)]
+            vec![StageId::new("train", &self.name)]
         } else {
-            vec!["upper".into()]
+            vec![StageId::single("upper")]
         }
     }
     fn defaults(&self) -> serde_json::Value {
@@ -180,12 +180,12 @@ impl Stage for Adapter {
     }
 
     fn run(&self, ctx: &StageContext, params: &serde_json::Value) -> anyhow::Result<()> {
-        let name = self.name();
+        let name = self.name().to_string();
         log_run(&name);
         append("TOY_SPAN_LOG", &format!("start {name}"));
         let result = if self.score {
             let p: ScoreParams = serde_json::from_value(params.clone())?;
-            let model = read(ctx, &format!("train:{}", self.name), "model.txt")?;
+            let model = read(ctx, &StageId::new("train", &self.name), "model.txt")?;
             std::fs::write(
                 ctx.out_dir.join("score.txt"),
                 format!("{}", model.len() as f64 * p.scale),
@@ -238,8 +238,8 @@ struct Lens {
 impl Stage for Lens {
     type Params = LensParams;
 
-    fn name(&self) -> String {
-        format!("lens:{}", self.name)
+    fn name(&self) -> StageId {
+        StageId::new("lens", &self.name)
     }
     fn version(&self) -> u32 {
         1
@@ -247,8 +247,8 @@ impl Stage for Lens {
     fn section(&self) -> String {
         format!("lens.{}", self.name)
     }
-    fn inputs(&self) -> Vec<String> {
-        vec!["source".into()]
+    fn inputs(&self) -> Vec<StageId> {
+        vec![StageId::single("source")]
     }
     fn defaults(&self) -> LensParams {
         LensParams::default()
@@ -257,7 +257,7 @@ impl Stage for Lens {
         Some(serde_json::json!({ "pass": params.pass, "fail": params.fail }))
     }
     fn run(&self, ctx: &StageContext, params: &LensParams) -> anyhow::Result<()> {
-        log_run(&self.name());
+        log_run(&self.name().to_string());
         let text = lens_pass(ctx, params)?;
         write_lens(ctx, params, &text)
     }
@@ -266,7 +266,7 @@ impl Stage for Lens {
         members: &[PassMember<Self>],
         _shard: Option<pipeline::engine::stage::Shard>,
     ) -> anyhow::Result<()> {
-        let names: Vec<String> = members.iter().map(|m| m.stage.name()).collect();
+        let names: Vec<String> = members.iter().map(|m| m.stage.name().to_string()).collect();
         log_run(&format!("pass {}", names.join(" ")));
         let text = lens_pass(members[0].ctx, members[0].params)?;
         for m in members {
@@ -309,8 +309,25 @@ fn append(var: &str, line: &str) {
     }
 }
 
-fn read(ctx: &StageContext, input: &str, file: &str) -> anyhow::Result<String> {
-    Ok(std::fs::read_to_string(ctx.input(input)?.join(file))?)
+/// File `file` of input `input` (a toy stage of one name, or `train:<name>`).
+fn read(ctx: &StageContext, input: impl Into<Input>, file: &str) -> anyhow::Result<String> {
+    Ok(std::fs::read_to_string(
+        ctx.input(&input.into().0)?.join(file),
+    )?)
+}
+
+struct Input(StageId);
+
+impl From<&str> for Input {
+    fn from(single: &str) -> Input {
+        Input(StageId::single(single))
+    }
+}
+
+impl From<&StageId> for Input {
+    fn from(id: &StageId) -> Input {
+        Input(id.clone())
+    }
 }
 
 struct Toy<P> {
@@ -330,8 +347,8 @@ where
 {
     type Params = P;
 
-    fn name(&self) -> String {
-        self.name.into()
+    fn name(&self) -> StageId {
+        StageId::single(self.name)
     }
     fn version(&self) -> u32 {
         if self.name == "upper"
@@ -344,8 +361,8 @@ where
     fn section(&self) -> String {
         self.name.into()
     }
-    fn inputs(&self) -> Vec<String> {
-        self.inputs.iter().map(|s| s.to_string()).collect()
+    fn inputs(&self) -> Vec<StageId> {
+        self.inputs.iter().map(|s| StageId::single(s)).collect()
     }
     fn defaults(&self) -> P {
         P::default()

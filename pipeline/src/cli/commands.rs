@@ -12,7 +12,7 @@ use crate::engine::hash_index::HashIndex;
 use crate::engine::key;
 use crate::engine::runner::{self, Options, Plan};
 use crate::engine::shards;
-use crate::engine::stage::{Registry, Shard};
+use crate::engine::stage::{Registry, Shard, StageId};
 use crate::engine::status::{self, State};
 use crate::engine::store::{self, Removal, Store};
 use crate::executor::{jobs, submit};
@@ -48,14 +48,14 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
             stage: Some(stage),
             jobs,
             ..
-        } if stage.starts_with(SWEEP_PREFIX) => {
-            let name = &stage[SWEEP_PREFIX.len()..];
+        } if sweep_name(stage).is_some() => {
+            let name = sweep_name(stage).unwrap_or_default();
             sweep::run(
                 &s.config,
                 s.registry,
                 &s.store,
                 &mut s.index,
-                name,
+                &name,
                 *jobs,
                 None,
             )
@@ -135,8 +135,13 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
     code
 }
 
-/// `run --stage sweep:NAME` runs sweep NAME.
-const SWEEP_PREFIX: &str = "sweep:";
+/// The sweep a `--stage` names (`sweep:NAME`), if it names one.
+fn sweep_name(stage: &str) -> Option<String> {
+    let id: StageId = stage.parse().ok()?;
+    (id.family() == crate::sweep::FAMILY)
+        .then(|| id.name().map(String::from))
+        .flatten()
+}
 
 fn run(
     s: &mut Session,
@@ -245,8 +250,8 @@ fn submit(
     if cli.require_gpu {
         global.push("--require-gpu".into());
     }
-    if let Some(name) = stage.and_then(|st| st.strip_prefix(SWEEP_PREFIX)) {
-        let work = sweep::unbuilt(&s.config, s.registry, &s.store, &mut s.index, name)?;
+    if let Some(name) = stage.and_then(sweep_name) {
+        let work = sweep::unbuilt(&s.config, s.registry, &s.store, &mut s.index, &name)?;
         let mut out = std::io::stdout();
         submit::submit_sweep(&s.store, &s.config, &global, dry_run, work, &mut out)?;
         return Ok(0);

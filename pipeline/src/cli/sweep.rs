@@ -85,7 +85,7 @@ pub fn compare_graph(
         // Fresh instances of the member's target stages: the compare stage owns them.
         let stages: Vec<Box<dyn AnyStage>> = registry(&m.config)?
             .into_iter()
-            .filter(|s| m.targets.contains(&s.stage_name()))
+            .filter(|s| m.targets.contains(&s.stage_name().to_string()))
             .collect();
         for t in &m.targets {
             let i = m.graph.index_of(t).expect("targets are nodes");

@@ -80,7 +80,7 @@ impl Graph {
         // Every section's type errors at once (nodes sharing a section report it once).
         let mut type_errors = BTreeSet::new();
         for stage in stages {
-            let name = stage.stage_name();
+            let name = stage.stage_name().to_string();
             if !names.insert(name.clone()) {
                 return Err(EngineError::Other(format!("two stages are named {name}")));
             }
@@ -104,7 +104,11 @@ impl Graph {
                     )
                 })
                 .collect();
-            let inputs = stage.stage_inputs();
+            let inputs = stage
+                .stage_inputs()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             nodes.push(Node {
                 stage,
                 name,
@@ -141,9 +145,13 @@ impl Graph {
     /// members): it is configured from `config` but its inputs are not looked up here; key it
     /// with [`Graph::key_with_inputs`].
     pub fn detached(stage: Box<dyn AnyStage>, config: &Config) -> Result<Graph> {
-        let name = stage.stage_name();
+        let name = stage.stage_name().to_string();
         let (configured, problems) = stage.configure(config)?;
-        let inputs = stage.stage_inputs();
+        let inputs = stage
+            .stage_inputs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         Ok(Graph {
             nodes: vec![Node {
                 stage,

@@ -5,6 +5,7 @@ pub mod cores;
 pub mod error;
 pub mod graph;
 pub mod hash_index;
+pub mod id;
 pub mod interrupt;
 pub mod key;
 pub mod lock;

@@ -23,13 +23,14 @@ pub use stages::shard::Shard;
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
+pub use crate::engine::id::StageId;
 
 pub trait Stage: Send + Sync + 'static {
     /// The stage's parameters, read from its config section with defaults filled in.
     type Params: Serialize + DeserializeOwned + Send + Sync + 'static;
 
     /// Unique, readable in the CLI: `ingest`, `features:image`, `train:linear`.
-    fn name(&self) -> String;
+    fn name(&self) -> StageId;
 
     /// Bump whenever the stage's output would change for the same inputs and parameters.
     fn version(&self) -> u32;
@@ -37,8 +38,8 @@ pub trait Stage: Send + Sync + 'static {
     /// The config section holding this stage's parameters (`""` for none).
     fn section(&self) -> String;
 
-    /// Names of the nodes whose artifacts this stage reads.
-    fn inputs(&self) -> Vec<String>;
+    /// The nodes whose artifacts this stage reads.
+    fn inputs(&self) -> Vec<StageId>;
 
     /// The parameters when the config says nothing (some depend on the node: each encoder's
     /// preset, each adapter's experiment).
@@ -221,18 +222,17 @@ pub struct StageContext<'a> {
 }
 
 impl StageContext<'_> {
-    /// The artifact folder of input `name`.
-    /// The artifact folder of input `name` (`<stage>` or, for a stage reading several
-    /// artifacts of one stage, `<stage>@<tag>`).
-    pub fn input(&self, name: &str) -> anyhow::Result<&Path> {
-        Ok(&self.artifact(name)?.dir)
+    /// The artifact folder of input `id` (a stage or, for a stage reading several artifacts of
+    /// one stage, the stage at a tag).
+    pub fn input(&self, id: &StageId) -> anyhow::Result<&Path> {
+        Ok(&self.artifact(id)?.dir)
     }
 
-    /// The artifact (key and folder) of input `name`.
-    pub fn artifact(&self, name: &str) -> anyhow::Result<&InputArtifact> {
+    /// The artifact (key and folder) of input `id`.
+    pub fn artifact(&self, id: &StageId) -> anyhow::Result<&InputArtifact> {
         self.inputs
-            .get(name)
-            .ok_or_else(|| anyhow::anyhow!("stage {} has no input named {name}", self.name))
+            .get(&id.to_string())
+            .ok_or_else(|| anyhow::anyhow!("stage {} has no input named {id}", self.name))
     }
 }
 
@@ -253,9 +253,9 @@ pub struct Configured {
 /// Its methods have names of their own, so that calling a [`Stage`] method on a node type is
 /// never ambiguous.
 pub trait AnyStage: Send + Sync {
-    fn stage_name(&self) -> String;
+    fn stage_name(&self) -> StageId;
     fn stage_version(&self) -> u32;
-    fn stage_inputs(&self) -> Vec<String>;
+    fn stage_inputs(&self) -> Vec<StageId>;
     fn is_resumable(&self) -> bool;
     /// The sections and keys `--set` may name, from the parameters at their defaults.
     fn known_sections(&self, defaults: &Config) -> Result<Vec<(String, Value)>>;
@@ -290,7 +290,7 @@ pub trait AnyStage: Send + Sync {
 }
 
 impl<S: Stage> AnyStage for S {
-    fn stage_name(&self) -> String {
+    fn stage_name(&self) -> StageId {
         self.name()
     }
 
@@ -298,7 +298,7 @@ impl<S: Stage> AnyStage for S {
         self.version()
     }
 
-    fn stage_inputs(&self) -> Vec<String> {
+    fn stage_inputs(&self) -> Vec<StageId> {
         self.inputs()
     }
 

@@ -134,7 +134,7 @@ pub fn submit_sweep(
     } = work;
     let name = name.as_str();
     let mut planned = Vec::new();
-    let stage = format!("sweep:{name}");
+    let stage = crate::sweep::stage_id(name).to_string();
     let key = compare.as_ref().map(|(_, k)| k.clone()).unwrap_or_default();
     if !missing.is_empty() {
         planned.push(Planned {

@@ -7,23 +7,24 @@ use stages::evaluate::hypotheses::{Tested, Verdict};
 use stages::spaces::{SpaceName, Weights};
 use stages::train::TrainArtifact;
 
-use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext, StageId};
+use crate::nodes::ids;
 
 pub struct AlignNode {
     pub adapter: String,
 }
 
 impl AlignNode {
-    fn train(&self) -> String {
-        format!("train:{}", self.adapter)
+    fn train(&self) -> StageId {
+        ids::train(&self.adapter)
     }
 }
 
 impl Stage for AlignNode {
     type Params = AlignConfig;
 
-    fn name(&self) -> String {
-        format!("align:{}", self.adapter)
+    fn name(&self) -> StageId {
+        ids::align(&self.adapter)
     }
 
     fn version(&self) -> u32 {
@@ -34,8 +35,8 @@ impl Stage for AlignNode {
         "align".into()
     }
 
-    fn inputs(&self) -> Vec<String> {
-        let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
+    fn inputs(&self) -> Vec<StageId> {
+        let mut v = super::paired_features();
         v.push(self.train());
         v
     }
@@ -67,7 +68,7 @@ impl Stage for AlignNode {
     }
 
     fn run(&self, ctx: &StageContext, config: &AlignConfig) -> anyhow::Result<()> {
-        let data = super::paired_features(ctx)?;
+        let data = super::open_paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let name = ctx.name;
         let summary = align::run(

@@ -11,8 +11,9 @@ use stages::features::spec::EncoderKind;
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext, StageId};
 use crate::nodes::features::Role as EncoderRole;
+use crate::nodes::ids;
 
 pub const SECTION: &str = "competence";
 const PROBE_SECTION: &str = "probe";
@@ -77,8 +78,8 @@ pub struct CompetenceParams {
 impl Stage for CompetenceNode {
     type Params = CompetenceParams;
 
-    fn name(&self) -> String {
-        "probe:modelset".into()
+    fn name(&self) -> StageId {
+        ids::probe(ids::MODELSET)
     }
 
     fn version(&self) -> u32 {
@@ -89,9 +90,9 @@ impl Stage for CompetenceNode {
         SECTION.into()
     }
 
-    fn inputs(&self) -> Vec<String> {
-        let mut v = vec!["align:modelset".to_string()];
-        v.extend(self.probed.iter().map(|n| format!("features:probe-{n}")));
+    fn inputs(&self) -> Vec<StageId> {
+        let mut v = vec![ids::align(ids::MODELSET)];
+        v.extend(self.probed.iter().map(|n| ids::probe_features(n)));
         v
     }
 
@@ -164,14 +165,14 @@ impl Stage for CompetenceNode {
     }
 
     fn run(&self, ctx: &StageContext, p: &CompetenceParams) -> anyhow::Result<()> {
-        let modelset = ModelsetArtifact::at(ctx.input("align:modelset")?).read()?;
+        let modelset = ModelsetArtifact::at(ctx.input(&ids::align(ids::MODELSET))?).read()?;
         let probed = self
             .probed
             .iter()
             .map(|name| {
                 Ok(Probed {
                     name: name.clone(),
-                    dir: ctx.input(&format!("features:probe-{name}"))?.to_path_buf(),
+                    dir: ctx.input(&ids::probe_features(name))?.to_path_buf(),
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

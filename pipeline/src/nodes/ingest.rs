@@ -8,7 +8,8 @@ use stages::dataset::spec::DatasetKind;
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{Problem, Stage, StageContext};
+use crate::engine::stage::{Problem, Stage, StageContext, StageId};
+use crate::nodes::ids;
 
 pub struct IngestNode;
 
@@ -18,8 +19,8 @@ const SPLIT_SOURCE: &str = "split_source";
 impl Stage for IngestNode {
     type Params = DatasetSpec;
 
-    fn name(&self) -> String {
-        "ingest".into()
+    fn name(&self) -> StageId {
+        ids::ingest()
     }
 
     fn version(&self) -> u32 {
@@ -30,7 +31,7 @@ impl Stage for IngestNode {
         "dataset".into()
     }
 
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageId> {
         Vec::new()
     }
 

@@ -16,6 +16,7 @@
 mod align;
 mod competence;
 mod features;
+pub mod ids;
 mod ingest;
 mod modelset;
 mod probe;
@@ -26,7 +27,7 @@ mod train;
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::AnyStage;
+use crate::engine::stage::{AnyStage, StageId};
 use stages::features::spec::EncoderKind;
 
 pub use align::AlignNode;
@@ -42,22 +43,21 @@ pub use train::TrainNode;
 
 /// The artifacts every stage after the features reads together: the ingest manifest and the
 /// three feature sets of the image–caption pairs.
-pub const PAIRED_FEATURES: [&str; 4] = [
-    "ingest",
-    "features:image",
-    "features:text",
-    "features:reference",
-];
+pub fn paired_features() -> Vec<StageId> {
+    let roles = Role::ALL.map(|r| ids::features(r.as_str()));
+    std::iter::once(ids::ingest()).chain(roles).collect()
+}
 
-/// The image–caption pairs with their feature rows, from a stage's [`PAIRED_FEATURES`] inputs.
-pub fn paired_features(
+/// The image–caption pairs with their feature rows, from a stage's [`paired_features`] inputs.
+pub fn open_paired_features(
     ctx: &crate::engine::stage::StageContext,
 ) -> anyhow::Result<stages::train::data::TrainingData> {
+    let input = |id: StageId| ctx.input(&id);
     Ok(stages::train::data::TrainingData::open(
-        ctx.input(PAIRED_FEATURES[0])?,
-        ctx.input(PAIRED_FEATURES[1])?,
-        ctx.input(PAIRED_FEATURES[2])?,
-        ctx.input(PAIRED_FEATURES[3])?,
+        input(ids::ingest())?,
+        input(ids::features(Role::Image.as_str()))?,
+        input(ids::features(Role::Text.as_str()))?,
+        input(ids::features(Role::Reference.as_str()))?,
     )?)
 }
 

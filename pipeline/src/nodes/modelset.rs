@@ -9,7 +9,8 @@ use stages::features::spec::EncoderKind;
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext, StageId};
+use crate::nodes::ids;
 
 pub const SECTION: &str = "modelset";
 /// `[modelset] optional`'s key (kept out of the stage's key).
@@ -114,8 +115,8 @@ impl ModelsetNode {
 impl Stage for ModelsetNode {
     type Params = ModelsetConfig;
 
-    fn name(&self) -> String {
-        "align:modelset".into()
+    fn name(&self) -> StageId {
+        ids::align(ids::MODELSET)
     }
 
     fn notes(&self) -> Vec<String> {
@@ -130,13 +131,13 @@ impl Stage for ModelsetNode {
         SECTION.into()
     }
 
-    fn inputs(&self) -> Vec<String> {
-        let mut v = vec!["ingest".to_string()];
+    fn inputs(&self) -> Vec<StageId> {
+        let mut v = vec![ids::ingest()];
         v.extend(
             self.listed
                 .iter()
                 .filter(|n| self.kind(n).is_some())
-                .map(|n| format!("features:{n}")),
+                .map(|n| ids::features(n)),
         );
         v
     }
@@ -248,15 +249,19 @@ impl Stage for ModelsetNode {
                 let kind = self
                     .kind(&name)
                     .ok_or_else(|| anyhow::anyhow!("[modelset] lists `{name}`: no such encoder"))?;
-                let dir = ctx.input(&format!("features:{name}"))?.to_path_buf();
+                let dir = ctx.input(&ids::features(&name))?.to_path_buf();
                 Ok(Member { name, kind, dir })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let name = ctx.name;
         let out = ModelsetArtifact::at(&ctx.out_dir);
-        let file = modelset::run(config, ctx.input("ingest")?, &members, &out, &|step| {
-            tracing::info!("{name}: {step}")
-        })?;
+        let file = modelset::run(
+            config,
+            ctx.input(&ids::ingest())?,
+            &members,
+            &out,
+            &|step| tracing::info!("{name}: {step}"),
+        )?;
         stages::report::charts::modelset::write(&file, &out)?;
         let metrics = config.scoring.metric_list().len().max(1);
         eprintln!(

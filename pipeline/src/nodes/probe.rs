@@ -8,23 +8,24 @@ use stages::train::TrainArtifact;
 
 use stages::spaces::{SpaceName, Weights};
 
-use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext, StageId};
+use crate::nodes::ids;
 
 pub struct ProbeNode {
     pub adapter: String,
 }
 
 impl ProbeNode {
-    fn train(&self) -> String {
-        format!("train:{}", self.adapter)
+    fn train(&self) -> StageId {
+        ids::train(&self.adapter)
     }
 }
 
 impl Stage for ProbeNode {
     type Params = ProbeConfig;
 
-    fn name(&self) -> String {
-        format!("probe:{}", self.adapter)
+    fn name(&self) -> StageId {
+        ids::probe(&self.adapter)
     }
 
     fn version(&self) -> u32 {
@@ -35,12 +36,12 @@ impl Stage for ProbeNode {
         "probe".into()
     }
 
-    fn inputs(&self) -> Vec<String> {
-        let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
+    fn inputs(&self) -> Vec<StageId> {
+        let mut v = super::paired_features();
         v.extend([
-            "features:probe-image".into(),
-            "features:probe-reference".into(),
-            "features:probe-prompts".into(),
+            ids::probe_features(super::Role::Image.as_str()),
+            ids::probe_features(super::Role::Reference.as_str()),
+            ids::prompt_features(),
             self.train(),
         ]);
         v
@@ -101,7 +102,7 @@ impl Stage for ProbeNode {
     }
 
     fn run(&self, ctx: &StageContext, config: &ProbeConfig) -> anyhow::Result<()> {
-        let data = super::paired_features(ctx)?;
+        let data = super::open_paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let name = ctx.name;
         let results = probe::run(
@@ -109,9 +110,9 @@ impl Stage for ProbeNode {
             &data,
             &TrainArtifact::at(ctx.input(&self.train())?),
             &ProbeInputs {
-                image: ctx.input("features:probe-image")?,
-                reference: ctx.input("features:probe-reference")?,
-                prompts: ctx.input("features:probe-prompts")?,
+                image: ctx.input(&ids::probe_features(super::Role::Image.as_str()))?,
+                reference: ctx.input(&ids::probe_features(super::Role::Reference.as_str()))?,
+                prompts: ctx.input(&ids::prompt_features())?,
             },
             &ProbeArtifact::at(&ctx.out_dir),
             &|step| tracing::info!("{name}: {step}"),

@@ -17,8 +17,9 @@ use stages::features::{EncoderSpec, FeatureMatrix};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{PassMember, Problem, Shard, Stage, StageContext};
+use crate::engine::stage::{PassMember, Problem, Shard, Stage, StageContext, StageId};
 use crate::nodes::features::{FeaturesNode, spec_section};
+use crate::nodes::ids;
 
 /// The probe set through the image encoder of `[encoders.<name>]`.
 pub struct ProbeFeaturesNode(pub FeaturesNode);
@@ -33,8 +34,8 @@ pub struct ProbeFeaturesParams {
 impl Stage for ProbeFeaturesNode {
     type Params = ProbeFeaturesParams;
 
-    fn name(&self) -> String {
-        format!("features:probe-{}", self.0.encoder())
+    fn name(&self) -> StageId {
+        ids::probe_features(&self.0.encoder())
     }
 
     fn version(&self) -> u32 {
@@ -45,7 +46,7 @@ impl Stage for ProbeFeaturesNode {
         "probe_dataset".into()
     }
 
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageId> {
         Vec::new()
     }
 

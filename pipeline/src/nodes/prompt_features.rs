@@ -17,8 +17,9 @@ use stages::features::{EncoderSpec, FeatureMatrix, encode};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Shard, Stage, StageContext};
+use crate::engine::stage::{Problem, Shard, Stage, StageContext, StageId};
 use crate::nodes::features::{FeaturesNode, Role};
+use crate::nodes::ids;
 
 pub struct PromptFeaturesNode;
 
@@ -38,8 +39,8 @@ pub struct PromptFeaturesParams {
 impl Stage for PromptFeaturesNode {
     type Params = PromptFeaturesParams;
 
-    fn name(&self) -> String {
-        "features:probe-prompts".into()
+    fn name(&self) -> StageId {
+        ids::prompt_features()
     }
 
     fn version(&self) -> u32 {
@@ -50,7 +51,7 @@ impl Stage for PromptFeaturesNode {
         SECTION.into()
     }
 
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageId> {
         Vec::new()
     }
 

@@ -11,7 +11,8 @@ use stages::train::TrainArtifact;
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{Stage, StageContext};
+use crate::engine::stage::{Stage, StageContext, StageId};
+use crate::nodes::ids;
 
 pub struct ReportNode {
     pub adapters: Vec<String>,
@@ -20,8 +21,8 @@ pub struct ReportNode {
 impl Stage for ReportNode {
     type Params = ReportConfig;
 
-    fn name(&self) -> String {
-        "report".into()
+    fn name(&self) -> StageId {
+        ids::report()
     }
 
     fn version(&self) -> u32 {
@@ -32,14 +33,12 @@ impl Stage for ReportNode {
         "report".into()
     }
 
-    fn inputs(&self) -> Vec<String> {
-        let mut v: Vec<String> = super::PAIRED_FEATURES.map(String::from).to_vec();
+    fn inputs(&self) -> Vec<StageId> {
+        let mut v = super::paired_features();
         for a in &self.adapters {
-            v.push(format!("train:{a}"));
-            v.push(format!("align:{a}"));
-            v.push(format!("probe:{a}"));
+            v.extend([ids::train(a), ids::align(a), ids::probe(a)]);
         }
-        v.extend(["align:modelset".into(), "probe:modelset".into()]);
+        v.extend([ids::align(ids::MODELSET), ids::probe(ids::MODELSET)]);
         v
     }
 
@@ -57,19 +56,19 @@ impl Stage for ReportNode {
     }
 
     fn run(&self, ctx: &StageContext, config: &ReportConfig) -> anyhow::Result<()> {
-        let data = super::paired_features(ctx)?;
+        let data = super::open_paired_features(ctx)?;
         let mut adapters = Vec::new();
         for a in &self.adapters {
             adapters.push(AdapterArtifacts {
                 name: a.clone(),
-                train: TrainArtifact::at(ctx.input(&format!("train:{a}"))?),
-                align: AlignArtifact::at(ctx.input(&format!("align:{a}"))?),
-                probe: ProbeArtifact::at(ctx.input(&format!("probe:{a}"))?),
+                train: TrainArtifact::at(ctx.input(&ids::train(a))?),
+                align: AlignArtifact::at(ctx.input(&ids::align(a))?),
+                probe: ProbeArtifact::at(ctx.input(&ids::probe(a))?),
             });
         }
         let inputs = ReportInputs {
             data: &data,
-            ingest: ctx.input("ingest")?,
+            ingest: ctx.input(&ids::ingest())?,
             adapters,
             keys: ctx
                 .inputs
@@ -78,8 +77,8 @@ impl Stage for ReportNode {
                 .collect(),
             root: ctx.root,
             modelset: Some(ModelsetInputs {
-                matrix: ctx.input("align:modelset")?.to_path_buf(),
-                competence: ctx.input("probe:modelset")?.to_path_buf(),
+                matrix: ctx.input(&ids::align(ids::MODELSET))?.to_path_buf(),
+                competence: ctx.input(&ids::probe(ids::MODELSET))?.to_path_buf(),
             }),
         };
         report::run(config, &inputs, &ctx.out_dir)?;

@@ -6,7 +6,8 @@ use stages::train::{TrainArtifact, TrainConfig, training};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext};
+use crate::engine::stage::{Problem, Reported, Role, Stage, StageContext, StageId};
+use crate::nodes::ids;
 
 /// The key-only parameter naming a non-default training backend (see `key_params`).
 const BACKEND_KEY: &str = "backend";
@@ -29,8 +30,8 @@ pub fn adapters(config: &Config) -> Vec<String> {
 impl Stage for TrainNode {
     type Params = TrainConfig;
 
-    fn name(&self) -> String {
-        format!("train:{}", self.name)
+    fn name(&self) -> StageId {
+        ids::train(&self.name)
     }
 
     fn version(&self) -> u32 {
@@ -41,8 +42,8 @@ impl Stage for TrainNode {
         format!("train.{}", self.name)
     }
 
-    fn inputs(&self) -> Vec<String> {
-        super::PAIRED_FEATURES.map(String::from).to_vec()
+    fn inputs(&self) -> Vec<StageId> {
+        super::paired_features()
     }
 
     fn defaults(&self) -> TrainConfig {
@@ -96,7 +97,7 @@ impl Stage for TrainNode {
     }
 
     fn run(&self, ctx: &StageContext, config: &TrainConfig) -> anyhow::Result<()> {
-        let data = super::paired_features(ctx)?;
+        let data = super::open_paired_features(ctx)?;
         let clock = std::time::Instant::now();
         let out = TrainArtifact::at(&ctx.out_dir);
         let outcome = training::train_on_selected_backend(config, &data, &out, ctx.name)?;

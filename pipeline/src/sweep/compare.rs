@@ -11,12 +11,12 @@ use stages::compare::{self, Axis, Column, Members, Resampling, Value};
 
 use crate::config::Config;
 use crate::engine::error::Result;
-use crate::engine::stage::{AnyStage, Stage, StageContext};
+use crate::engine::stage::{AnyStage, Stage, StageContext, StageId};
 use crate::sweep::{Member, Sweep};
 
-/// The name of sweep `sweep`'s compare stage.
-pub fn stage_name(sweep: &str) -> String {
-    format!("compare:{sweep}")
+/// Sweep `sweep`'s compare stage.
+pub fn stage_id(sweep: &str) -> StageId {
+    StageId::new("compare", sweep)
 }
 
 /// What the tables depend on besides the members' artifacts: the members' values (they become
@@ -34,8 +34,8 @@ pub struct CompareParams {
 
 /// One member's target stage, as the compare stage reads it.
 pub struct Target {
-    /// The input name: `<stage>@<member>`.
-    pub input: String,
+    /// The input: the target stage at the member (`align:linear@3`).
+    pub input: StageId,
     /// The family (`align`, `probe`, `train`): the prefix of its columns.
     pub family: String,
     pub member: usize,
@@ -69,10 +69,10 @@ impl CompareNode {
                     .collect(),
             ));
             for stage in stages {
-                let name = stage.stage_name();
+                let id = stage.stage_name();
                 targets.push(Target {
-                    input: format!("{name}@{}", member.index),
-                    family: name.split(':').next().unwrap_or(&name).to_string(),
+                    input: id.at(member.index),
+                    family: id.family().to_string(),
                     member: member.index,
                     stage,
                 });
@@ -122,8 +122,8 @@ fn value(v: &serde_json::Value) -> Value {
 impl Stage for CompareNode {
     type Params = CompareParams;
 
-    fn name(&self) -> String {
-        stage_name(&self.sweep)
+    fn name(&self) -> StageId {
+        stage_id(&self.sweep)
     }
 
     fn version(&self) -> u32 {
@@ -134,7 +134,7 @@ impl Stage for CompareNode {
         String::new()
     }
 
-    fn inputs(&self) -> Vec<String> {
+    fn inputs(&self) -> Vec<StageId> {
         self.targets.iter().map(|t| t.input.clone()).collect()
     }
 

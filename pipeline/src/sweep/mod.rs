@@ -22,6 +22,18 @@ use std::collections::BTreeSet;
 use crate::config::{Config, SWEEP_SECTION};
 use crate::engine::error::{EngineError, Result};
 use crate::engine::graph::Graph;
+use crate::engine::stage::StageId;
+
+/// `run --stage sweep:NAME` runs sweep NAME: the sweep's stage identity.
+pub fn stage_id(name: &str) -> StageId {
+    StageId::new(FAMILY, name)
+}
+
+/// The family of sweeps' stage identities (`sweep:NAME`).
+pub const FAMILY: &str = "sweep";
+
+/// The family of the stages a sweep's `base` names: `train:<base>`, trained from `[train.<base>]`.
+const TRAIN_FAMILY: &str = "train";
 
 /// The keys a `[sweep.<name>]` table may hold.
 const FIELDS: [&str; 4] = ["base", "grid", "seeds", "split_seed"];
@@ -278,14 +290,19 @@ impl Sweep {
         let targets: Vec<String> = graph
             .names()
             .into_iter()
-            .filter(|n| n.split_once(':').is_some_and(|(_, b)| b == base))
+            .filter(|n| n.parse::<StageId>().is_ok_and(|id| id.name() == Some(base)))
             .map(String::from)
             .collect();
         if targets.is_empty() {
-            let adapters: BTreeSet<&str> = graph
+            let ids: Vec<StageId> = graph
                 .names()
-                .into_iter()
-                .filter_map(|n| n.strip_prefix("train:"))
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            let adapters: BTreeSet<&str> = ids
+                .iter()
+                .filter(|id| id.family() == TRAIN_FAMILY)
+                .filter_map(StageId::name)
                 .collect();
             return Err(EngineError::Config(format!(
                 "`{SWEEP_SECTION}.{}.base` names \"{base}\": no stage of this configuration is \

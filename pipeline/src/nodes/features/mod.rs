@@ -21,7 +21,8 @@ use stages::perturb::{CaptionPerturbation, ImagePerturbation};
 
 use crate::config::Config;
 use crate::engine::error::{EngineError, Result};
-use crate::engine::stage::{PassMember, Problem, Shard, Stage, StageContext};
+use crate::engine::stage::{PassMember, Problem, Shard, Stage, StageContext, StageId};
+use crate::nodes::ids;
 pub use role::Role;
 use work::Work;
 
@@ -151,16 +152,16 @@ pub struct FeaturesParams {
 impl Stage for FeaturesNode {
     type Params = FeaturesParams;
 
-    fn name(&self) -> String {
-        format!("features:{}", self.name)
+    fn name(&self) -> StageId {
+        ids::features(&self.name)
     }
 
     fn section(&self) -> String {
         self.spec_section()
     }
 
-    fn inputs(&self) -> Vec<String> {
-        vec!["ingest".into()]
+    fn inputs(&self) -> Vec<StageId> {
+        vec![ids::ingest()]
     }
 
     fn defaults(&self) -> FeaturesParams {

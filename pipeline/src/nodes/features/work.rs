@@ -30,7 +30,8 @@ enum Items {
 
 impl Work {
     pub fn of(ctx: &StageContext, params: &FeaturesParams) -> anyhow::Result<Work> {
-        let records = IngestArtifact::at(ctx.input("ingest")?).read_records()?;
+        let records =
+            IngestArtifact::at(ctx.input(&crate::nodes::ids::ingest())?).read_records()?;
         let batch = params.spec.batch_size;
         if params.spec.kind == EncoderKind::Text {
             let units = Units::texts(
