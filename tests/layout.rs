@@ -321,9 +321,10 @@ fn import_graph(
 ) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
     let mut files = Vec::new();
     sources(src, &mut files);
+    // The library's modules: not the binaries, and not test modules kept in files of their own.
     files.retain(|f| {
         let rel = f.strip_prefix(src).unwrap();
-        rel != Path::new("main.rs") && !rel.starts_with("bin")
+        rel != Path::new("main.rs") && !rel.starts_with("bin") && !rel.ends_with("tests.rs")
     });
     let modules: std::collections::BTreeSet<String> =
         files.iter().map(|f| module_of(src, f)).collect();

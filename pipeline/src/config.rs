@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::engine::error::{EngineError, Result};
+
+mod keys;
+
+pub use keys::flatten_json;
+use keys::{flatten_toml, is_opaque_under, key_lines, lookup};
 
 pub const DEFAULT_FILE: &str = "pipeline.toml";
 
@@ -339,101 +343,6 @@ impl Config {
     }
 }
 
-/// The value at a serde path (`lr`, `mean[1]`, `a.b`) inside `v`, as TOML.
-fn lookup(v: &toml::Value, path: &str) -> Option<String> {
-    let mut cur = v;
-    for part in path.split('.') {
-        let (name, index) = match part.split_once('[') {
-            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (part, None),
-        };
-        if !name.is_empty() {
-            cur = cur.get(name)?;
-        }
-        if let Some(i) = index {
-            cur = cur.get(i)?;
-        }
-    }
-    Some(cur.to_string())
-}
-
-/// Dotted key → line number (1-based) of every `key = value` line and `[table]` header in a
-/// TOML text, for pointing at where a value was set.
-fn key_lines(text: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    let mut table = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if t.starts_with('#') || t.is_empty() {
-            continue;
-        }
-        if t.starts_with('[') {
-            table = t
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            out.entry(table.clone()).or_insert(i + 1);
-            continue;
-        }
-        if let Some((k, _)) = t.split_once('=') {
-            let k = k.trim().trim_matches('"');
-            let key = if table.is_empty() {
-                k.to_string()
-            } else {
-                format!("{table}.{k}")
-            };
-            out.entry(key).or_insert(i + 1);
-        }
-    }
-    out
-}
-
-/// Keys under a section whose params are free-form (a map of user-chosen names) are accepted.
-fn is_opaque_under(key: &str, section: &str) -> bool {
-    key.strip_prefix(section)
-        .is_some_and(|rest| rest.starts_with('.'))
-}
-
-fn flatten_toml(prefix: &str, table: &toml::Table, out: &mut BTreeSet<String>) {
-    for (k, v) in table {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::Table(t) if !t.is_empty() => flatten_toml(&key, t, out),
-            _ => {
-                out.insert(key);
-            }
-        }
-    }
-}
-
-/// Dotted leaf keys of a JSON object (a stage's default-filled params), under `prefix`.
-pub fn flatten_json(prefix: &str, value: &Value, out: &mut BTreeSet<String>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten_json(&key, v, out);
-            }
-        }
-        _ => {
-            if !prefix.is_empty() {
-                out.insert(prefix.to_string());
-            }
-        }
-    }
-}
-
 /// Finds the config file: `explicit` if given, else ./pipeline.toml, else the nearest one above.
 pub fn find_file(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
@@ -452,65 +361,4 @@ pub fn find_file(explicit: Option<&Path>) -> Result<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_parses_toml_values_and_bare_strings() {
-        let dir = std::env::temp_dir();
-        let mut c = Config::from_str("[a]\nx = 1\n", &dir).unwrap();
-        c.apply_set("a.x=2e-4").unwrap();
-        c.apply_set("a.name=flickr30k").unwrap();
-        c.apply_set("a.list=[1, 2]").unwrap();
-        c.apply_set("b.c.d=true").unwrap();
-        let a = c.section("a");
-        assert_eq!(a["x"].as_float(), Some(2e-4));
-        assert_eq!(a["name"].as_str(), Some("flickr30k"));
-        assert_eq!(a["list"].as_array().unwrap().len(), 2);
-        assert_eq!(c.section("b.c")["d"].as_bool(), Some(true));
-        assert!(c.apply_set("novalue").is_err());
-        assert!(c.apply_set("a..b=1").is_err());
-    }
-
-    #[derive(serde::Deserialize, serde::Serialize, Default)]
-    #[serde(default, deny_unknown_fields)]
-    struct Section {
-        lr: f64,
-        steps: usize,
-        mean: Vec<f64>,
-    }
-
-    #[test]
-    fn type_errors_name_the_key_its_value_and_where_it_was_set() {
-        let dir = std::env::temp_dir();
-        let text = "[a]\nlr = 0.1\n\n[b]\nsteps = -4\n";
-        let mut c = Config::from_str(text, &dir).unwrap();
-        let err = c.typed::<Section>("b").err().unwrap().to_string();
-        assert!(
-            err.contains("`b.steps` = -4 (") && err.contains(":5)"),
-            "{err}"
-        );
-        assert!(err.contains("usize"), "{err}");
-        c.apply_set("a.lr=abc").unwrap();
-        let err = c.typed::<Section>("a").err().unwrap().to_string();
-        assert!(err.contains("`a.lr` = \"abc\" (--set)"), "{err}");
-        assert!(err.contains("expected f64"), "{err}");
-        let c = Config::from_str("[b]\nmean = [1.0, \"x\"]\n", &dir).unwrap();
-        let err = c.typed::<Section>("b").err().unwrap().to_string();
-        assert!(err.contains("`b.mean[1]` = \"x\""), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_are_listed_with_the_valid_ones() {
-        let dir = std::env::temp_dir();
-        let mut c = Config::from_str("[a]\nx = 1\n", &dir).unwrap();
-        c.apply_set("a.y=3").unwrap();
-        let known: BTreeSet<String> = ["a.x".to_string()].into();
-        let err = c
-            .check_known(&known, &BTreeSet::new())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown --set key `a.y`"), "{err}");
-        assert!(err.contains("a.x"), "{err}");
-    }
-}
+mod tests;

@@ -22,6 +22,10 @@ use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
 
+mod csv;
+
+pub use self::csv::write_csv;
+
 pub enum Column {
     Str(Vec<String>),
     I64(Vec<i64>),
@@ -69,61 +73,6 @@ fn parquet_err(path: &Path, e: impl std::fmt::Display) -> Error {
 pub fn write<S: AsRef<str>>(path: &Path, columns: Vec<(S, Column)>) -> Result<()> {
     let mut columns = Some(columns);
     write_groups(path, 0, |_| columns.take().unwrap_or_default())
-}
-
-/// Writes the same columns as a CSV file with a header: numbers in their shortest round-trip
-/// form, nulls as empty fields (how pandas, polars and DuckDB read them back).
-pub fn write_csv<S: AsRef<str>>(path: &Path, columns: &[(S, Column)]) -> Result<()> {
-    let rows = columns.first().map_or(0, |(_, c)| c.len());
-    let mut w = csv::Writer::from_path(path).map_err(|e| csv_err(path, e))?;
-    w.write_record(columns.iter().map(|(n, _)| n.as_ref()))
-        .map_err(|e| csv_err(path, e))?;
-    for i in 0..rows {
-        w.write_record(columns.iter().map(|(_, c)| c.text(i)))
-            .map_err(|e| csv_err(path, e))?;
-    }
-    w.flush().map_err(|e| Error::io(path, e))
-}
-
-fn csv_err(path: &Path, e: csv::Error) -> Error {
-    Error::Invalid {
-        what: path.display().to_string(),
-        message: format!("csv: {e}"),
-    }
-}
-
-impl Column {
-    /// Rows in the column.
-    pub fn len(&self) -> usize {
-        match self {
-            Column::Str(v) => v.len(),
-            Column::I64(v) => v.len(),
-            Column::F64(v) => v.len(),
-            Column::OptF64(v) => v.len(),
-            Column::Bool(v) => v.len(),
-            Column::Vectors { dim, values } => values.len() / (*dim).max(1),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Row `i` as a CSV field (a vector as its values joined by spaces).
-    fn text(&self, i: usize) -> String {
-        match self {
-            Column::Str(v) => v[i].clone(),
-            Column::I64(v) => v[i].to_string(),
-            Column::F64(v) => v[i].to_string(),
-            Column::OptF64(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
-            Column::Bool(v) => v[i].to_string(),
-            Column::Vectors { dim, values } => values[i * dim..(i + 1) * dim]
-                .iter()
-                .map(f32::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
-        }
-    }
 }
 
 /// Rows per Parquet row group: what [`write_groups`] holds in memory at once.
@@ -458,53 +407,4 @@ macro_rules! parquet_record {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip() {
-        let dir = std::env::temp_dir().join(format!("table-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("t.parquet");
-        write(
-            &p,
-            vec![
-                ("id", Column::Str(vec!["a".into(), "b".into()])),
-                ("n", Column::I64(vec![1, 2])),
-                ("x", Column::F64(vec![0.5, 1.5])),
-                (
-                    "v",
-                    Column::Vectors {
-                        dim: 3,
-                        values: vec![1., 2., 3., 4., 5., 6.],
-                    },
-                ),
-            ],
-        )
-        .unwrap();
-        let t = Table::read(&p).unwrap();
-        assert_eq!(t.num_rows(), 2);
-        assert_eq!(t.strings("id").unwrap(), vec!["a", "b"]);
-        assert_eq!(t.i64s("n").unwrap(), vec![1, 2]);
-        assert_eq!(t.f64s("x").unwrap(), vec![0.5, 1.5]);
-        assert_eq!(t.vectors("v").unwrap(), (3, vec![1., 2., 3., 4., 5., 6.]));
-        assert!(
-            t.strings("nope")
-                .unwrap_err()
-                .to_string()
-                .contains("no column `nope`")
-        );
-        // A projection reads the named columns only: the vectors stay on disk.
-        let meta = Table::read_columns(&p, &["n", "id"]).unwrap();
-        assert_eq!(meta.column_names(), vec!["id", "n"]);
-        assert_eq!(meta.strings("id").unwrap(), vec!["a", "b"]);
-        assert_eq!(meta.i64s("n").unwrap(), vec![1, 2]);
-        assert!(
-            meta.vectors("v")
-                .unwrap_err()
-                .to_string()
-                .contains("no column `v`")
-        );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@
 
 mod commands;
 mod compare_table;
+mod inspect;
 mod metric;
 mod sweep;
 
