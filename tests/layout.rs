@@ -469,3 +469,131 @@ fn the_import_check_sees_uses_climbs_and_circles() {
     assert_eq!(layer_of(layers, "engine::store"), Some(2));
     assert_eq!(layer_of(layers, "cli"), None);
 }
+
+/// The longest a source file of either crate's `src/` may be, and a function in one.
+const MAX_FILE_LINES: usize = 450;
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// Each function of `text` (a source file) as (name, first line, lines): from its `fn` line
+/// to its closing brace, braces counted outside strings, characters and comments.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(name) = fn_name(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let (mut depth, mut opened, mut j) = (0i64, false, i);
+        while j < lines.len() {
+            let code = strip_literals(lines[j]);
+            for ch in code.chars() {
+                match ch {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if (opened && depth == 0) || (!opened && code.trim_end().ends_with(';')) {
+                break;
+            }
+            j += 1;
+        }
+        if opened {
+            out.push((name, i + 1, j - i + 1));
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// The name of the function a line begins (`pub(crate) fn name(`), if it begins one.
+fn fn_name(line: &str) -> Option<String> {
+    let t = line.trim_start();
+    if t.starts_with("//") {
+        return None;
+    }
+    let mut rest = t;
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "unsafe ",
+        "async ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    let name = rest.strip_prefix("fn ")?;
+    let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    Some(name[..end].to_string())
+}
+
+/// A line without its comment, string and character literals (their braces are not code).
+fn strip_literals(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_string => {
+                chars.next();
+            }
+            '"' => in_string = !in_string,
+            '/' if !in_string && chars.peek() == Some(&'/') => break,
+            '\'' if !in_string => {
+                // A character literal ('{', '\'', '\n'); a lifetime has no closing quote.
+                let rest: String = chars.clone().take(3).collect();
+                if rest.starts_with('\\') && rest.chars().nth(2) == Some('\'') {
+                    chars.nth(2);
+                } else if rest.chars().nth(1) == Some('\'') {
+                    chars.nth(1);
+                }
+            }
+            _ if !in_string => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn no_source_file_or_function_is_too_long_to_read() {
+    let root = repo();
+    let mut long = Vec::new();
+    for src in ["pipeline/src", "stages/src"] {
+        let mut files = Vec::new();
+        sources(&root.join(src), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let rel = f.strip_prefix(&root).unwrap().display().to_string();
+            let lines = text.lines().count();
+            if lines > MAX_FILE_LINES {
+                long.push(format!("{rel}: {lines} lines (at most {MAX_FILE_LINES})"));
+            }
+            for (name, at, n) in functions(&text) {
+                if n > MAX_FUNCTION_LINES {
+                    long.push(format!(
+                        "{rel}:{at}: fn {name} is {n} lines (at most {MAX_FUNCTION_LINES})"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "split these:\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_length_check_counts_functions_by_their_braces() {
+    let text = "fn a() {\n    let s = \"}}\";\n    let c = '{';\n}\n\
+                pub(crate) fn b<'x>(x: &'x str) -> &'x str {\n    // }\n    x\n}\n\
+                fn decl();\n";
+    assert_eq!(
+        functions(text),
+        vec![("a".to_string(), 1, 4), ("b".to_string(), 5, 4)]
+    );
+}

@@ -4,42 +4,26 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Instant;
 
+use crate::cli::session::{Session, open};
 use crate::cli::{Cli, CliResult, Command, compare_table, inspect, sweep};
-use crate::config::{self, Config};
 use crate::engine::error::EngineError;
-use crate::engine::graph::Graph;
-use crate::engine::hash_index::HashIndex;
 use crate::engine::runner::{self, Options, Plan};
 use crate::engine::stage::{Registry, Shard, StageId};
-use crate::engine::store::Store;
 use crate::executor::submit;
-
-pub(super) struct Session {
-    pub(super) config: Config,
-    pub(super) registry: Registry,
-    pub(super) graph: Graph,
-    pub(super) store: Store,
-    pub(super) index: HashIndex,
-}
-
-fn open(cli: &Cli, registry: Registry) -> Result<Session, EngineError> {
-    let file = config::find_file(cli.config.as_deref())?;
-    let config = Config::load(&file, &cli.sets)?;
-    let graph = Graph::build(registry(&config)?, &config)?;
-    let store = Store::open(config.root.join("artifacts"))?;
-    let index = HashIndex::load(store.root());
-    Ok(Session {
-        config,
-        registry,
-        graph,
-        store,
-        index,
-    })
-}
 
 pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
     let mut s = open(&cli, registry)?;
-    let code = match &cli.command {
+    let code = command(&mut s, &cli);
+    // The hash index is only a cache: failing to save it costs time later, nothing else.
+    if let Err(e) = s.index.save() {
+        tracing::warn!("could not save the hash index: {e}");
+    }
+    code
+}
+
+/// Runs the command of `cli` in session `s`.
+fn command(s: &mut Session, cli: &Cli) -> CliResult {
+    match &cli.command {
         Command::Run {
             stage: Some(stage),
             jobs,
@@ -69,7 +53,7 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
                 keep_going: *keep_going,
             };
             let selection = (stage.as_deref(), adapter.as_deref());
-            run(&mut s, selection, *shard, *force, options)
+            run(s, selection, *shard, *force, options)
         }
         Command::Sweep { name, jobs, member } => sweep::run(
             &s.config,
@@ -95,34 +79,25 @@ pub fn dispatch(cli: Cli, registry: Registry) -> CliResult {
             };
             sweep::compare(&s.config, s.registry, &s.store, &mut s.index, name, &view)
         }
-        Command::Status { json, sweep: None } => inspect::status(&mut s, *json),
+        Command::Status { json, sweep: None } => inspect::status(s, *json),
         Command::Status {
             json,
             sweep: Some(name),
-        } => inspect::sweep_status(&mut s, name, *json),
-        Command::Show { stage, adapter } => inspect::show(&mut s, stage, adapter.as_deref()),
+        } => inspect::sweep_status(s, name, *json),
+        Command::Show { stage, adapter } => inspect::show(s, stage, adapter.as_deref()),
         Command::Submit {
             stage,
             adapter,
             shards,
             dry_run,
-        } => submit(
-            &mut s,
-            &cli,
-            stage.as_deref(),
-            adapter.as_deref(),
-            *shards,
-            *dry_run,
-        ),
-        Command::Verify { repair } => inspect::verify(&s, *repair),
-        Command::Gc { dry_run } => inspect::gc(&mut s, *dry_run),
+        } => {
+            let selection = (stage.as_deref(), adapter.as_deref());
+            submit(s, cli, selection, *shards, *dry_run)
+        }
+        Command::Verify { repair } => inspect::verify(s, *repair),
+        Command::Gc { dry_run } => inspect::gc(s, *dry_run),
         Command::Metric { .. } => unreachable!("handled before a session is opened"),
-    };
-    // The hash index is only a cache: failing to save it costs time later, nothing else.
-    if let Err(e) = s.index.save() {
-        tracing::warn!("could not save the hash index: {e}");
     }
-    code
 }
 
 /// The sweep a `--stage` names (`sweep:NAME`), if it names one.
@@ -228,8 +203,7 @@ fn shard_targets(plan: &mut Plan, targets: &[String], shard: Shard) -> Result<()
 fn submit(
     s: &mut Session,
     cli: &Cli,
-    stage: Option<&str>,
-    adapter: Option<&str>,
+    (stage, adapter): (Option<&str>, Option<&str>),
     shards: usize,
     dry_run: bool,
 ) -> CliResult {

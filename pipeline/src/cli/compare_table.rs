@@ -48,43 +48,7 @@ pub fn render(c: &Comparison, view: &View) -> Result<String> {
         .filter(|(_, role)| view.all || **role != Role::Detail)
         .map(|(name, _)| name)
         .collect();
-    let mut columns = vec![TableColumn {
-        header: "member".into(),
-        cells: c.members.iter().map(|m| m.member.to_string()).collect(),
-        keys: c
-            .members
-            .iter()
-            .map(|m| SortKey::Number(f64::from(m.member)))
-            .collect(),
-    }];
-    for axis in &c.axes {
-        let missing = Value::Str("-".into());
-        let values: Vec<&Value> = c
-            .members
-            .iter()
-            .map(|m| m.values.get(axis).unwrap_or(&missing))
-            .collect();
-        columns.push(TableColumn {
-            header: axis.clone(),
-            cells: values.iter().map(|v| v.to_string()).collect(),
-            keys: values.iter().map(|v| sort_key(v)).collect(),
-        });
-    }
-    for name in &shown {
-        let values: Vec<Option<f64>> = c
-            .members
-            .iter()
-            .map(|m| m.results.get(*name).copied().flatten())
-            .collect();
-        columns.push(TableColumn {
-            header: (*name).clone(),
-            cells: values.iter().map(|v| show_number(*v)).collect(),
-            keys: values
-                .iter()
-                .map(|v| SortKey::Number(v.unwrap_or(f64::NAN)))
-                .collect(),
-        });
-    }
+    let mut columns = member_columns(c, &shown);
     let mut order: Vec<usize> = (0..c.members.len()).collect();
     if let Some(by) = &view.sort {
         let Some(col) = columns.iter().find(|t| &t.header == by) else {
@@ -120,45 +84,92 @@ pub fn render(c: &Comparison, view: &View) -> Result<String> {
         aggregates(&mut out, c, &shown);
     }
     if !c.correlations.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nalignment vs performance across members (95% bootstrap interval, permutation p):"
-        );
-        let rows: Vec<Vec<String>> = c
-            .correlations
-            .iter()
-            .map(|r| {
-                let interval = |lo: Option<f64>, hi: Option<f64>| {
-                    format!("[{}, {}]", show_number(lo), show_number(hi))
-                };
-                vec![
-                    r.metric.clone(),
-                    r.against.clone(),
-                    r.n.to_string(),
-                    show_number(r.spearman),
-                    interval(r.spearman_ci_low, r.spearman_ci_high),
-                    show_number(r.spearman_p),
-                    show_number(r.pearson),
-                    interval(r.pearson_ci_low, r.pearson_ci_high),
-                    show_number(r.pearson_p),
-                ]
-            })
-            .collect();
-        let headers = [
-            "alignment",
-            "against",
-            "n",
-            "spearman",
-            "interval",
-            "p",
-            "pearson",
-            "interval",
-            "p",
-        ]
-        .map(String::from);
-        write_grid(&mut out, &headers, &rows);
+        correlations(&mut out, c);
     }
     Ok(out)
+}
+
+/// The members table's columns: the member, each swept value, each `shown` result.
+fn member_columns(c: &Comparison, shown: &[&String]) -> Vec<TableColumn> {
+    let mut columns = vec![TableColumn {
+        header: "member".into(),
+        cells: c.members.iter().map(|m| m.member.to_string()).collect(),
+        keys: c
+            .members
+            .iter()
+            .map(|m| SortKey::Number(f64::from(m.member)))
+            .collect(),
+    }];
+    for axis in &c.axes {
+        let missing = Value::Str("-".into());
+        let values: Vec<&Value> = c
+            .members
+            .iter()
+            .map(|m| m.values.get(axis).unwrap_or(&missing))
+            .collect();
+        columns.push(TableColumn {
+            header: axis.clone(),
+            cells: values.iter().map(|v| v.to_string()).collect(),
+            keys: values.iter().map(|v| sort_key(v)).collect(),
+        });
+    }
+    for name in shown {
+        let values: Vec<Option<f64>> = c
+            .members
+            .iter()
+            .map(|m| m.results.get(*name).copied().flatten())
+            .collect();
+        columns.push(TableColumn {
+            header: (*name).clone(),
+            cells: values.iter().map(|v| show_number(*v)).collect(),
+            keys: values
+                .iter()
+                .map(|v| SortKey::Number(v.unwrap_or(f64::NAN)))
+                .collect(),
+        });
+    }
+    columns
+}
+
+/// Each alignment column against each performance column across members.
+fn correlations(out: &mut String, c: &Comparison) {
+    let _ = writeln!(
+        out,
+        "\nalignment vs performance across members (95% bootstrap interval, permutation p):"
+    );
+    let rows: Vec<Vec<String>> = c
+        .correlations
+        .iter()
+        .map(|r| {
+            let interval = |lo: Option<f64>, hi: Option<f64>| {
+                format!("[{}, {}]", show_number(lo), show_number(hi))
+            };
+            vec![
+                r.metric.clone(),
+                r.against.clone(),
+                r.n.to_string(),
+                show_number(r.spearman),
+                interval(r.spearman_ci_low, r.spearman_ci_high),
+                show_number(r.spearman_p),
+                show_number(r.pearson),
+                interval(r.pearson_ci_low, r.pearson_ci_high),
+                show_number(r.pearson_p),
+            ]
+        })
+        .collect();
+    let headers = [
+        "alignment",
+        "against",
+        "n",
+        "spearman",
+        "interval",
+        "p",
+        "pearson",
+        "interval",
+        "p",
+    ]
+    .map(String::from);
+    write_grid(out, &headers, &rows);
 }
 
 /// Per configuration (the swept values but the seed): mean and 95% t interval of each shown

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use super::commands::Session;
+use super::session::Session;
 use crate::cli::{CliResult, sweep};
 use crate::engine::error::EngineError;
 use crate::engine::key;

@@ -7,6 +7,7 @@ mod commands;
 mod compare_table;
 mod inspect;
 mod metric;
+mod session;
 mod sweep;
 
 use std::path::PathBuf;

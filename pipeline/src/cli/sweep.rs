@@ -158,43 +158,53 @@ pub fn run(
         keep_going: true,
     };
     let summary = runner::run_plan(&plan, store, options, &mut out)?;
-    let broken: BTreeSet<String> = summary
-        .failed
-        .iter()
-        .map(|(title, _)| title.clone())
-        .chain(summary.skipped.iter().cloned())
-        .collect();
-    let failed_members: Vec<&Expanded> = members
-        .iter()
-        .zip(&items_of)
-        .filter(|(_, items)| {
-            items
-                .iter()
-                .any(|&i| broken.contains(&plan.items[i].title()))
-        })
-        .map(|(m, _)| m)
-        .collect();
+    let failed = failed_members(&members, &items_of, &plan, &summary);
     let secs = clock.elapsed().as_secs_f64();
     let _ = writeln!(
         out,
         "sweep {name}: {} members built, {} failed; {} ran, {} reused ({secs:.2} s)",
-        members.len() - failed_members.len(),
-        failed_members.len(),
+        members.len() - failed.len(),
+        failed.len(),
         summary.ran.len(),
         summary.reused.len()
     );
     // The compare stage can fail with every member built: that fails the sweep too.
-    if failed_members.is_empty() && summary.failed.is_empty() {
+    if failed.is_empty() && summary.failed.is_empty() {
         let _ = writeln!(out, "sweep {name}: page {}", page.display());
         return Ok(0);
     }
     for (title, error) in &summary.failed {
         let _ = writeln!(out, "failed: {title}: {error}");
     }
-    for m in failed_members {
+    for m in failed {
         let _ = writeln!(out, "failed member: [{}]", m.member.label());
     }
     Ok(1)
+}
+
+/// The members with an item (`items_of[m]`, into `plan`) that failed or was skipped.
+fn failed_members<'m>(
+    members: &'m [Expanded],
+    items_of: &[BTreeSet<usize>],
+    plan: &Plan,
+    summary: &runner::Summary,
+) -> Vec<&'m Expanded> {
+    let broken: BTreeSet<String> = summary
+        .failed
+        .iter()
+        .map(|(title, _)| title.clone())
+        .chain(summary.skipped.iter().cloned())
+        .collect();
+    members
+        .iter()
+        .zip(items_of)
+        .filter(|(_, items)| {
+            items
+                .iter()
+                .any(|&i| broken.contains(&plan.items[i].title()))
+        })
+        .map(|(m, _)| m)
+        .collect()
 }
 
 /// Builds one member's stages (a Slurm array task of `pipeline submit --stage sweep:NAME`).

@@ -216,21 +216,7 @@ fn send(
         })
         .collect();
     if dry_run {
-        for ((file, text), p) in scripts.iter().zip(&planned) {
-            let after: Vec<String> = p.after.iter().map(|a| format!("<job {a:02}>")).collect();
-            let _ = writeln!(
-                out,
-                "# {} (sbatch{} {})\n{text}",
-                p.script.name,
-                if after.is_empty() {
-                    String::new()
-                } else {
-                    format!(" --dependency=afterok:{}", after.join(":"))
-                },
-                file.display()
-            );
-        }
-        let _ = writeln!(out, "dry run: {} jobs, nothing submitted", planned.len());
+        print_dry_run(&scripts, &planned, out);
         return Ok(Vec::new());
     }
     slurm::require("sbatch")?;
@@ -238,41 +224,7 @@ fn send(
     let mut jobs: Vec<JobRecord> = Vec::new();
     for ((file, text), p) in scripts.iter().zip(&planned) {
         std::fs::write(file, text).map_err(|e| EngineError::io(file, e))?;
-        let after: Vec<String> = p.after.iter().map(|&a| jobs[a].job.clone()).collect();
-        let job = slurm::sbatch(file, &after)?;
-        let what = match (&p.script.array, p.shards) {
-            (Some(indices), Some(n)) => {
-                format!("{} shards {} of {n}", p.stage, slurm::array_spec(indices))
-            }
-            (Some(indices), None) => {
-                format!("{} members {}", p.stage, slurm::array_spec(indices))
-            }
-            _ => p.stage.clone(),
-        };
-        let _ = writeln!(
-            out,
-            "submitted {what}: job {job}{}",
-            if after.is_empty() {
-                String::new()
-            } else {
-                format!(" (after {})", after.join(", "))
-            }
-        );
-        let log = match p.script.array {
-            Some(_) => format!("{}-{job}_%a.out", p.script.name),
-            None => format!("{}-{job}.out", p.script.name),
-        };
-        jobs.push(JobRecord {
-            stage: p.stage.clone(),
-            key: p.key.clone(),
-            kind: p.kind.into(),
-            log: logs.join(log).display().to_string(),
-            job,
-            array: p.script.array.clone(),
-            shards: p.shards,
-            after,
-            script: file.display().to_string(),
-        });
+        jobs.push(sbatch_one(p, file, &jobs, &logs, out)?);
         // Recorded after each job, so that a failure half-way still says what was submitted.
         write_record(&dir, &id, &jobs)?;
     }
@@ -283,6 +235,68 @@ fn send(
         dir.display()
     );
     Ok(jobs)
+}
+
+/// `--dry-run`: each script, with the dependency it would be submitted with.
+fn print_dry_run(scripts: &[(PathBuf, String)], planned: &[Planned], out: &mut dyn Write) {
+    for ((file, text), p) in scripts.iter().zip(planned) {
+        let after: Vec<String> = p.after.iter().map(|a| format!("<job {a:02}>")).collect();
+        let _ = writeln!(
+            out,
+            "# {} (sbatch{} {})\n{text}",
+            p.script.name,
+            if after.is_empty() {
+                String::new()
+            } else {
+                format!(" --dependency=afterok:{}", after.join(":"))
+            },
+            file.display()
+        );
+    }
+    let _ = writeln!(out, "dry run: {} jobs, nothing submitted", planned.len());
+}
+
+/// Submits one written script after the jobs (of `jobs`, submitted before) it waits for.
+fn sbatch_one(
+    p: &Planned,
+    file: &Path,
+    jobs: &[JobRecord],
+    logs: &Path,
+    out: &mut dyn Write,
+) -> Result<JobRecord> {
+    let after: Vec<String> = p.after.iter().map(|&a| jobs[a].job.clone()).collect();
+    let job = slurm::sbatch(file, &after)?;
+    let what = match (&p.script.array, p.shards) {
+        (Some(indices), Some(n)) => {
+            format!("{} shards {} of {n}", p.stage, slurm::array_spec(indices))
+        }
+        (Some(indices), None) => format!("{} members {}", p.stage, slurm::array_spec(indices)),
+        _ => p.stage.clone(),
+    };
+    let _ = writeln!(
+        out,
+        "submitted {what}: job {job}{}",
+        if after.is_empty() {
+            String::new()
+        } else {
+            format!(" (after {})", after.join(", "))
+        }
+    );
+    let log = match p.script.array {
+        Some(_) => format!("{}-{job}_%a.out", p.script.name),
+        None => format!("{}-{job}.out", p.script.name),
+    };
+    Ok(JobRecord {
+        stage: p.stage.clone(),
+        key: p.key.clone(),
+        kind: p.kind.into(),
+        log: logs.join(log).display().to_string(),
+        job,
+        array: p.script.array.clone(),
+        shards: p.shards,
+        after,
+        script: file.display().to_string(),
+    })
 }
 
 /// The jobs the nodes at `order` need, inputs first.

@@ -16,6 +16,9 @@
 //! parameter is named by its full `--set` path.
 
 pub mod compare;
+mod table;
+
+use table::SweepTable;
 
 use std::collections::BTreeSet;
 
@@ -102,7 +105,6 @@ impl Sweep {
 
     /// Reads `[sweep.<name>]`; every mistake in it is an error that names its key.
     pub fn parse(config: &Config, name: &str) -> Result<Sweep> {
-        let section = format!("{SWEEP_SECTION}.{name}");
         let Some(table) = config.sweeps().get(name) else {
             let known = Self::names(config);
             return Err(EngineError::Config(format!(
@@ -115,44 +117,22 @@ impl Sweep {
                 }
             )));
         };
-        let bad = |key: &str, value: Option<&toml::Value>, expected: &str| {
-            let full = format!("{section}.{key}");
-            let given = value.map(|v| format!(" = {v}")).unwrap_or_default();
-            EngineError::Config(format!(
-                "`{full}`{given} ({}): expected {expected}",
-                config.origin(&full)
-            ))
-        };
+        let section = format!("{SWEEP_SECTION}.{name}");
         let Some(table) = table.as_table() else {
-            return Err(bad("", Some(table), "a table"));
+            let r = SweepTable {
+                config,
+                section,
+                table: &toml::Table::new(),
+            };
+            return Err(r.bad("", Some(table), "a table"));
         };
-        for key in table.keys() {
-            if !FIELDS.contains(&key.as_str()) {
-                return Err(bad(
-                    key,
-                    table.get(key),
-                    &format!("one of the keys {}", FIELDS.join(", ")),
-                ));
-            }
-        }
-        let expected_base = "the name of a [train.<name>] table, or a list of them";
-        let bases: Vec<String> = match table.get("base") {
-            Some(toml::Value::String(s)) if !s.is_empty() => vec![s.clone()],
-            Some(toml::Value::Array(list))
-                if !list.is_empty()
-                    && list
-                        .iter()
-                        .all(|v| v.as_str().is_some_and(|s| !s.is_empty())) =>
-            {
-                list.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            }
-            other => return Err(bad("base", other, expected_base)),
+        let r = SweepTable {
+            config,
+            section,
+            table,
         };
-        if bases.iter().collect::<BTreeSet<_>>().len() != bases.len() {
-            return Err(bad("base", table.get("base"), "each name once"));
-        }
+        r.check_keys()?;
+        let bases = r.bases()?;
         let mut axes = Vec::new();
         if bases.len() > 1 {
             axes.push(Axis {
@@ -164,72 +144,9 @@ impl Sweep {
                     .collect(),
             });
         }
-        if let Some(grid) = table.get("grid") {
-            let Some(grid) = grid.as_table() else {
-                return Err(bad("grid", Some(grid), "a table of key = [values]"));
-            };
-            for (key, values) in grid {
-                let values = match values.as_array() {
-                    Some(v) if !v.is_empty() => v.clone(),
-                    _ => {
-                        return Err(bad(
-                            &format!("grid.{key}"),
-                            Some(values),
-                            "a non-empty list of values",
-                        ));
-                    }
-                };
-                if key == BASE_AXIS {
-                    return Err(bad("grid.base", None, "bases in `base`, not in the grid"));
-                }
-                let full = if key.contains('.') {
-                    key.clone()
-                } else {
-                    format!("train.{BASE}.{key}")
-                };
-                axes.push(Axis {
-                    name: key.clone(),
-                    keys: vec![full],
-                    values,
-                });
-            }
-        }
-        if let Some(seeds) = table.get("seeds") {
-            let values = match seeds.as_array() {
-                Some(v) if !v.is_empty() && v.iter().all(|s| s.as_integer().is_some()) => v.clone(),
-                _ => return Err(bad("seeds", Some(seeds), "a non-empty list of integers")),
-            };
-            let mut keys = vec![format!("train.{BASE}.seed")];
-            match table.get("split_seed") {
-                None | Some(toml::Value::Boolean(false)) => {}
-                Some(toml::Value::Boolean(true)) => keys.push("dataset.seed".into()),
-                other => return Err(bad("split_seed", other, "true or false")),
-            }
-            axes.push(Axis {
-                name: "seed".into(),
-                keys,
-                values,
-            });
-        }
-        if axes.iter().all(|a| a.keys.is_empty()) {
-            return Err(bad(
-                "grid",
-                None,
-                "at least one parameter to vary (grid or seeds)",
-            ));
-        }
-        let mut seen = BTreeSet::new();
-        for axis in &axes {
-            for key in &axis.keys {
-                if !seen.insert(key.clone()) {
-                    return Err(bad(
-                        &format!("grid.{}", axis.name),
-                        None,
-                        &format!("each key varied once; `{key}` is varied twice"),
-                    ));
-                }
-            }
-        }
+        axes.extend(r.grid_axes()?);
+        axes.extend(r.seed_axis()?);
+        r.check_axes(&axes)?;
         Ok(Sweep {
             name: name.to_string(),
             bases,

@@ -152,35 +152,8 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
     let (valid, merged) = merge_identical_images(valid, root);
     // Cap after validation, so num_samples counts usable pairs.
     let before_cap = valid.len();
-    let record_images: Vec<&str> = valid.iter().map(|v| v.image_id.as_str()).collect();
-    let kept: Option<Vec<bool>> = split::capped_images(&record_images, spec.num_samples, spec.seed)
-        .map(|images| record_images.iter().map(|id| images.contains(id)).collect());
-    drop(record_images);
-    let valid: Vec<Valid> = match kept {
-        None => valid,
-        Some(kept) => valid
-            .into_iter()
-            .zip(kept)
-            .filter_map(|(v, k)| k.then_some(v))
-            .collect(),
-    };
-    let splits: std::collections::BTreeMap<String, Split> = if dataset_split {
-        valid
-            .iter()
-            .map(|v| {
-                (
-                    v.image_id.clone(),
-                    v.split.expect("checked by uses_own_split"),
-                )
-            })
-            .collect()
-    } else {
-        split::assign(
-            valid.iter().map(|v| v.image_id.as_str()),
-            spec.val_fraction,
-            spec.seed,
-        )
-    };
+    let valid = cap(valid, spec);
+    let splits = splits_of(&valid, spec, dataset_split);
     let records: Vec<Record> = valid
         .into_iter()
         .map(|v| Record {
@@ -220,6 +193,47 @@ pub fn ingest(spec: &DatasetSpec, root: &Path) -> Result<Ingested> {
         rejected,
         summary,
     })
+}
+
+/// The records of at most `num_samples` images, seeded (all of them with 0).
+fn cap(valid: Vec<Valid>, spec: &DatasetSpec) -> Vec<Valid> {
+    let record_images: Vec<&str> = valid.iter().map(|v| v.image_id.as_str()).collect();
+    let kept: Option<Vec<bool>> = split::capped_images(&record_images, spec.num_samples, spec.seed)
+        .map(|images| record_images.iter().map(|id| images.contains(id)).collect());
+    drop(record_images);
+    match kept {
+        None => valid,
+        Some(kept) => valid
+            .into_iter()
+            .zip(kept)
+            .filter_map(|(v, k)| k.then_some(v))
+            .collect(),
+    }
+}
+
+/// Each image's split: the dataset's own, or the seeded one.
+fn splits_of(
+    valid: &[Valid],
+    spec: &DatasetSpec,
+    dataset_split: bool,
+) -> std::collections::BTreeMap<String, Split> {
+    if dataset_split {
+        valid
+            .iter()
+            .map(|v| {
+                (
+                    v.image_id.clone(),
+                    v.split.expect("checked by uses_own_split"),
+                )
+            })
+            .collect()
+    } else {
+        split::assign(
+            valid.iter().map(|v| v.image_id.as_str()),
+            spec.val_fraction,
+            spec.seed,
+        )
+    }
 }
 
 /// Whether the records take the dataset's own split (`split_source`), checked before any image

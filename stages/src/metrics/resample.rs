@@ -147,49 +147,20 @@ pub fn evaluate(
             }
         }
     }
-    let mut null = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
-    let mut p_value = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
-    let mut tested = point.clone();
-    if options.permutations > 0 {
+    let (null, tested, p_value) = if options.permutations > 0 {
         progress("permutations");
-        // kNN metrics on all rows (neighbour lists renumbered), the others on the expensive
-        // replicates' rows against their score there.
-        null = knn_nulls(spaces, pairs, metrics, &options);
-        let mut observed = point.clone();
-        if !kernels.is_empty() {
-            if m < n {
-                let sub_point = points(expensive, pairs, metrics);
-                for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
-                    observed[mi] = sub_point[mi].clone();
-                }
-            }
-            let whole = Whole::new(&plan, &kernels);
-            let per_perm: Vec<Vec<Vec<f64>>> = (0..options.permutations)
-                .into_par_iter()
-                .map(|r| {
-                    let mut perm: Vec<usize> = (0..m).collect();
-                    perm.shuffle(&mut rng(options.seed, 3, r));
-                    views::permutation_nulls(&plan, &kernels, &whole, &perm)
-                })
-                .collect();
-            for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
-                for (pi, values) in null[mi].iter_mut().enumerate() {
-                    *values = per_perm.iter().map(|r| r[mi][pi]).collect();
-                }
-            }
-        }
-        tested = observed;
-        p_value = null
-            .iter()
-            .zip(&tested)
-            .map(|(row, obs)| {
-                row.iter()
-                    .zip(obs)
-                    .map(|(values, &o)| permutation_p(o, values))
-                    .collect()
-            })
-            .collect();
-    }
+        let sub = Subsample {
+            spaces: expensive,
+            kernels: &kernels,
+            plan: &plan,
+            rows: m,
+        };
+        permutation_tests(spaces, &sub, &point, &options)
+    } else {
+        let empty = vec![vec![Vec::new(); pairs.len()]; metrics.len()];
+        let unknown = vec![vec![f64::NAN; pairs.len()]; metrics.len()];
+        (empty, point.clone(), unknown)
+    };
     Scores {
         metrics: metrics.to_vec(),
         pairs: pairs.to_vec(),
@@ -203,6 +174,66 @@ pub fn evaluate(
             .map(|metric| if metric.per_row() { n } else { m })
             .collect(),
     }
+}
+
+/// Per [metric][pair]: the permutation null's values, the score tested, the p-value.
+type Tests = (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// The rows the expensive replicates run on: a seeded `rows` of them (the spaces subset),
+/// with each used space's Gram matrices, and what they score.
+struct Subsample<'s> {
+    spaces: &'s [Space],
+    kernels: &'s [Option<Kernels<'s>>],
+    plan: &'s Plan<'s>,
+    rows: usize,
+}
+
+/// Every score's permutation null, the score it is tested at, and its p-value, as [metric]
+/// [pair]: the kNN metrics on all rows (neighbour lists renumbered), the others on the
+/// subsample's rows against their score there.
+fn permutation_tests(
+    spaces: &[Space],
+    sub: &Subsample,
+    point: &[Vec<f64>],
+    options: &ResampleOptions,
+) -> Tests {
+    let (pairs, metrics) = (sub.plan.pairs, sub.plan.metrics);
+    let (n, m) = (spaces.first().map_or(0, Space::rows), sub.rows);
+    let mut null = knn_nulls(spaces, pairs, metrics, options);
+    let mut observed = point.to_vec();
+    if !sub.kernels.is_empty() {
+        if m < n {
+            let sub_point = points(sub.spaces, pairs, metrics);
+            for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
+                observed[mi] = sub_point[mi].clone();
+            }
+        }
+        let whole = Whole::new(sub.plan, sub.kernels);
+        let per_perm: Vec<Vec<Vec<f64>>> = (0..options.permutations)
+            .into_par_iter()
+            .map(|r| {
+                let mut perm: Vec<usize> = (0..m).collect();
+                perm.shuffle(&mut rng(options.seed, 3, r));
+                views::permutation_nulls(sub.plan, sub.kernels, &whole, &perm)
+            })
+            .collect();
+        for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
+            for (pi, values) in null[mi].iter_mut().enumerate() {
+                *values = per_perm.iter().map(|r| r[mi][pi]).collect();
+            }
+        }
+    }
+    let p_value = null
+        .iter()
+        .zip(&observed)
+        .map(|(row, obs)| {
+            row.iter()
+                .zip(obs)
+                .map(|(values, &o)| permutation_p(o, values))
+                .collect()
+        })
+        .collect();
+    (null, observed, p_value)
 }
 
 /// [metric][pair] scores on `spaces` (a pair's metrics share its products: [`scores`]).

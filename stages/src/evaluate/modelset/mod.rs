@@ -31,6 +31,7 @@ use crate::dataset::ingest::IngestArtifact;
 use crate::error::{Error, Result};
 use crate::evaluate::align::results::IntervalKind;
 use crate::evaluate::rows;
+use crate::evaluate::scoring::ScoringConfig;
 use crate::features::spec::EncoderKind;
 use crate::features::{FeatureMatrix, FeaturesArtifact};
 use crate::metrics::resample::{self, Scores};
@@ -136,6 +137,59 @@ pub fn run(
 ) -> Result<ModelsetFile> {
     let scoring = &config.scoring;
     let list = scoring.metric_list();
+    let picked = pick_rows(scoring, ingest)?;
+    let n = picked.len();
+    let layered = layer_columns(members, &member_rows(members, &picked)?, n)?;
+    let dims: Vec<usize> = layered.columns.iter().map(Array2::ncols).collect();
+    metrics::check_memory(
+        metrics::memory_needed(
+            n,
+            scoring.resample_rows,
+            &dims,
+            scoring.topk,
+            rayon::current_num_threads(),
+        ),
+        "[modelset] sample_size",
+    )?;
+    progress("preparing spaces");
+    let options =
+        metrics::options_for(&list, scoring.topk, scoring.clamp_outliers, scoring.cca_dim);
+    let units = &layered.units;
+    let spaces: Vec<Space> = layered
+        .columns
+        .into_iter()
+        .zip(units)
+        .map(|(x, u)| {
+            let m = &members[u.member];
+            let what = if u.layer.is_empty() {
+                format!("{} features ({} split)", m.name, scoring.split)
+            } else {
+                format!("{} layer {} ({} split)", m.name, u.layer, scoring.split)
+            };
+            Space::from_rows(x, options, &what)
+        })
+        .collect::<Result<_>>()?;
+    let (space_pairs, groups) = layer_pairs(config, members, units);
+    let scores = resample::evaluate(
+        &spaces,
+        &space_pairs,
+        &list,
+        scoring.resample_options(),
+        progress,
+    );
+    let file = ModelsetFile {
+        settings: scoring.settings(n),
+        all_pairs: config.all_pairs,
+        encoders: layered.encoders,
+        scores: pair_scores(&scores, members, units, n, scoring.permutations),
+        best: best_layers(&scores, members, units, &groups),
+    };
+    out.write(&file, &picked)?;
+    Ok(file)
+}
+
+/// The records scored: of the split, capped and seeded as `scoring` says; more than topk.
+fn pick_rows(scoring: &ScoringConfig, ingest: &std::path::Path) -> Result<Vec<ScoredRow>> {
     let records = IngestArtifact::at(ingest).read_records()?;
     let picked: Vec<ScoredRow> = rows::pick(
         &records,
@@ -153,97 +207,89 @@ pub fn run(
     let n = picked.len();
     if n <= scoring.topk {
         return Err(Error::Invalid {
-            what: format!("[modelset] split = {:?}", scoring.split),
+            what: format!("[modelset] split = {:?}", scoring.split.as_str()),
             message: format!(
                 "{n} records to score: the kNN metrics need more rows than topk = {}",
                 scoring.topk
             ),
         });
     }
-    let raw = member_rows(members, &picked)?;
-    // Every member's layers: its layers.json, or the whole row as one unnamed layer.
-    let mut units: Vec<Unit> = Vec::new();
-    let mut columns: Vec<Array2<f64>> = Vec::new();
-    let mut encoders = Vec::new();
-    let mut constant: Vec<String> = Vec::new();
-    for (mi, (m, x)) in members.iter().zip(&raw).enumerate() {
+    Ok(picked)
+}
+
+/// Every member's layers as columns of their own, less the layers whose rows are one vector.
+struct Layered {
+    units: Vec<Unit>,
+    columns: Vec<Array2<f64>>,
+    encoders: Vec<EncoderRow>,
+}
+
+/// Cuts each member's rows `raw` (n of them) into its layers: its layers.json, or the whole
+/// row as one unnamed layer. A layer whose rows are all one vector (DINOv2's CLS token before
+/// the first block is the learned token itself) has no geometry, every metric 0/0 there: it is
+/// left out and said so; a member with no other layer is an error.
+fn layer_columns(members: &[Member], raw: &[Array2<f64>], n: usize) -> Result<Layered> {
+    let mut out = Layered {
+        units: Vec::new(),
+        columns: Vec::new(),
+        encoders: Vec::new(),
+    };
+    for (mi, (m, x)) in members.iter().zip(raw).enumerate() {
         let layers = layers_of(&m.dir, x.ncols())?;
+        let mut constant: Vec<String> = Vec::new();
         for l in &layers {
             let block = x
                 .slice(ndarray::s![.., l.offset..l.offset + l.dim])
                 .to_owned();
-            // A layer whose rows are all one vector (DINOv2's CLS token before the first
-            // block is the learned token itself) has no geometry: every metric is 0/0 there.
             if is_constant(&block) {
                 constant.push(l.name.clone());
                 continue;
             }
-            columns.push(block);
-            units.push(Unit {
+            out.columns.push(block);
+            out.units.push(Unit {
                 member: mi,
                 layer: l.name.clone(),
             });
         }
-        if !units.iter().any(|u| u.member == mi) {
+        if !out.units.iter().any(|u| u.member == mi) {
+            let every = if constant.len() > 1 {
+                ", in every layer"
+            } else {
+                ""
+            };
             return Err(Error::Invalid {
                 what: m.dir.display().to_string(),
                 message: format!(
-                    "every row of `{}` is the same vector on the {n} scored records{}: the \
-                     encoder has no geometry to compare",
-                    m.name,
-                    if constant.len() > 1 {
-                        ", in every layer"
-                    } else {
-                        ""
-                    }
+                    "every row of `{}` is the same vector on the {n} scored records{every}: \
+                     the encoder has no geometry to compare",
+                    m.name
                 ),
             });
         }
-        let scored: Vec<String> = layers
-            .iter()
-            .map(|l| l.name.clone())
-            .filter(|n| !n.is_empty() && !constant.contains(n))
-            .collect();
-        encoders.push(EncoderRow {
+        out.encoders.push(EncoderRow {
             name: m.name.clone(),
             kind: m.kind,
             dim: layers.iter().map(|l| l.dim).max().unwrap_or(0),
-            layers: scored,
-            constant_layers: std::mem::take(&mut constant),
+            layers: layers
+                .iter()
+                .map(|l| l.name.clone())
+                .filter(|n| !n.is_empty() && !constant.contains(n))
+                .collect(),
+            constant_layers: constant,
             rows: n,
         });
     }
-    drop(raw);
-    let dims: Vec<usize> = columns.iter().map(Array2::ncols).collect();
-    metrics::check_memory(
-        metrics::memory_needed(
-            n,
-            scoring.resample_rows,
-            &dims,
-            scoring.topk,
-            rayon::current_num_threads(),
-        ),
-        "[modelset] sample_size",
-    )?;
-    progress("preparing spaces");
-    let options =
-        metrics::options_for(&list, scoring.topk, scoring.clamp_outliers, scoring.cca_dim);
-    let spaces: Vec<Space> = columns
-        .into_iter()
-        .zip(&units)
-        .map(|(x, u)| {
-            let m = &members[u.member];
-            let what = if u.layer.is_empty() {
-                format!("{} features ({} split)", m.name, scoring.split)
-            } else {
-                format!("{} layer {} ({} split)", m.name, u.layer, scoring.split)
-            };
-            Space::from_rows(x, options, &what)
-        })
-        .collect::<Result<_>>()?;
-    // Every layer pair of every encoder pair, grouped by encoder pair.
+    Ok(out)
+}
+
+/// Every layer pair of every encoder pair, and each encoder pair's range of them.
+fn layer_pairs(
+    config: &ModelsetConfig,
+    members: &[Member],
+    units: &[Unit],
+) -> (Vec<(usize, usize)>, Vec<std::ops::Range<usize>>) {
     let mut space_pairs = Vec::new();
-    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut groups = Vec::new();
     for (a, b) in pairs(config, members) {
         let start = space_pairs.len();
         for ua in (0..units.len()).filter(|&u| units[u].member == a) {
@@ -253,22 +299,7 @@ pub fn run(
         }
         groups.push(start..space_pairs.len());
     }
-    let scores = resample::evaluate(
-        &spaces,
-        &space_pairs,
-        &list,
-        scoring.resample_options(),
-        progress,
-    );
-    let file = ModelsetFile {
-        settings: scoring.settings(n),
-        all_pairs: config.all_pairs,
-        encoders,
-        scores: pair_scores(&scores, members, &units, n, scoring.permutations),
-        best: best_layers(&scores, members, &units, &groups),
-    };
-    out.write(&file, &picked)?;
-    Ok(file)
+    (space_pairs, groups)
 }
 
 /// One row per metric × pair, with the null's summary.

@@ -187,31 +187,41 @@ fn panel(svg: &mut String, x0: f64, y0: f64, row: &RhoRow, points: &[&Point], x_
         (top + bottom) / 2.0
     );
     for p in points.iter().filter(|p| p.alignment.is_finite()) {
-        let (cx, cy) = (px(p.competence), py(p.alignment));
-        let title = if p.layers.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", p.layers)
-        };
-        // Labels of the right half go to the point's left, so none leaves the panel.
-        let (lx, anchor) = if cx > (left + right) / 2.0 {
-            (cx - 6.0, "end")
-        } else {
-            (cx + 6.0, "start")
-        };
-        let _ = writeln!(
+        point(
             svg,
-            "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"4\" fill=\"#2166ac\"><title>{}: {:.4} \
-             against {:.4}{}</title></circle>\n\
-             <text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
-            escape(&p.encoder),
-            p.competence,
-            p.alignment,
-            escape(&title),
-            cy - 7.0,
-            escape(&p.encoder)
+            (px(p.competence), py(p.alignment)),
+            (left + right) / 2.0,
+            p,
         );
     }
+}
+
+/// One encoder's point at `(cx, cy)`, labelled on the side away from the panel's edge (the
+/// panel's middle is at `mid`).
+fn point(svg: &mut String, (cx, cy): (f64, f64), mid: f64, p: &Point) {
+    let title = if p.layers.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", p.layers)
+    };
+    // Labels of the right half go to the point's left, so none leaves the panel.
+    let (lx, anchor) = if cx > mid {
+        (cx - 6.0, "end")
+    } else {
+        (cx + 6.0, "start")
+    };
+    let _ = writeln!(
+        svg,
+        "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"4\" fill=\"#2166ac\"><title>{}: {:.4} \
+         against {:.4}{}</title></circle>\n\
+         <text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+        escape(&p.encoder),
+        p.competence,
+        p.alignment,
+        escape(&title),
+        cy - 7.0,
+        escape(&p.encoder)
+    );
 }
 
 /// Decimals that tell ticks `span / 2` apart: two beyond the span's first digit.

@@ -82,94 +82,9 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
          font-family=\"DejaVu Sans, sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
-    let x0 = 10.0;
     for (k, &metric) in metrics.iter().enumerate() {
-        let y0 = 10.0 + k as f64 * (panel_h + GAP);
-        let cells: Vec<&PairScore> = file.scores.iter().filter(|s| s.metric == metric).collect();
-        let top = cells
-            .iter()
-            .map(|s| s.calibrated)
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
-        let _ = writeln!(
-            svg,
-            "<text x=\"{x0:.0}\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
-            y0 + 14.0,
-            escape(metric.name())
-        );
-        for (j, (name, layer)) in cols.iter().enumerate() {
-            let cx = x0 + LABEL_W + (j as f64 + 0.5) * CELL_W;
-            // The encoder's name once, over the first of its layers; each layer under it.
-            let first = j == 0 || cols[j - 1].0 != *name;
-            if first {
-                let _ = writeln!(
-                    svg,
-                    "<text x=\"{:.0}\" y=\"{:.0}\" font-weight=\"bold\">{}</text>",
-                    x0 + LABEL_W + j as f64 * CELL_W + 4.0,
-                    y0 + TITLE_H - 26.0,
-                    escape(name)
-                );
-            }
-            if !layer.is_empty() {
-                let _ = writeln!(
-                    svg,
-                    "<text x=\"{cx:.0}\" y=\"{:.0}\" text-anchor=\"middle\">{}</text>",
-                    y0 + TITLE_H - 8.0,
-                    escape(layer)
-                );
-            }
-        }
-        for (i, row) in rows.iter().enumerate() {
-            let y = y0 + TITLE_H + i as f64 * CELL_H;
-            let _ = writeln!(
-                svg,
-                "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{}</text>",
-                x0 + LABEL_W - 8.0,
-                y + CELL_H / 2.0 + 4.0,
-                escape(&side_label(row))
-            );
-            for (j, col) in cols.iter().enumerate() {
-                let x = x0 + LABEL_W + j as f64 * CELL_W;
-                let Some(s) = cells
-                    .iter()
-                    .find(|s| a_side(s) == *row && b_side(s) == *col)
-                else {
-                    let _ = writeln!(
-                        svg,
-                        "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" \
-                         height=\"{CELL_H:.0}\" fill=\"#f4f4f4\" stroke=\"white\"/>"
-                    );
-                    continue;
-                };
-                // Each encoder pair's best layer pair is outlined (when there was a choice).
-                let best = file.best.iter().any(|b| {
-                    b.layer_pairs > 1
-                        && b.metric == metric
-                        && (&b.a, &b.a_layer, &b.b, &b.b_layer)
-                            == (&s.a, &s.a_layer, &s.b, &s.b_layer)
-                });
-                let stroke = if best {
-                    "stroke=\"black\" stroke-width=\"2\""
-                } else {
-                    "stroke=\"white\""
-                };
-                let _ = writeln!(
-                    svg,
-                    "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" height=\"{CELL_H:.0}\" \
-                     fill=\"{}\" {stroke}/>\n\
-                     <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"15\">{:.3}</text>\n\
-                     <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"10\">null {:.3} · p {:.3}</text>",
-                    shade(s.calibrated, top),
-                    x + CELL_W / 2.0,
-                    y + 22.0,
-                    s.score,
-                    x + CELL_W / 2.0,
-                    y + 39.0,
-                    s.null_mean,
-                    s.p_value
-                );
-            }
-        }
+        let at = (10.0, 10.0 + k as f64 * (panel_h + GAP));
+        panel(&mut svg, file, metric, (&rows, &cols), at);
     }
     let _ = writeln!(
         svg,
@@ -183,6 +98,114 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
         escape(&file.settings.split)
     );
     svg
+}
+
+/// One metric's panel, its top-left corner at `(x0, y0)`: the title, the column labels, and a
+/// row of cells per first encoder (and layer).
+fn panel(
+    svg: &mut String,
+    file: &ModelsetFile,
+    metric: Metric,
+    (rows, cols): (&[Side], &[Side]),
+    (x0, y0): (f64, f64),
+) {
+    let cells: Vec<&PairScore> = file.scores.iter().filter(|s| s.metric == metric).collect();
+    let top = cells
+        .iter()
+        .map(|s| s.calibrated)
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let _ = writeln!(
+        svg,
+        "<text x=\"{x0:.0}\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
+        y0 + 14.0,
+        escape(metric.name())
+    );
+    column_labels(svg, cols, (x0, y0));
+    for (i, row) in rows.iter().enumerate() {
+        let y = y0 + TITLE_H + i as f64 * CELL_H;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{}</text>",
+            x0 + LABEL_W - 8.0,
+            y + CELL_H / 2.0 + 4.0,
+            escape(&side_label(row))
+        );
+        for (j, col) in cols.iter().enumerate() {
+            let x = x0 + LABEL_W + j as f64 * CELL_W;
+            let s = cells
+                .iter()
+                .find(|s| a_side(s) == *row && b_side(s) == *col);
+            // Each encoder pair's best layer pair is outlined (when there was a choice).
+            let best = s.is_some_and(|s| {
+                file.best.iter().any(|b| {
+                    b.layer_pairs > 1
+                        && b.metric == metric
+                        && (&b.a, &b.a_layer, &b.b, &b.b_layer)
+                            == (&s.a, &s.a_layer, &s.b, &s.b_layer)
+                })
+            });
+            cell(svg, (x, y), s.copied(), best, top);
+        }
+    }
+}
+
+/// The second encoders across a panel: each encoder's name once, over the first of its layers;
+/// each layer under it.
+fn column_labels(svg: &mut String, cols: &[Side], (x0, y0): (f64, f64)) {
+    for (j, (name, layer)) in cols.iter().enumerate() {
+        let cx = x0 + LABEL_W + (j as f64 + 0.5) * CELL_W;
+        if j == 0 || cols[j - 1].0 != *name {
+            let _ = writeln!(
+                svg,
+                "<text x=\"{:.0}\" y=\"{:.0}\" font-weight=\"bold\">{}</text>",
+                x0 + LABEL_W + j as f64 * CELL_W + 4.0,
+                y0 + TITLE_H - 26.0,
+                escape(name)
+            );
+        }
+        if !layer.is_empty() {
+            let _ = writeln!(
+                svg,
+                "<text x=\"{cx:.0}\" y=\"{:.0}\" text-anchor=\"middle\">{}</text>",
+                y0 + TITLE_H - 8.0,
+                escape(layer)
+            );
+        }
+    }
+}
+
+/// One cell at `(x, y)`: shaded by its calibrated score against the panel's `top`, labelled
+/// with the raw score, the null's mean and p; grey where the pair was not scored.
+fn cell(svg: &mut String, (x, y): (f64, f64), s: Option<&PairScore>, best: bool, top: f64) {
+    let Some(s) = s else {
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" \
+             height=\"{CELL_H:.0}\" fill=\"#f4f4f4\" stroke=\"white\"/>"
+        );
+        return;
+    };
+    let stroke = if best {
+        "stroke=\"black\" stroke-width=\"2\""
+    } else {
+        "stroke=\"white\""
+    };
+    let _ = writeln!(
+        svg,
+        "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" height=\"{CELL_H:.0}\" \
+         fill=\"{}\" {stroke}/>\n\
+         <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"15\">{:.3}</text>\n\
+         <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"10\">null {:.3} · p {:.3}</text>",
+        shade(s.calibrated, top),
+        x + CELL_W / 2.0,
+        y + 22.0,
+        s.score,
+        x + CELL_W / 2.0,
+        y + 39.0,
+        s.null_mean,
+        s.p_value
+    );
 }
 
 /// Draws `file`'s figure into its artifact (`ModelsetArtifact::matrix_svg`).

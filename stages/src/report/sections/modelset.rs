@@ -3,6 +3,8 @@
 //! each encoder's competence with Spearman's rho (`align:modelset`, `probe:modelset`). Their
 //! figures are copied beside the page's own.
 
+use std::path::Path;
+
 use super::{Page, section};
 use crate::error::{Error, Result};
 use crate::evaluate::competence::{CompetenceArtifact, CompetenceFile, Measure};
@@ -77,6 +79,17 @@ pub fn modelset(page: &Page) -> Result<String> {
         "Every encoder pair (and layer pair) under each metric, shaded by calibrated score; \
          each encoder pair's best layer pair outlined.",
     )?);
+    body.push_str(&best_table(m));
+    body.push_str(&competence_part(page, c, competence_dir)?);
+    Ok(section(
+        "modelset",
+        "Model set: many encoders compared",
+        &body,
+    ))
+}
+
+/// Each encoder pair's best layer pair, with its p-values.
+fn best_table(m: &ModelsetFile) -> String {
     let best: Vec<Vec<String>> = m
         .best
         .iter()
@@ -92,7 +105,7 @@ pub fn modelset(page: &Page) -> Result<String> {
             ]
         })
         .collect();
-    body.push_str(&html::table(
+    html::table(
         &[
             "metric",
             "encoder (layer)",
@@ -104,7 +117,11 @@ pub fn modelset(page: &Page) -> Result<String> {
         ],
         &best,
         "modelset-best",
-    ));
+    )
+}
+
+/// Alignment against competence: the competence table, the figure and the rho table.
+fn competence_part(page: &Page, c: &CompetenceFile, competence_dir: &Path) -> Result<String> {
     let competence: Vec<Vec<String>> = c
         .competence
         .iter()
@@ -122,7 +139,7 @@ pub fn modelset(page: &Page) -> Result<String> {
             ]
         })
         .collect();
-    body.push_str(&format!(
+    let mut body = format!(
         "<h3>Alignment against competence</h3><p>Competence: the linear probe on the probe set \
          ({} classes; the image encoders, at their last layer) and {}. Spearman's ρ across the \
          encoders of a kind, each at its best layer pair with the anchor, with a 95% bootstrap \
@@ -135,7 +152,7 @@ pub fn modelset(page: &Page) -> Result<String> {
             &competence,
             "competence"
         )
-    ));
+    );
     body.push_str(&svg_figure(
         page,
         &CompetenceArtifact::at(competence_dir).figure_svg(),
@@ -165,9 +182,5 @@ pub fn modelset(page: &Page) -> Result<String> {
         &rho,
         "competence-rho",
     ));
-    Ok(section(
-        "modelset",
-        "Model set: many encoders compared",
-        &body,
-    ))
+    Ok(body)
 }
