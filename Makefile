@@ -8,7 +8,7 @@ LOCKED := --locked
 CONFIG ?=
 PIPELINE := target/debug/pipeline$(if $(CONFIG), --config $(CONFIG))
 
-.PHONY: all setup setup-large setup-torch build features report sweeps modelset test browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
+.PHONY: all setup setup-large setup-torch build features report sweeps modelset test test-build browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -53,10 +53,16 @@ modelset: build
 	@echo "matrix: $$($(PIPELINE) show align:modelset)/modelset.svg"
 	@echo "competence: $$($(PIPELINE) show probe:modelset)/competence.svg"
 
+# The tests: setup checks, then every test binary (scripts/run-tests: per-test times, the ten
+# slowest at the end) with a real one-node Slurm up for the tests of `pipeline submit`.
 test: setup setup-torch browser
 	python3 data/test_setup.py
 	scripts/slurm-local start
-	$(CARGO) test $(LOCKED) --workspace; rc=$$?; scripts/slurm-local stop; exit $$rc
+	scripts/run-tests; rc=$$?; scripts/slurm-local stop; exit $$rc
+
+# The test binaries only (CI times the build apart from the run).
+test-build: setup
+	$(CARGO) test $(LOCKED) --workspace --no-run
 
 # A real one-node Slurm cluster for `pipeline submit` (the tests start and stop it themselves).
 slurm-start:
@@ -82,11 +88,13 @@ browser:
 	  $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
-# The one definition of the lints (CI runs this): formatting, clippy on every target, and clippy
-# on the CUDA build too, so code behind the `cuda` feature is linted (it needs no GPU to build).
+# The one definition of the lints (CI runs this): formatting, and one clippy pass over every
+# target built with the `cuda` feature, so the code behind it is linted too (it needs no GPU to
+# build). What only the CPU build compiles is two one-line items (stages' `accelerator()` and
+# `TrainBackend`); a second, CPU pass would check Burn, ONNX Runtime and both crates again for
+# them.
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
 	$(CARGO) clippy $(LOCKED) --workspace --all-targets --features pipeline/cuda -- -D warnings
 
 # The CUDA paths compile (ONNX Runtime's CUDA execution provider); running them needs a GPU.

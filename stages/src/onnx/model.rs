@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
+use ort::ep::ExecutionProviderDispatch;
 use ort::session::Session;
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::value::{DynValue, Tensor, TensorElementType};
@@ -191,13 +192,25 @@ impl OnnxModel {
     }
 }
 
-/// With the `cuda` feature: the builder with ONNX Runtime's CUDA execution provider registered,
-/// or `None` (after a warning) to fall back to the CPU, or an error under `--require-gpu`.
+/// The builder with an accelerator's execution provider registered (ONNX Runtime's CUDA one,
+/// in a build with the `cuda` feature), or `None` to run on the CPU: without a provider, or
+/// (after a warning) when it cannot be used; an error under `--require-gpu` in both cases.
 /// ort falls back to the CPU silently unless registration is made to fail loudly, so it is.
-#[cfg(feature = "cuda")]
+/// Only [`accelerator`] depends on the feature: the rest is compiled, and linted, in either
+/// build.
 fn with_accelerator(builder: SessionBuilder, path: &Path) -> Result<Option<SessionBuilder>> {
-    let cuda = ort::ep::CUDA::default().build().error_on_failure();
-    match builder.with_execution_providers([cuda]) {
+    let Some(provider) = accelerator() else {
+        if runtime::require_gpu() {
+            return Err(Error::Onnx {
+                path: path.to_path_buf(),
+                message: "--require-gpu: this binary was built without the `cuda` feature \
+                          (cargo build --features cuda)"
+                    .into(),
+            });
+        }
+        return Ok(None);
+    };
+    match builder.with_execution_providers([provider]) {
         Ok(b) => {
             tracing::info!(model = %path.display(), "running on the CUDA execution provider");
             Ok(Some(b))
@@ -219,15 +232,13 @@ fn with_accelerator(builder: SessionBuilder, path: &Path) -> Result<Option<Sessi
     }
 }
 
+/// ONNX Runtime's CUDA execution provider, failing loudly, in a build with the `cuda` feature.
+#[cfg(feature = "cuda")]
+fn accelerator() -> Option<ExecutionProviderDispatch> {
+    Some(ort::ep::CUDA::default().build().error_on_failure())
+}
+
 #[cfg(not(feature = "cuda"))]
-fn with_accelerator(_builder: SessionBuilder, path: &Path) -> Result<Option<SessionBuilder>> {
-    if runtime::require_gpu() {
-        return Err(Error::Onnx {
-            path: path.to_path_buf(),
-            message: "--require-gpu: this binary was built without the `cuda` feature \
-                      (cargo build --features cuda)"
-                .into(),
-        });
-    }
-    Ok(None)
+fn accelerator() -> Option<ExecutionProviderDispatch> {
+    None
 }
