@@ -1,7 +1,7 @@
 //! An encoder as pipeline.toml describes it: `[encoders.image]`, `[encoders.text]`,
 //! `[encoders.reference]`. Missing fields take the embedded default's values for that role.
 //!
-//! Presets for the research's own models, exported by the user (see README, "Your own models"):
+//! Presets for the research's own models, exported by the user (see docs/models.md):
 //! [`EncoderSpec::resnet18`], [`EncoderSpec::distilbert`], [`EncoderSpec::dinov2_base`].
 
 use serde::{Deserialize, Serialize};
