@@ -60,9 +60,10 @@ test: setup setup-torch browser
 	scripts/slurm-local start
 	scripts/run-tests; rc=$$?; scripts/slurm-local stop; exit $$rc
 
-# The test binaries only (CI times the build apart from the run).
+# The test binaries only (CI times the build apart from the run): not the examples, which
+# `make lint` compiles (every target) and `make bench` runs.
 test-build: setup
-	$(CARGO) test $(LOCKED) --workspace --no-run
+	$(CARGO) test $(LOCKED) --workspace --lib --bins --tests --no-run
 
 # A real one-node Slurm cluster for `pipeline submit` (the tests start and stop it themselves).
 slurm-start:

@@ -10,7 +10,8 @@ use stages::table::Table;
 
 #[test]
 fn the_day_align_probe_report() {
-    let p = Project::new("");
+    // The features every full-dataset test reads, computed once per test process.
+    let p = crate::common::prebuilt("full", || Project::new(""), &["run", "--stage", "features"]);
     let sets = [
         "--set",
         "train.linear.epochs=8",

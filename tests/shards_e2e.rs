@@ -6,9 +6,8 @@ use std::path::Path;
 
 use crate::common::Project;
 
-pub(crate) const FEATURES: [&str; 7] = [
+pub(crate) const FEATURES: [&str; 6] = [
     "features:image",
-    "features:lite0_stages",
     "features:text",
     "features:reference",
     "features:probe-image",
@@ -18,16 +17,30 @@ pub(crate) const FEATURES: [&str; 7] = [
 
 /// 96 pairs in units small enough for 4 shards to matter: image batches of 8 (12 units), caption
 /// blocks of 16 x 2 rows (3 units: one shard of 4 is empty), reference batches of 16 (6 units),
-/// storage files of 16 image rows (so assembly re-cuts rows into files). `lite0_stages` reads
-/// the image encoder's model in the same batches: each shard is one pass for both.
+/// storage files of 16 image rows (so assembly re-cuts rows into files).
 pub(crate) fn project() -> Project {
+    with_dataset("num_samples = 96")
+}
+
+/// [`project`] with one more encoder, `lite0_stages`, that reads the image encoder's model in
+/// the same batches: each shard is one pass for both.
+fn project_with_a_shared_pass() -> Project {
     let r = crate::common::repo();
-    let p = Project::new(&format!(
+    with_dataset(&format!(
         "num_samples = 96\n[encoders.lite0_stages]\nkind = \"image\"\n\
          onnx = \"{}/data/models/efficientnet_lite0.onnx\"\n\
          layers = [\"stage_*\", \"features\"]\npooling = \"none\"\nbatch_size = 8\n",
         r.display()
-    ));
+    ))
+}
+
+/// The local run every Slurm test compares with, built once per test process.
+pub(crate) fn whole() -> Project {
+    crate::common::prebuilt("shards-whole", project, &["run", "--stage", "features"])
+}
+
+fn with_dataset(extra: &str) -> Project {
+    let p = Project::new(extra);
     let cfg = std::fs::read_to_string(p.path().join("pipeline.toml")).unwrap();
     let cfg = cfg
         .replace(
@@ -61,13 +74,15 @@ pub(crate) fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn shards_assemble_into_the_keys_and_bytes_of_one_run() {
-    let whole = project();
+    let whole = project_with_a_shared_pass();
     whole.ok(&["run", "--stage", "features"]);
+    let mut features = FEATURES.to_vec();
+    features.push("features:lite0_stages");
 
-    let p = project();
+    let p = project_with_a_shared_pass();
     for i in 0..3 {
         let (out, _) = p.ok(&["run", "--stage", "features", "--shard", &format!("{i}/4")]);
-        for stage in FEATURES {
+        for &stage in &features {
             assert!(
                 out.lines()
                     .any(|l| l.starts_with(&format!("ran     {stage} "))
@@ -98,7 +113,7 @@ fn shards_assemble_into_the_keys_and_bytes_of_one_run() {
     p.ok(&["run", "--stage", "features", "--shard", "3/4"]);
 
     let (out, _) = p.ok(&["run", "--stage", "features"]);
-    for stage in FEATURES {
+    for &stage in &features {
         assert!(
             out.lines()
                 .any(|l| l.starts_with(&format!("ran     {stage} "))
@@ -140,7 +155,7 @@ fn shards_assemble_into_the_keys_and_bytes_of_one_run() {
     // Once assembled, gc removes the shards and keeps the artifacts.
     let (out, _) = p.ok(&["gc"]);
     let removed = out.lines().filter(|l| l.contains(".shard/")).count();
-    assert_eq!(removed, 4 * FEATURES.len(), "{out}");
+    assert_eq!(removed, 4 * features.len(), "{out}");
     let (out, _) = p.ok(&["run", "--stage", "features"]);
     assert!(out.contains("nothing to do"), "{out}");
 }

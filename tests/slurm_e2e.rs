@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{Project, repo};
-use crate::shards_e2e::{FEATURES, files, project};
+use crate::shards_e2e::{FEATURES, files, project, whole};
 
 /// Makes sure the local cluster takes jobs.
 fn cluster() {
@@ -75,7 +75,7 @@ fn wait_gone(ids: &[String]) {
 #[test]
 fn a_4_shard_job_array_and_its_assembly_equal_a_local_run() {
     cluster();
-    let whole = project();
+    let whole = whole();
     whole.ok(&["run", "--stage", "features"]);
 
     let p = project();
@@ -147,7 +147,7 @@ fn submit_without_slurm_says_so_and_a_dry_run_prints_the_scripts() {
 #[test]
 fn a_failed_shard_is_named_by_status_and_resubmitting_runs_only_it_and_the_assembly() {
     cluster();
-    let whole = project();
+    let whole = whole();
     whole.ok(&["run", "--stage", "features:image"]);
     let p = project();
     let config = p.path().join("pipeline.toml");
@@ -293,7 +293,8 @@ fn a_whole_submission_ends_with_the_report_of_a_local_run() {
         "--set",
         "align.svcca_resamples=10",
     ];
-    let local = project();
+    // The local run starts from the shared features (the same keys and bytes as its own).
+    let local = whole();
     let mut run = vec!["run"];
     run.extend_from_slice(&sets);
     local.ok(&run);

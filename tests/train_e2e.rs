@@ -14,7 +14,7 @@ fn history(p: &Project, stage: &str, sets: &[&str]) -> Table {
 
 #[test]
 fn training_beats_the_untrained_adapters() {
-    let p = Project::new("");
+    let p = crate::common::prebuilt("full", || Project::new(""), &["run", "--stage", "features"]);
     let sets = ["--set", "train.linear.epochs=8"];
     let (out, err) = p.ok(&[
         "run",
@@ -89,7 +89,11 @@ fn a_killed_training_resumes_to_the_same_weights() {
     // A small MLP (with dropout, so the resumed RNG state matters), many quick epochs, on a
     // capped dataset; one project: an uninterrupted run, then a --force rebuild killed after its
     // second epoch checkpoint and run again to completion.
-    let p = Project::new("num_samples = 160");
+    let p = crate::common::prebuilt(
+        "n160",
+        || Project::new("num_samples = 160"),
+        &["run", "--stage", "features"],
+    );
     let sets = [
         "--set",
         "train.mlp.epochs=12",
@@ -190,7 +194,11 @@ fn outputs(dir: &std::path::Path) -> Vec<(String, String)> {
 /// equal those of one training at a time.
 #[test]
 fn trainings_at_once_give_the_bytes_of_trainings_one_at_a_time() {
-    let p = Project::new("num_samples = 160");
+    let p = crate::common::prebuilt(
+        "n160",
+        || Project::new("num_samples = 160"),
+        &["run", "--stage", "features"],
+    );
     let sets = [
         "--set",
         "train.linear.epochs=12",

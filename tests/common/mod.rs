@@ -103,3 +103,71 @@ pub fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
         .collect();
     (dims[0], dims[1], values)
 }
+
+/// A project made by `make` whose artifact store starts as a copy of one built once per test
+/// process: `make()` run with `prebuild` (`pipeline` arguments, say `run --stage features`),
+/// shared by every test that asks for the same `name`. The tests of one configuration read the
+/// same features; they are computed once, and each test builds in its own store only what it
+/// changes (a copy, not links: a test may replace or remove what it was given).
+pub fn prebuilt(name: &str, make: fn() -> Project, prebuild: &[&str]) -> Project {
+    let store = shared_store(name, make, prebuild);
+    let p = make();
+    copy_tree(&store, &p.path().join("artifacts"));
+    p
+}
+
+/// The folder holding the store `name` was built into, building it the first time.
+fn shared_store(name: &str, make: fn() -> Project, prebuild: &[&str]) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static STORES: OnceLock<Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let slot = STORES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(name.to_string())
+        .or_default()
+        .clone();
+    slot.get_or_init(|| {
+        let p = make();
+        p.ok(prebuild);
+        let dir = shared_root().join(format!("{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_tree(&p.path().join("artifacts"), &dir);
+        dir
+    })
+    .clone()
+}
+
+/// Where the shared stores live; those of test processes that are gone are removed.
+fn shared_root() -> PathBuf {
+    let root = std::env::temp_dir().join("pipeline-e2e-shared");
+    std::fs::create_dir_all(&root).unwrap();
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let pid = name.split('-').next().unwrap_or_default();
+        let alive = Path::new("/proc").join(pid).exists();
+        if pid != std::process::id().to_string() && !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    root
+}
+
+/// Copies the artifact folders under `from` into `to` (not the store's locks, its hash index or
+/// anything half-built).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if src.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
