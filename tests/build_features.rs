@@ -1,84 +1,111 @@
-//! Every build of the workspace resolves the same features for the dependencies it shares, so
-//! that none is compiled twice: `make build` (the binary), `make test` (the workspace with its
-//! tests) and `make bench` (either crate's examples) all reuse one build of polars, arrow,
-//! parquet and Burn. A dependency whose features differ between two of them is named here with
-//! both feature lists; the fix is that feature in workspace-hack/Cargo.toml.
+//! Every build of the workspace builds the dependencies it shares the same way, so that none is
+//! compiled twice: `make build` (the binary), `make test` (the workspace with its tests) and
+//! `make bench` (either crate's examples) all reuse one build of polars, arrow, parquet and
+//! Burn. Cargo resolves features per selection, and picks build scripts' and proc macros'
+//! debug info by whether a package is shared with runtime code in that selection: a dependency
+//! built with other features or another profile is another build of it and of all above it.
+//!
+//! Each selection's unit graph (`cargo build --unit-graph`, which plans and compiles nothing)
+//! is compared unit by unit: a dependency unit (its target, mode, features, profile, platform)
+//! that one selection plans and another, planning the same package, does not, is named with
+//! the fix. The unit graph is an unstable cargo flag; `RUSTC_BOOTSTRAP=1` allows it for these
+//! planning-only calls (never for a build: rustc and build scripts read it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use crate::common::repo;
 
-/// What `cargo tree` resolves for a selection: package (name and version) → its feature lists
-/// (two where a package is built for the host, under a proc-macro or build script, and for the
-/// target with other features).
-fn resolved(selection: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+/// A dependency's units in one selection: package → (target, mode, features, profile, platform).
+type Units = BTreeMap<String, BTreeSet<String>>;
+
+fn planned(args: &[&str]) -> Units {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(repo())
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(args)
         .args([
-            "tree",
             "--locked",
             "--offline",
-            "--prefix",
-            "none",
-            "--no-dedupe",
+            "--unit-graph",
+            "-Z",
+            "unstable-options",
         ])
-        .args(["--format", "{p}|{f}"])
-        .args(selection)
         .output()
-        .expect("running cargo tree");
+        .expect("running cargo");
     assert!(
         out.status.success(),
-        "cargo tree {selection:?}: {}",
+        "cargo {args:?} --unit-graph: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (package, features) in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('|'))
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut units = Units::new();
+    for u in graph["units"].as_array().unwrap() {
+        let id = u["pkg_id"].as_str().unwrap();
         // The workspace's own crates are built per selection anyway.
-        .filter(|(p, _)| !p.contains(" (/"))
-    {
-        packages
-            .entry(package.trim().to_string())
-            .or_default()
-            .insert(features.to_string());
+        if id.starts_with("path+") {
+            continue;
+        }
+        let mut profile = u["profile"].clone();
+        // `dev` and `test` name one set of settings (test inherits dev).
+        profile.as_object_mut().unwrap().remove("name");
+        let unit = serde_json::json!([
+            u["target"]["name"],
+            u["mode"],
+            u["features"],
+            profile,
+            u["platform"],
+        ]);
+        let package = id.rsplit('#').next().unwrap().to_string();
+        units.entry(package).or_default().insert(unit.to_string());
     }
-    packages
+    units
+}
+
+/// The units of `other` that `base`, planning the same package, does not plan.
+fn differences(base: &Units, other: &Units, what: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (package, units) in other {
+        let Some(built) = base.get(package) else {
+            continue;
+        };
+        for unit in units.difference(built) {
+            out.push(format!("{package}: {what} plans {unit}"));
+        }
+    }
+    out
 }
 
 #[test]
-fn every_selection_resolves_the_workspace_features() {
-    let workspace = resolved(&["--workspace"]);
+fn every_selection_builds_the_shared_dependencies_once() {
+    let binary = planned(&["build", "--bin", "pipeline"]);
+    let tests = planned(&[
+        "test",
+        "--workspace",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--no-run",
+    ]);
     assert!(
-        workspace.len() > 100,
-        "cargo tree listed {}",
-        workspace.len()
+        binary.len() > 100,
+        "cargo planned {} packages",
+        binary.len()
     );
-    let selections: [&[&str]; 4] = [
-        &["-p", "pipeline", "-e", "no-dev"], // make build
-        &["-p", "pipeline"],                 // pipeline's examples and tests
-        &["-p", "stages"],                   // stages' examples, benches and tests
-        &["-p", "stages", "-e", "no-dev"],
-    ];
-    let mut differ = Vec::new();
-    for selection in selections {
-        for (package, lists) in resolved(selection) {
-            let Some(all) = workspace.get(&package) else {
-                continue;
-            };
-            for features in lists.difference(all) {
-                differ.push(format!(
-                    "{package}: [{features}] with {selection:?}, {all:?} with --workspace"
-                ));
-            }
-        }
+    let mut differ = differences(&binary, &tests, "make test");
+    for (package, what) in [
+        ("stages", "stages' examples"),
+        ("pipeline", "pipeline's examples"),
+    ] {
+        let examples = planned(&["build", "-p", package, "--examples"]);
+        differ.extend(differences(&binary, &examples, what));
+        differ.extend(differences(&tests, &examples, what));
     }
     assert!(
         differ.is_empty(),
-        "dependencies built with other features than the workspace's (add them to \
-         workspace-hack/Cargo.toml):\n{}",
+        "dependencies planned otherwise than `make build` or `make test` plans them (features: \
+         add them to workspace-hack/Cargo.toml; profiles: see [profile.dev] in Cargo.toml):\n{}",
         differ.join("\n")
     );
 }
