@@ -8,7 +8,7 @@ LOCKED := --locked
 CONFIG ?=
 PIPELINE := target/debug/pipeline$(if $(CONFIG), --config $(CONFIG))
 
-.PHONY: all setup setup-large setup-torch build features report sweeps modelset test test-build browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
+.PHONY: all setup setup-large setup-torch build python features report sweeps modelset test test-build browser lint check-cuda gpu-check gpu-check-build bench bench-scale soak fuzz slurm-start slurm-stop
 
 # The whole day on the embedded default: every stage of pipeline.toml (features, both research
 # experiments, align, probe, report), reusing what is fresh; ends with the report's path.
@@ -33,6 +33,15 @@ setup-torch:
 build: setup
 	$(CARGO) build $(LOCKED) --bin pipeline
 
+# The measures as a Python module (python/, docs/python.md): a wheel built by maturin from the
+# `measures` crate alone (no ONNX Runtime, Burn or polars), on the dev profile that the CLI and
+# the tests use, into target/wheels, and installed into .venv.
+python: setup
+	.venv/bin/maturin build $(LOCKED) --quiet --profile dev -m python/Cargo.toml \
+	  -i .venv/bin/python --out target/wheels
+	.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  --force-reinstall target/wheels/pipeline_measures-*.whl
+
 # Ingest and every encoder, once: features for the dataset and the probe set.
 features: build
 	$(PIPELINE) run --stage features
@@ -54,8 +63,9 @@ modelset: build
 	@echo "competence: $$($(PIPELINE) show probe:modelset)/competence.svg"
 
 # The tests: setup checks, then every test binary (scripts/run-tests: per-test times, the ten
-# slowest at the end) with a real one-node Slurm up for the tests of `pipeline submit`.
-test: setup setup-torch browser
+# slowest at the end) with a real one-node Slurm up for the tests of `pipeline submit`, then the
+# Python module's (pytest).
+test: setup setup-torch browser python
 	python3 data/test_setup.py
 	scripts/slurm-local start
 	scripts/run-tests; rc=$$?; scripts/slurm-local stop; exit $$rc
@@ -113,7 +123,7 @@ gpu-check-build: features
 gpu-check:
 	scripts/gpu-check
 
-bench: setup
+bench: setup python
 	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_engine
 	$(CARGO) build $(LOCKED) -q -p pipeline --bin pipeline-toy --bin pipeline
 	$(CARGO) run $(LOCKED) -q -p pipeline --example bench_sweep
@@ -123,6 +133,7 @@ bench: setup
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_metrics
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_resample
 	$(CARGO) run $(LOCKED) -q -p stages --example bench_modelset
+	.venv/bin/python python/bench/bench_measures.py
 
 # Every stage's time and peak memory at N = 1k, 3k, 10k, 30k images of a Fashion-MNIST dataset
 # with five captions each (stages/examples/bench_scale.rs); writes docs/scaling.{md,svg}.

@@ -1,7 +1,7 @@
 //! Every build of the workspace builds the dependencies it shares the same way, so that none is
-//! compiled twice: `make build` (the binary), `make test` (the workspace with its tests) and
-//! `make bench` (either crate's examples) all reuse one build of polars, arrow, parquet and
-//! Burn. Cargo resolves features per selection, and picks build scripts' and proc macros'
+//! compiled twice: `make build` (the binary), `make test` (the workspace with its tests),
+//! `make bench` (either crate's examples) and `make python` (the wheel: the `measures` crate
+//! and its dependencies) all reuse one build of what they share. Cargo resolves features per selection, and picks build scripts' and proc macros'
 //! debug info by whether a package is shared with runtime code in that selection: a dependency
 //! built with other features or another profile is another build of it and of all above it.
 //!
@@ -94,13 +94,14 @@ fn every_selection_builds_the_shared_dependencies_once() {
         binary.len()
     );
     let mut differ = differences(&binary, &tests, "make test");
-    for (package, what) in [
-        ("stages", "stages' examples"),
-        ("pipeline", "pipeline's examples"),
+    for (selection, what) in [
+        (&["-p", "stages", "--examples"], "stages' examples"),
+        (&["-p", "pipeline", "--examples"], "pipeline's examples"),
+        (&["-p", "pipeline-measures", "--lib"], "make python"),
     ] {
-        let examples = planned(&["build", "-p", package, "--examples"]);
-        differ.extend(differences(&binary, &examples, what));
-        differ.extend(differences(&tests, &examples, what));
+        let other = planned(&[&["build"][..], selection].concat());
+        differ.extend(differences(&binary, &other, what));
+        differ.extend(differences(&tests, &other, what));
     }
     assert!(
         differ.is_empty(),

@@ -172,12 +172,23 @@ fn artifact_file_names_are_spelled_only_by_their_owners() {
 /// the configuration below the engine reports through).
 const LAYERS: &[(&str, &[&[&str]])] = &[
     (
+        "measures/src",
+        &[
+            &["error", "linalg", "eigen"],
+            &["linear", "hsic", "neighbours", "calibration"],
+            &["svcca", "cknna", "knn"],
+            &["space"],
+            &["views"],
+            &["resample"],
+        ],
+    ),
+    (
         "stages/src",
         &[
             &["error"],
             &["check", "paths", "json", "table", "shard"],
             &[
-                "names", "spaces", "image", "text", "onnx", "pooling", "perturb", "linalg",
+                "names", "spaces", "image", "text", "onnx", "pooling", "perturb",
             ],
             &["dataset", "features", "metrics"],
             &["stats", "train"],
@@ -423,7 +434,7 @@ fn modules_only_use_their_layer_or_below_and_close_no_circle() {
     let mut problems = Vec::new();
     for (src, layers) in LAYERS {
         let graph = import_graph(&root.join(src));
-        assert!(graph.len() > 30, "{src}: found {} modules", graph.len());
+        assert!(graph.len() > 10, "{src}: found {} modules", graph.len());
         // The crate root (lib.rs) declares the modules; it is no layer's.
         for (module, used) in graph.iter().filter(|(m, _)| !m.is_empty()) {
             let Some(own) = layer_of(layers, module) else {
@@ -470,7 +481,7 @@ fn the_import_check_sees_uses_climbs_and_circles() {
     assert_eq!(layer_of(layers, "cli"), None);
 }
 
-/// The longest a source file of either crate's `src/` may be, and a function in one.
+/// The longest a source file of any crate's `src/` may be, and a function in one.
 const MAX_FILE_LINES: usize = 450;
 const MAX_FUNCTION_LINES: usize = 80;
 
@@ -565,7 +576,7 @@ fn strip_literals(line: &str) -> String {
 fn no_source_file_or_function_is_too_long_to_read() {
     let root = repo();
     let mut long = Vec::new();
-    for src in ["pipeline/src", "stages/src"] {
+    for src in ["pipeline/src", "stages/src", "measures/src", "python/src"] {
         let mut files = Vec::new();
         sources(&root.join(src), &mut files);
         for f in files {

@@ -6,7 +6,7 @@
 
 use ndarray::Array2;
 
-use crate::metrics::hsic::hsic_unbiased;
+use crate::hsic::hsic_unbiased;
 
 fn mask_of(knn: &[Vec<usize>], n: usize) -> Array2<f64> {
     let mut m = Array2::zeros((n, n));

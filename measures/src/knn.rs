@@ -8,7 +8,7 @@
 //!   (unnormalised, 0..k, as the reference returns it);
 //! - edit_distance_knn: 1 − Levenshtein(N_A(i), N_B(i)) / k.
 
-use crate::metrics::Metric;
+use crate::Metric;
 
 /// One score per row for a kNN `metric` (panics on a non-kNN metric: a programming error).
 pub fn row_scores(

@@ -1,5 +1,8 @@
 //! Representational-similarity metrics between two row-aligned feature sets (row i of A and row i
-//! of B describe the same item).
+//! of B describe the same item): what the align and model-set stages score, `pipeline metric`
+//! prints and the Python module (`python/`) exposes. A crate of its own, with few dependencies,
+//! so that the Python wheel builds it without the rest of the pipeline (ONNX Runtime, Burn,
+//! polars), and so that it compiles beside `stages` rather than inside it.
 //!
 //! - [`space`]: one side's features prepared once (outlier clamp, L2 normalisation, Gram
 //!   matrix, nearest neighbours, SVCCA basis), and its row subsets and permutations;
@@ -13,11 +16,12 @@
 //!   tests' oracle for [`linear`] (kernel alignment, CKA with the biased and the unbiased HSIC,
 //!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
-//! - [`retrieval`]: image ↔ text recall@k and ranks in an aligned space, the one definition
-//!   training's validation and the probe stage share;
 //! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values;
+//! - [`calibration`]: a score calibrated against its permutation null (τ, and the score above
+//!   it);
 //! - [`views`]: the kernel metrics' replicates on a half or a permutation of the rows, read
-//!   through index lists from Gram matrices computed once.
+//!   through index lists from Gram matrices computed once;
+//! - [`linalg`]: the matrix product (gemm) these and the adapters' training share.
 //!
 //! Conventions are those of the Platonic Representation Hypothesis code (minyoungg/platonic-rep,
 //! `metrics.py` and `measure_alignment.py`), so that scores compare with the literature:
@@ -27,14 +31,16 @@
 //! inputs score exactly 1), an exact SVD and an exact CCA in SVCCA (theirs are randomised and
 //! iterative), ties between equal similarities broken by the lower row index.
 
+pub mod calibration;
 pub mod cknna;
 pub mod eigen;
+pub mod error;
 pub mod hsic;
 pub mod knn;
+pub mod linalg;
 pub mod linear;
 pub mod neighbours;
 pub mod resample;
-pub mod retrieval;
 pub mod space;
 pub mod svcca;
 pub mod views;
@@ -122,17 +128,6 @@ impl Metric {
             Metric::LcsKnn => topk as f64,
             _ => 1.0,
         }
-    }
-}
-
-impl crate::table::Cell for Metric {
-    fn column(values: Vec<Self>) -> crate::table::Column {
-        crate::table::Column::Str(values.iter().map(|m| m.name().to_string()).collect())
-    }
-
-    fn read(table: &crate::table::Table, name: &str) -> Result<Vec<Self>> {
-        let expected = Metric::ALL.map(Metric::name).join(", ");
-        table.parsed(name, |s| Metric::parse(s).ok(), &expected)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The kernel metrics without n x n matrices. The kernels are linear, K = A·Aᵀ and L = B·Bᵀ for
 //! the prepared rows A (n x d_a) and B (n x d_b), so every sum over the n² entries the
-//! definitions in [`crate::metrics::hsic`] use (those stay as the tests' oracle) reduces to
+//! definitions in [`crate::hsic`] use (those stay as the tests' oracle) reduces to
 //! d x d products, column sums and row norms:
 //!
 //! - ⟨K, L⟩ = tr(K·L) = ‖Aᵀ·B‖²_F;
@@ -140,7 +140,7 @@ pub fn unbiased_cka(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
 }
 
 /// The unbiased HSIC of P = M⊙K and Q = M'⊙L for sparse 0/1 masks given as row lists
-/// (`mask_p[i]` = the j with M_ij = 1, never i itself), as [`crate::metrics::hsic::hsic_unbiased`]
+/// (`mask_p[i]` = the j with M_ij = 1, never i itself), as [`crate::hsic::hsic_unbiased`]
 /// computes it on the dense (not symmetric) matrices; `k(i, j)` and `l(i, j)` give the kernels'
 /// entries. O(n·k²) time besides the n·k entries.
 fn masked_hsic(
@@ -177,7 +177,7 @@ fn masked_hsic(
 }
 
 /// CKNNA of kernels given by their entries `k(i, j)`, `l(i, j)` over n rows and the rows'
-/// neighbour lists ([`crate::metrics::cknna`]). O(n·k²) time besides the 3·n·k entries.
+/// neighbour lists ([`crate::cknna`]). O(n·k²) time besides the 3·n·k entries.
 pub fn cknna_of_entries(
     n: usize,
     k: impl Fn(usize, usize) -> f64,
@@ -194,7 +194,7 @@ pub fn cknna_of_entries(
         / (masked_hsic(n, &k, &k, knn_a, knn_a) * masked_hsic(n, &l, &l, knn_b, knn_b)).sqrt()
 }
 
-/// CKNNA: CKA restricted to mutual nearest neighbours ([`crate::metrics::cknna`]), each
+/// CKNNA: CKA restricted to mutual nearest neighbours ([`crate::cknna`]), each
 /// kernel entry a dot product of rows. O(n·k·(d_a + d_b)) time, O(n·k) memory.
 pub fn cknna(
     a: ArrayView2<f64>,

@@ -20,7 +20,7 @@
 //! Cost, and the row cap. Replicates of the kNN metrics are cheap at any n: the bootstrap
 //! resamples per-row scores (O(n) each) and a permutation only renumbers neighbour lists
 //! (O(n·k)). The other metrics' replicates read m x m Gram matrices through index lists
-//! ([`crate::metrics::views`]: O(m²) per half or permutation and pair, no copies; SVCCA's halves
+//! ([`crate::views`]: O(m²) per half or permutation and pair, no copies; SVCCA's halves
 //! recompute a basis, O(m·d²)), so above `max_rows` rows they run on a seeded subsample of
 //! `max_rows` rows, reported as the metric's `resample_rows`: the halves' spread is then scaled
 //! by √(max_rows/n) to the spread at n (these estimators' spread falls as 1/√n), and the
@@ -31,8 +31,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::metrics::views::{self, Kernels, Plan, Whole};
-use crate::metrics::{Metric, Space, knn, scores};
+use crate::views::{self, Kernels, Plan, Whole};
+use crate::{Metric, Space, knn, scores};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResampleOptions {

@@ -6,7 +6,7 @@
 //! 1e-12). The research's kernel alignment reads the unclamped normalised rows instead.
 //!
 //! A space holds its rows (n x d) and each row's neighbours: above [`GRAM_ROWS`] rows never an
-//! n x n matrix (the metrics are computed from the rows, [`crate::metrics::linear`], and the
+//! n x n matrix (the metrics are computed from the rows, [`crate::linear`], and the
 //! neighbours are found a block of rows at a time). A space of at most [`GRAM_ROWS`] rows also
 //! keeps its Gram matrices, so that the many row subsets a resampling draws are scored without
 //! recomputing inner products.
@@ -16,9 +16,9 @@ use std::sync::OnceLock;
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::error::{Error, Result};
-use crate::metrics::linear::Moments;
-use crate::metrics::neighbours::{neighbours, neighbours_of_rows};
-use crate::metrics::svcca;
+use crate::linear::Moments;
+use crate::neighbours::{neighbours, neighbours_of_rows};
+use crate::svcca;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpaceOptions {

@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 
 use crate::linalg::matmul_into;
-use crate::metrics::{eigen, linear};
+use crate::{eigen, linear};
 
 /// Rows standardised a block at a time: each block a copy, never all n rows (a second n x d
 /// matrix at tens of thousands of rows).

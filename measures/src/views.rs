@@ -22,9 +22,9 @@ use std::borrow::Cow;
 
 use ndarray::{Array2, Axis};
 
-use crate::metrics::hsic;
-use crate::metrics::neighbours::best_k;
-use crate::metrics::{Metric, Space, linear, svcca};
+use crate::hsic;
+use crate::neighbours::best_k;
+use crate::{Metric, Space, linear, svcca};
 
 mod sums;
 

@@ -46,6 +46,10 @@ pub enum Error {
 
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },
+
+    /// The metrics' own (a file's rows or values they cannot score).
+    #[error(transparent)]
+    Measures(#[from] measures::error::Error),
 }
 
 impl Error {

@@ -26,9 +26,9 @@
 //! - [`names`]: enums whose values are fixed names in files and on the page;
 //! - [`spaces`]: the experiment's vocabulary: modalities, adapter weights, spaces, pairs.
 //! - [`metrics`]: the representational-similarity metrics (kernel alignment, the PRH code's
-//!   eight, debiased CKA), their preparation, intervals and permutation p-values.
+//!   eight, debiased CKA), their preparation, intervals and permutation p-values: the
+//!   `measures` crate, re-exported, with retrieval ranking beside it.
 //! - [`train`]: the adapters (Burn), their loss, schedule and training loop.
-//! - [`linalg`]: matrix products on the operands' strides (gemm), for the metrics and training.
 //! - [`pooling`]: token-state pooling (CLS, attention-masked mean).
 //! - [`perturb`]: caption perturbations (replace, drop, shuffle words; delete characters) and
 //!   image perturbations (blur, pixels replaced by matched noise), seeded.
@@ -45,7 +45,6 @@ pub mod evaluate;
 pub mod features;
 pub mod image;
 pub mod json;
-pub mod linalg;
 pub mod metrics;
 pub mod names;
 pub mod onnx;

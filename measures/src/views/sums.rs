@@ -4,7 +4,7 @@
 use ndarray::Array2;
 
 use super::{Kernels, Plan};
-use crate::metrics::{Metric, linear};
+use crate::{Metric, linear};
 
 /// One side's sums over a view: of the centred kernel, each row's sum and diagonal entry, the
 /// total and the squared norm; the unclamped kernel's squared norm.

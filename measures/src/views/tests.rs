@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::metrics::{SpaceOptions, score};
+use crate::{SpaceOptions, score};
 
 fn space(n: usize, d: usize, shared: &Array2<f64>, seed: u64, offset: f64) -> Space {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -109,7 +109,7 @@ pub fn score(
                 &format!("{name} features ({} split)", config.split),
             )
         })
-        .collect::<Result<_>>()?;
+        .collect::<crate::metrics::error::Result<_>>()?;
     let pairs: Vec<(usize, usize)> = PAIRS.iter().map(|p| (p.a as usize, p.b as usize)).collect();
     let scores = resample::evaluate(
         &prepared,

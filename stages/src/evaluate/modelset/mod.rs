@@ -168,7 +168,7 @@ pub fn run(
             };
             Space::from_rows(x, options, &what)
         })
-        .collect::<Result<_>>()?;
+        .collect::<crate::metrics::error::Result<_>>()?;
     let (space_pairs, groups) = layer_pairs(config, members, units);
     let scores = resample::evaluate(
         &spaces,

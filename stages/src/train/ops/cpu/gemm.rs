@@ -1,9 +1,9 @@
-//! Burn's CPU products through [`crate::linalg`]'s gemm wrapper.
+//! Burn's CPU products through [`measures::linalg`]'s gemm wrapper (shared with the metrics).
 
 use burn::backend::ndarray::SharedArray;
 use ndarray::{Array2, ArrayView2};
 
-pub use crate::linalg::matmul_into;
+pub use measures::linalg::matmul_into;
 
 use super::float::Float;
 use super::shared;

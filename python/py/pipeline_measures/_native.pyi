@@ -1,0 +1,19 @@
+"""The Rust extension (PyO3) behind pipeline_measures: see its functions' documentation."""
+
+from typing import Any, Iterable, Sequence, Union
+
+GRAM_ROWS: int
+
+def metric_names() -> list[str]: ...
+def measure(a: Any, b: Any, metric: str, *, topk: int = 10, clamp: bool = True,
+            cca_dim: int = 10) -> float: ...
+def measures(a: Any, b: Any, metrics: Union[str, Sequence[str], None] = None, *, topk: int = 10,
+             clamp: bool = True, cca_dim: int = 10) -> list[tuple[str, float]]: ...
+def calibrate(a: Any, b: Any, metric: str, *, permutations: int = 1000, seed: int = 0,
+              alpha: float = 0.05, topk: int = 10, clamp: bool = True, cca_dim: int = 10,
+              bootstrap: int = 1000, svcca_resamples: int = 200,
+              resample_rows: int = ...) -> dict[str, Any]: ...
+def layers(a_layers: Iterable[Any], b_layers: Iterable[Any], metric: str, *,
+           permutations: int = 1000, seed: int = 0, alpha: float = 0.05, topk: int = 10,
+           clamp: bool = True, cca_dim: int = 10, resample_rows: int = ...) -> dict[str, Any]: ...
+def _input_address(a: Any) -> int: ...
