@@ -175,7 +175,7 @@ const LAYERS: &[(&str, &[&[&str]])] = &[
         "measures/src",
         &[
             &["error", "linalg", "eigen"],
-            &["linear", "hsic", "neighbours", "calibration"],
+            &["linear", "hsic", "neighbours", "calibration", "procrustes"],
             &["svcca", "cknna", "knn"],
             &["space"],
             &["views"],

@@ -40,6 +40,7 @@ pub mod knn;
 pub mod linalg;
 pub mod linear;
 pub mod neighbours;
+pub mod procrustes;
 pub mod resample;
 pub mod space;
 pub mod svcca;
