@@ -17,6 +17,8 @@
 //!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
 //! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values;
+//! - [`procrustes`]: distances after the best orthogonal alignment (ReSi's alignment group; not
+//!   yet among [`Metric`]'s);
 //! - [`calibration`]: a score calibrated against its permutation null (τ, and the score above
 //!   it);
 //! - [`views`]: the kernel metrics' replicates on a half or a permutation of the rows, read
