@@ -269,6 +269,20 @@ pub fn options_for(metrics: &[Metric], topk: usize, clamp: bool, cca_dim: usize)
     }
 }
 
+/// Fails unless the two sides have as many rows (`names` label them): the metrics compare row i
+/// of one with row i of the other.
+pub fn same_rows(a: usize, b: usize, names: (&str, &str)) -> Result<()> {
+    if a == b {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        what: format!("{} and {}", names.0, names.1),
+        message: format!(
+            "{a} rows against {b}: the metrics compare row i of one with row i of the other"
+        ),
+    })
+}
+
 /// The scores of `metrics` between two row-aligned feature matrices (what `pipeline metric`
 /// prints), which become the spaces' rows ([`Space::from_rows`]). `names` label the two sides
 /// in errors.
@@ -279,16 +293,7 @@ pub fn compare(
     options: SpaceOptions,
     names: (&str, &str),
 ) -> Result<Vec<(Metric, f64)>> {
-    if a.nrows() != b.nrows() {
-        return Err(Error::Invalid {
-            what: format!("{} and {}", names.0, names.1),
-            message: format!(
-                "{} rows against {}: the metrics compare row i of one with row i of the other",
-                a.nrows(),
-                b.nrows()
-            ),
-        });
-    }
+    same_rows(a.nrows(), b.nrows(), names)?;
     let threads = rayon::current_num_threads();
     check_memory(
         memory_needed(a.nrows(), 0, &[a.ncols(), b.ncols()], options.topk, threads),

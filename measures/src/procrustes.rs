@@ -15,10 +15,12 @@ use ndarray::{Array2, ArrayView2, Axis};
 use crate::eigen;
 use crate::linalg::matmul_into;
 
-/// `x` with each column's mean removed.
+/// `x` with each column's mean removed (no rows: nothing to remove).
 fn centred(x: ArrayView2<f64>) -> Array2<f64> {
-    let mean = x.mean_axis(Axis(0)).expect("at least one row");
-    &x - &mean
+    match x.mean_axis(Axis(0)) {
+        Some(mean) => &x - &mean,
+        None => x.to_owned(),
+    }
 }
 
 fn frobenius2(x: &Array2<f64>) -> f64 {
@@ -49,7 +51,7 @@ fn shape(x: ArrayView2<f64>) -> Option<Array2<f64>> {
 
 /// Orthogonal Procrustes distance of the centred, unit-norm matrices: √(2 − 2‖ÂᵀB̂‖_*), in
 /// [0, 2]. Invariant to translation, isotropic scaling and orthogonal transforms of either side
-/// (so to permutations of features). NaN when either side is constant.
+/// (so to permutations of features). NaN when either side is constant (or has no rows).
 pub fn orthogonal_procrustes(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
     match (shape(a), shape(b)) {
         (Some(a), Some(b)) => (2.0 - 2.0 * nuclear_norm_of_cross(&a, &b)).max(0.0).sqrt(),
@@ -69,7 +71,11 @@ pub fn angular_shape_metric(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
 
 /// Procrustes size-and-shape distance: centred only, √(‖A‖² + ‖B‖² − 2‖AᵀB‖_*). Invariant to
 /// translation and orthogonal transforms, not to scaling (a scaled copy is at a distance).
+/// NaN with no rows.
 pub fn size_and_shape_distance(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+    if a.nrows() == 0 {
+        return f64::NAN;
+    }
     let (a, b) = (centred(a), centred(b));
     (frobenius2(&a) + frobenius2(&b) - 2.0 * nuclear_norm_of_cross(&a, &b))
         .max(0.0)

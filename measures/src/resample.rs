@@ -361,11 +361,16 @@ pub fn permutation_p(observed: f64, null: &[f64]) -> f64 {
 /// after looking is then paid for: this p is never below the chosen pair's own p.
 pub fn max_null_p(observed: &[f64], nulls: &[&[f64]]) -> f64 {
     let best = observed.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    permutation_p(best, &max_null(nulls))
+}
+
+/// The null of the maximum over pairs: for each permutation, the largest of the pairs' null
+/// scores under it (`nulls[pair][permutation]`; as many permutations as the shortest has).
+pub fn max_null(nulls: &[&[f64]]) -> Vec<f64> {
     let perms = nulls.iter().map(|n| n.len()).min().unwrap_or(0);
-    let maxima: Vec<f64> = (0..perms)
+    (0..perms)
         .map(|r| nulls.iter().map(|n| n[r]).fold(f64::NEG_INFINITY, f64::max))
-        .collect();
-    permutation_p(best, &maxima)
+        .collect()
 }
 
 /// The neighbour lists of rows reordered by `perm` (row i becomes old row `perm[i]`).

@@ -50,16 +50,7 @@ fn one_metric(name: &str) -> PyResult<Metric> {
 
 /// Fails before any work when the rows differ in number, as `measures::compare` does.
 fn same_rows(a: &Array2<f64>, b: &Array2<f64>, names: (&str, &str)) -> PyResult<()> {
-    if a.nrows() == b.nrows() {
-        return Ok(());
-    }
-    Err(pyo3::exceptions::PyValueError::new_err(format!(
-        "{} and {}: {} rows against {}: the metrics compare row i of one with row i of the other",
-        names.0,
-        names.1,
-        a.nrows(),
-        b.nrows()
-    )))
+    measures::same_rows(a.nrows(), b.nrows(), names).map_err(value_error)
 }
 
 /// The scores of `list` between `a` and `b`, with the GIL released.
@@ -122,28 +113,6 @@ fn measure(
     Ok(compare(py, a, b, &[one_metric(metric)?], prep)?[0].1)
 }
 
-/// How the null and the intervals are drawn (the align stage's `[align]` settings).
-#[derive(Clone, Copy)]
-struct Draws {
-    permutations: usize,
-    bootstrap: usize,
-    svcca_resamples: usize,
-    resample_rows: usize,
-    seed: u64,
-}
-
-impl Draws {
-    fn options(self) -> ResampleOptions {
-        ResampleOptions {
-            bootstrap: self.bootstrap,
-            permutations: self.permutations,
-            svcca_resamples: self.svcca_resamples,
-            seed: self.seed,
-            max_rows: self.resample_rows,
-        }
-    }
-}
-
 /// Prepares `columns` as spaces and scores `pairs` of them with replicates and nulls, with
 /// the GIL released.
 fn evaluate(
@@ -153,7 +122,7 @@ fn evaluate(
     pairs: &[(usize, usize)],
     metric: Metric,
     prep: Prep,
-    draws: Draws,
+    draws: ResampleOptions,
 ) -> PyResult<resample::Scores> {
     let n = columns[0].nrows();
     let dims: Vec<usize> = columns.iter().map(Array2::ncols).collect();
@@ -161,7 +130,7 @@ fn evaluate(
     py.detach(|| {
         let threads = rayon::current_num_threads();
         measures::check_memory(
-            measures::memory_needed(n, draws.resample_rows, &dims, prep.topk, threads),
+            measures::memory_needed(n, draws.max_rows, &dims, prep.topk, threads),
             "the arrays",
         )?;
         let spaces = columns
@@ -173,7 +142,7 @@ fn evaluate(
             &spaces,
             pairs,
             &[metric],
-            draws.options(),
+            draws,
             &|_| {},
         ))
     })
@@ -209,11 +178,11 @@ fn calibrate<'py>(
         clamp,
         cca_dim,
     };
-    let draws = Draws {
+    let draws = ResampleOptions {
         permutations,
         bootstrap,
         svcca_resamples,
-        resample_rows,
+        max_rows: resample_rows,
         seed,
     };
     let names = vec!["a".to_string(), "b".to_string()];
@@ -283,11 +252,11 @@ fn layers<'py>(
         cca_dim,
     };
     // No intervals: the matrix, its nulls and the best pair's corrected p are what is asked.
-    let draws = Draws {
+    let draws = ResampleOptions {
         permutations,
         bootstrap: 0,
         svcca_resamples: 0,
-        resample_rows,
+        max_rows: resample_rows,
         seed,
     };
     let columns: Vec<Array2<f64>> = la.into_iter().chain(lb).collect();
@@ -327,9 +296,7 @@ fn layer_results<'py>(
     } else {
         resample::max_null_p(&s.tested[0], &nulls)
     };
-    let maxima: Vec<f64> = (0..nulls[0].len())
-        .map(|r| nulls.iter().map(|n| n[r]).fold(f64::NEG_INFINITY, f64::max))
-        .collect();
+    let maxima = resample::max_null(&nulls);
     let best_tested = s.tested[0]
         .iter()
         .copied()

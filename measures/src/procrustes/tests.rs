@@ -130,11 +130,15 @@ fn only_size_and_shape_sees_a_change_of_scale() {
 }
 
 #[test]
-fn a_constant_side_has_no_shape() {
+fn a_constant_side_or_no_rows_has_no_shape() {
     let a = Array2::from_shape_fn((10, 3), |(i, j)| (i * 3 + j) as f64);
     let flat = Array2::from_elem((10, 4), 2.0);
     assert!(orthogonal_procrustes(a.view(), flat.view()).is_nan());
     assert!(angular_shape_metric(flat.view(), a.view()).is_nan());
+    let none = Array2::<f64>::zeros((0, 3));
+    for (name, f) in MEASURES {
+        assert!(f(none.view(), none.view()).is_nan(), "{name} of no rows");
+    }
     let centred_a = centred(a.view());
     let d = size_and_shape_distance(a.view(), flat.view());
     assert!((d - frobenius2(&centred_a).sqrt()).abs() < 1e-9);
