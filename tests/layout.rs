@@ -175,11 +175,12 @@ const LAYERS: &[(&str, &[&[&str]])] = &[
         "measures/src",
         &[
             &["error", "linalg", "eigen"],
-            &["linear", "hsic", "neighbours", "calibration", "procrustes"],
+            &["linear", "hsic", "neighbours", "procrustes"],
             &["svcca", "cknna", "knn"],
             &["space"],
             &["views"],
             &["resample"],
+            &["calibration"],
         ],
     ),
     (

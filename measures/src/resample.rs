@@ -346,14 +346,20 @@ fn knn_nulls(
     null
 }
 
-/// p = (1 + #{null ≥ observed}) / (1 + permutations); NaN for a NaN score.
+/// p = (1 + #{null ≥ observed}) / (1 + permutations); NaN for a NaN score. A null value within
+/// rounding of the observed one counts as a tie (≥): the kNN metrics take few distinct values,
+/// and a mean of the same per-row scores summed in another row order can land an ulp below.
 pub fn permutation_p(observed: f64, null: &[f64]) -> f64 {
     if observed.is_nan() {
         return f64::NAN;
     }
-    let count = null.iter().filter(|&&v| v >= observed).count();
+    let floor = observed - TIE * observed.abs().max(1.0);
+    let count = null.iter().filter(|&&v| v >= floor).count();
     (1 + count) as f64 / (1 + null.len()) as f64
 }
+
+/// Relative difference below which a null value ties with the observed score.
+const TIE: f64 = 1e-12;
 
 /// The permutation p-value of the largest of `observed` (one score per pair, say every layer
 /// pair of two encoders), against the null of the largest: for each permutation, the maximum

@@ -188,7 +188,8 @@ fn calibrate<'py>(
     let names = vec!["a".to_string(), "b".to_string()];
     let s = evaluate(py, vec![ra, rb], names, &[(0, 1)], metric, prep, draws)?;
     let (point, tested, null) = (s.point[0][0], s.tested[0][0], &s.null[0][0]);
-    let tau = calibration::threshold(tested, null, alpha);
+    let s_max = Some(metric.identical_score(topk));
+    let cal = calibration::calibrate(tested, null, alpha, s_max);
     let out = PyDict::new(py);
     out.set_item("metric", metric.name())?;
     out.set_item("score", point)?;
@@ -198,9 +199,8 @@ fn calibrate<'py>(
     )?;
     out.set_item("p", s.p_value[0][0])?;
     out.set_item("tested", tested)?;
-    out.set_item("tau", tau)?;
-    let s_max = metric.identical_score(topk);
-    out.set_item("calibrated", calibration::calibrated(tested, tau, s_max))?;
+    out.set_item("tau", cal.tau)?;
+    out.set_item("calibrated", cal.calibrated)?;
     out.set_item("null", null.clone().into_pyarray(py))?;
     out.set_item("resample_rows", s.resample_rows[0])?;
     Ok(out)
@@ -291,17 +291,10 @@ fn layer_results<'py>(
         .max_by(|&i, &j| s.point[0][i].total_cmp(&s.point[0][j]))
         .expect("at least one pair");
     let nulls: Vec<&[f64]> = s.null[0].iter().map(Vec::as_slice).collect();
-    let corrected = if nulls.iter().any(|n| n.is_empty()) {
-        f64::NAN
-    } else {
-        resample::max_null_p(&s.tested[0], &nulls)
-    };
     let maxima = resample::max_null(&nulls);
-    let best_tested = s.tested[0]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    let tau = calibration::threshold(best_tested, &maxima, alpha);
+    let s_max = Some(metric.identical_score(topk));
+    // The p against the null of the maximum is Algorithm 2's.
+    let cal = calibration::calibrate_max(&s.tested[0], &nulls, alpha, s_max);
     let out = PyDict::new(py);
     out.set_item("metric", metric.name())?;
     out.set_item("scores", matrix(&s.point[0]))?;
@@ -309,13 +302,9 @@ fn layer_results<'py>(
     out.set_item("best", (best / nb, best % nb))?;
     out.set_item("best_score", s.point[0][best])?;
     out.set_item("best_p", s.p_value[0][best])?;
-    out.set_item("corrected_p", corrected)?;
-    out.set_item("tau", tau)?;
-    let s_max = metric.identical_score(topk);
-    out.set_item(
-        "calibrated",
-        calibration::calibrated(best_tested, tau, s_max),
-    )?;
+    out.set_item("corrected_p", cal.p_value)?;
+    out.set_item("tau", cal.tau)?;
+    out.set_item("calibrated", cal.calibrated)?;
     out.set_item("max_null", PyArray1::from_vec(py, maxima))?;
     out.set_item("resample_rows", s.resample_rows[0])?;
     Ok(out)
