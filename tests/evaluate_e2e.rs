@@ -44,9 +44,27 @@ fn the_day_align_probe_report() {
         t.f64s("ci_high").unwrap(),
     );
     let pv = t.f64s("p_value").unwrap();
+    let (tau, calibrated) = (t.f64s("tau").unwrap(), t.f64s("calibrated").unwrap());
     let mut by: HashMap<(String, String), f64> = HashMap::new();
     for i in 0..t.num_rows() {
         assert!(score[i].is_finite(), "{} {}", metric[i], pair[i]);
+        // Null calibration at α = 0.05 with 99 permutations: τ is the 95th of 100 values, so a
+        // score rises above it exactly when at most 4 null values reach it, p ≤ 0.05. (175 rows
+        // are below resample_rows: the null is tested against the score itself.)
+        let what = format!(
+            "{} {}: score {}, τ {}",
+            metric[i], pair[i], score[i], tau[i]
+        );
+        assert!((0.0..=1.0).contains(&calibrated[i]), "{what}");
+        assert_eq!(
+            calibrated[i] > 0.0,
+            pv[i] <= 0.05 + 1e-12,
+            "{what}, p {}",
+            pv[i]
+        );
+        let s_max = if metric[i] == "lcs_knn" { 10.0 } else { 1.0 };
+        let want = ((score[i] - tau[i]) / (s_max - tau[i])).clamp(0.0, 1.0);
+        assert!((calibrated[i] - want).abs() < 1e-12, "{what}");
         assert!(
             lo[i] <= score[i] && score[i] <= hi[i],
             "{} {}: interval",

@@ -84,13 +84,14 @@ fn modelset_matrix_equals_pipeline_metric_with_its_nulls() {
         t.strings("a").unwrap(),
         t.strings("b").unwrap(),
     );
-    let (score, null_mean, null_q95, calibrated, pv) = (
+    let (score, null_mean, null_q95, above_null, pv) = (
         t.f64s("score").unwrap(),
         t.f64s("null_mean").unwrap(),
         t.f64s("null_q95").unwrap(),
-        t.f64s("calibrated").unwrap(),
+        t.f64s("above_null").unwrap(),
         t.f64s("p_value").unwrap(),
     );
+    let calibrated = t.f64s("calibrated").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let mut metric_of_pair: HashMap<(String, String), serde_json::Value> = HashMap::new();
     for i in 0..t.num_rows() {
@@ -127,7 +128,17 @@ fn modelset_matrix_equals_pipeline_metric_with_its_nulls() {
             a[i],
             b[i]
         );
-        assert!((calibrated[i] - (score[i] - null_mean[i])).abs() < 1e-12);
+        assert!((above_null[i] - (score[i] - null_mean[i])).abs() < 1e-12);
+        // 99 permutations at α = 0.05: above τ (the 95th of 100 values) exactly when p ≤ 0.05.
+        assert!((0.0..=1.0).contains(&calibrated[i]));
+        assert_eq!(
+            calibrated[i] > 0.0,
+            pv[i] <= 0.05 + 1e-12,
+            "{} {}~{}",
+            metric[i],
+            a[i],
+            b[i]
+        );
     }
     // The same encoder read two ways (mean and CLS of MiniLM) is far above its null.
     let same = (0..t.num_rows())
@@ -155,7 +166,7 @@ fn modelset_matrix_equals_pipeline_metric_with_its_nulls() {
     for m in ["mutual_knn", "unbiased_cka", "cknna", "cka"] {
         assert!(svg.contains(&format!(">{m}</text>")), "{m}");
     }
-    assert_eq!(svg.matches(">null ").count(), 4 * 6);
+    assert_eq!(svg.matches(">calibrated ").count(), 4 * 6);
     assert!(svg.ends_with("</svg>\n"));
 }
 
@@ -245,7 +256,11 @@ fn a_layer_axis_scores_every_layer_pair_and_corrects_the_best_for_its_choice() {
         best.f64s("corrected_p").unwrap(),
         best.counts("layer_pairs").unwrap(),
     );
+    let bcal = best.f64s("calibrated").unwrap();
     for i in 0..best.num_rows() {
+        // Calibrated against the null of the maximum (Algorithm 2): above its τ exactly when
+        // the corrected p is at most α.
+        assert_eq!(bcal[i] > 0.0, bc[i] <= 0.05 + 1e-12, "{} {}", bm[i], bb[i]);
         assert!(
             bc[i] >= bp[i],
             "{} {}: corrected {} < {}",

@@ -26,6 +26,7 @@ fn align_results() -> AlignResults {
         bootstrap: 10,
         svcca_resamples: 5,
         permutations: 0,
+        alpha: 0.05,
         seed: 7,
     };
     let rows = PAIRS
@@ -41,6 +42,8 @@ fn align_results() -> AlignResults {
             ci_low: 0.0,
             ci_high: 1.0,
             p_value: f64::NAN,
+            tau: f64::NAN,
+            calibrated: f64::NAN,
             n: 12,
             resamples: 10,
             resample_rows: 12,

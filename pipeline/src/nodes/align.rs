@@ -49,22 +49,32 @@ impl Stage for AlignNode {
         Problem::in_section(&self.section(), config.problems())
     }
 
-    /// Every score as `<metric>.<pair>`; the aligned image against the reference (what H1 asks
-    /// about) is the alignment the sweep tables correlate with performance.
+    /// Every score as `<metric>.<pair>`, beside it its calibrated score and p
+    /// (`<metric>.<pair>.calibrated`, `.p`); the aligned image's raw and calibrated scores against
+    /// the reference (what H1 asks about) are the alignments the sweep tables correlate with
+    /// performance.
     fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
-        Ok(AlignArtifact::at(dir)
-            .read_metric_table()?
-            .into_iter()
-            .map(|r| Reported {
-                column: format!("{}.{}", r.metric.name(), r.pair),
-                value: r.score,
-                role: if (r.a, r.b) == (SpaceName::AlignedImage, SpaceName::Reference) {
-                    Role::Alignment
-                } else {
-                    Role::Detail
-                },
-            })
-            .collect())
+        let mut out = Vec::new();
+        for r in AlignArtifact::at(dir).read_metric_table()? {
+            let column = format!("{}.{}", r.metric.name(), r.pair);
+            let role = if (r.a, r.b) == (SpaceName::AlignedImage, SpaceName::Reference) {
+                Role::Alignment
+            } else {
+                Role::Detail
+            };
+            for (suffix, value, role) in [
+                ("", r.score, role),
+                (".calibrated", r.calibrated, role),
+                (".p", r.p_value, Role::Detail),
+            ] {
+                out.push(Reported {
+                    column: format!("{column}{suffix}"),
+                    value,
+                    role,
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn run(&self, ctx: &StageContext, config: &AlignConfig) -> anyhow::Result<()> {

@@ -285,15 +285,16 @@ impl Stage for ModelsetNode {
         }
         for b in file.best.iter().filter(|b| b.layer_pairs > 1) {
             eprintln!(
-                "{name}:   {:<14} best of {} layer pairs: {} ~ {}: {:.3} (p {:.3}, \
-                 corrected for the choice {:.3})",
+                "{name}:   {:<14} best of {} layer pairs: {} ~ {}: {:.3} (p {:.3}; corrected \
+                 for the choice: p {:.3}, calibrated {:.3})",
                 b.metric.name(),
                 b.layer_pairs,
                 side(&b.a, &b.a_layer),
                 side(&b.b, &b.b_layer),
                 b.score,
                 b.p_value,
-                b.corrected_p
+                b.corrected_p,
+                b.calibrated
             );
         }
         for s in file
@@ -302,13 +303,15 @@ impl Stage for ModelsetNode {
             .filter(|s| s.a_layer.is_empty() && s.b_layer.is_empty())
         {
             eprintln!(
-                "{name}:   {:<14} {} ~ {}: {:.3} (null {:.3}, 95% {:.3}; calibrated {:+.3}, p {:.3})",
+                "{name}:   {:<14} {} ~ {}: {:.3} (null {:.3}, 95% {:.3}; τ {:.3}, calibrated {:.3}, \
+                 p {:.3})",
                 s.metric.name(),
                 s.a,
                 s.b,
                 s.score,
                 s.null_mean,
                 s.null_q95,
+                s.tau,
                 s.calibrated,
                 s.p_value
             );

@@ -63,6 +63,9 @@ pub struct ScoringConfig {
     /// Permutations of the null (the second side's rows shuffled); the model set uses the same
     /// permutations for every pair.
     pub permutations: usize,
+    /// The level of the null calibration's threshold τ (Gröger et al.): a score at or below the
+    /// null's (1 − alpha) critical value calibrates to 0.
+    pub alpha: f64,
     pub seed: u64,
 }
 
@@ -80,6 +83,7 @@ impl Default for ScoringConfig {
             bootstrap: 1000,
             svcca_resamples: 200,
             permutations: 1000,
+            alpha: 0.05,
             seed: 0,
         }
     }
@@ -126,6 +130,7 @@ impl ScoringConfig {
             bootstrap: self.bootstrap,
             svcca_resamples: self.svcca_resamples,
             permutations: self.permutations,
+            alpha: self.alpha,
             seed: self.seed,
         }
     }
@@ -147,6 +152,12 @@ impl ScoringConfig {
             "more rows than topk",
         );
         c.positive_count("cca_dim", self.cca_dim);
+        c.expect(
+            self.alpha > 0.0 && self.alpha < 1.0,
+            "alpha",
+            self.alpha,
+            "a level between 0 and 1 (exclusive)",
+        );
         c.expect(
             self.sample_size == 0 || self.sample_size > self.topk,
             "sample_size",

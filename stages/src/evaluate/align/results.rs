@@ -60,6 +60,14 @@ pub struct MetricRow {
     /// Permutation p-value; NaN when no permutations were asked for.
     #[serde(with = "nan_as_null")]
     pub p_value: f64,
+    /// The null's critical value at level `alpha` (Gröger et al.'s τ; `measures::calibration`).
+    #[serde(with = "nan_as_null")]
+    pub tau: f64,
+    /// clamp((s − τ)/(s_max − τ), 0, 1) of the score the null is compared with: 0 at or below
+    /// chance, 1 at the metric's maximum. Above `resample_rows` rows the kernel metrics' null
+    /// and this score are on that subsample.
+    #[serde(with = "nan_as_null")]
+    pub calibrated: f64,
     pub n: usize,
     pub resamples: usize,
     /// Rows the replicates and permutations used: n, or `resample_rows` below it.
@@ -77,6 +85,8 @@ parquet_record!(MetricRow {
     ci_low,
     ci_high,
     p_value,
+    tau,
+    calibrated,
     n,
     resamples,
     resample_rows,
@@ -120,6 +130,8 @@ pub struct AlignSettings {
     pub bootstrap: usize,
     pub svcca_resamples: usize,
     pub permutations: usize,
+    /// The calibration's level.
+    pub alpha: f64,
     pub seed: u64,
 }
 

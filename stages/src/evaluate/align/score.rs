@@ -12,6 +12,7 @@ use crate::evaluate::align::results::{
 use crate::evaluate::hypotheses::{self, Hypothesis, HypothesisTest, Tested};
 use crate::evaluate::rows;
 use crate::evaluate::variance::{mean_pairwise_cosine, variance_difference};
+use crate::metrics::calibration;
 use crate::metrics::resample::{self, Scores};
 use crate::metrics::{self, Space};
 use crate::spaces::{Modality, PAIRS, Pair, SpaceName, Weights};
@@ -144,7 +145,7 @@ impl Scored {
         AlignResults {
             metrics: MetricsFile {
                 settings: settings.clone(),
-                rows: self.metric_rows(),
+                rows: self.metric_rows(config),
             },
             hypotheses: HypothesesFile {
                 settings: settings.clone(),
@@ -158,14 +159,17 @@ impl Scored {
         }
     }
 
-    /// One row per metric × pair.
-    pub fn metric_rows(&self) -> Vec<MetricRow> {
+    /// One row per metric × pair, each score calibrated against its null at `config.alpha`.
+    pub fn metric_rows(&self, config: &AlignConfig) -> Vec<MetricRow> {
         let mut out = Vec::new();
         for (mi, &m) in self.scores.metrics.iter().enumerate() {
+            let s_max = Some(m.identical_score(config.topk));
             for (pi, pair) in PAIRS.iter().enumerate() {
                 let point = self.scores.point[mi][pi];
                 let reps = &self.scores.replicates[mi][pi];
                 let (ci_low, ci_high) = resample::interval(m, point, reps);
+                let (tested, null) = (self.scores.tested[mi][pi], &self.scores.null[mi][pi]);
+                let calibration = calibration::calibrate(tested, null, config.alpha, s_max);
                 out.push(MetricRow {
                     metric: m,
                     pair: pair.name(),
@@ -176,6 +180,8 @@ impl Scored {
                     ci_low,
                     ci_high,
                     p_value: self.scores.p_value[mi][pi],
+                    tau: calibration.tau,
+                    calibrated: calibration.calibrated,
                     n: self.rows(),
                     resamples: reps.len(),
                     resample_rows: self.scores.resample_rows[mi],

@@ -264,6 +264,8 @@ mod tests {
             score,
             p_value: 0.01,
             corrected_p: 0.01,
+            tau: 0.2,
+            calibrated: 0.5,
             layer_pairs: 1,
         }
     }

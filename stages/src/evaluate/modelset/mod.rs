@@ -4,14 +4,16 @@
 //! A raw score mixes alignment with what two geometries give each other by chance (scale,
 //! dimension, anisotropy: Groeger et al. 2026). Every score therefore comes with the null of
 //! the same metric on the same two encoders with the rows of the second shuffled (the same
-//! permutations for every pair): its mean and 95% quantile, the calibrated score (raw minus
-//! the null mean) and the p-value.
+//! permutations for every pair): its mean and 95% quantile, the score above the null mean, the
+//! p-value, and Gröger et al.'s calibrated score (how far the score rises above the null's
+//! critical value τ towards the metric's maximum; [`crate::metrics::calibration`]).
 //!
 //! An encoder with a layer axis (`layers` in its `[encoders.<name>]`) brings every layer: a pair
 //! of encoders is then scored on every layer pair, and the best layer pair (platonic-rep reports
 //! the maximum) gets, besides its own p-value, a selection-corrected one: its score against the
-//! null of the maximum over all the layer pairs, on the same permutations. Picking the best of
-//! many noisy scores is then not a free lunch.
+//! null of the maximum over all the layer pairs, on the same permutations, and a calibrated
+//! score against that null (their Algorithm 2). Picking the best of many noisy scores is then
+//! not a free lunch.
 //!
 //! Each encoder-layer's space (neighbour lists, moments, Gram matrix) is prepared once and reused
 //! by every pair it is in ([`crate::metrics::resample::evaluate`]).
@@ -35,7 +37,7 @@ use crate::evaluate::scoring::ScoringConfig;
 use crate::features::spec::EncoderKind;
 use crate::features::{FeatureMatrix, FeaturesArtifact};
 use crate::metrics::resample::{self, Scores};
-use crate::metrics::{self, Space};
+use crate::metrics::{self, Space, calibration};
 
 pub use config::ModelsetConfig;
 pub use results::{BestLayers, EncoderRow, ModelsetArtifact, ModelsetFile, PairScore, ScoredRow};
@@ -181,8 +183,8 @@ pub fn run(
         settings: scoring.settings(n),
         all_pairs: config.all_pairs,
         encoders: layered.encoders,
-        scores: pair_scores(&scores, members, units, n, scoring.permutations),
-        best: best_layers(&scores, members, units, &groups),
+        scores: pair_scores(&scores, members, units, n, scoring),
+        best: best_layers(&scores, members, units, &groups, scoring),
     };
     out.write(&file, &picked)?;
     Ok(file)
@@ -308,10 +310,11 @@ fn pair_scores(
     members: &[Member],
     units: &[Unit],
     n: usize,
-    permutations: usize,
+    scoring: &ScoringConfig,
 ) -> Vec<PairScore> {
     let mut out = Vec::new();
     for (mi, &metric) in scores.metrics.iter().enumerate() {
+        let s_max = Some(metric.identical_score(scoring.topk));
         for (pi, &(ua, ub)) in scores.pairs.iter().enumerate() {
             let (a, b) = (units[ua].member, units[ub].member);
             let score = scores.point[mi][pi];
@@ -323,6 +326,8 @@ fn pair_scores(
             } else {
                 null.iter().sum::<f64>() / null.len() as f64
             };
+            let tested = scores.tested[mi][pi];
+            let calibration = calibration::calibrate(tested, null, scoring.alpha, s_max);
             out.push(PairScore {
                 metric,
                 a: members[a].name.clone(),
@@ -336,12 +341,14 @@ fn pair_scores(
                 ci_high,
                 null_mean,
                 null_q95: resample::quantile(null, 0.95),
-                calibrated: score - null_mean,
+                above_null: score - null_mean,
+                tau: calibration.tau,
+                calibrated: calibration.calibrated,
                 p_value: scores.p_value[mi][pi],
                 n,
                 resamples: reps.len(),
                 resample_rows: scores.resample_rows[mi],
-                permutations,
+                permutations: scoring.permutations,
                 interval: IntervalKind::of(metric),
             });
         }
@@ -349,16 +356,19 @@ fn pair_scores(
     out
 }
 
-/// Per metric and encoder pair: the layer pair with the highest score, its own p-value and the
-/// selection-corrected one (against the null of the maximum over the group's layer pairs).
+/// Per metric and encoder pair: the layer pair with the highest score, its own p-value, and the
+/// selection-corrected p and calibrated score (against the null of the maximum over the group's
+/// layer pairs: Gröger et al.'s Algorithm 2).
 fn best_layers(
     scores: &Scores,
     members: &[Member],
     units: &[Unit],
     groups: &[std::ops::Range<usize>],
+    scoring: &ScoringConfig,
 ) -> Vec<BestLayers> {
     let mut out = Vec::new();
     for (mi, &metric) in scores.metrics.iter().enumerate() {
+        let s_max = Some(metric.identical_score(scoring.topk));
         for group in groups.iter().filter(|g| !g.is_empty()) {
             let best = group
                 .clone()
@@ -369,11 +379,8 @@ fn best_layers(
                 .clone()
                 .map(|pi| scores.null[mi][pi].as_slice())
                 .collect();
-            let corrected = if nulls.iter().any(|n| n.is_empty()) {
-                f64::NAN
-            } else {
-                resample::max_null_p(&scores.tested[mi][group.clone()], &nulls)
-            };
+            let tested = &scores.tested[mi][group.clone()];
+            let corrected = calibration::calibrate_max(tested, &nulls, scoring.alpha, s_max);
             out.push(BestLayers {
                 metric,
                 a: members[units[ua].member].name.clone(),
@@ -382,7 +389,9 @@ fn best_layers(
                 b_layer: units[ub].layer.clone(),
                 score: scores.point[mi][best],
                 p_value: scores.p_value[mi][best],
-                corrected_p: corrected,
+                corrected_p: corrected.p_value,
+                tau: corrected.tau,
+                calibrated: corrected.calibrated,
                 layer_pairs: group.len(),
             });
         }

@@ -45,7 +45,15 @@ pub struct PairScore {
     pub null_mean: f64,
     #[serde(with = "nan_as_null")]
     pub null_q95: f64,
-    /// score − null_mean: the alignment beyond what scale and shape alone give.
+    /// score − null_mean: the alignment beyond what scale and shape alone give, on average.
+    #[serde(with = "nan_as_null")]
+    pub above_null: f64,
+    /// The null's critical value at level `alpha` (Gröger et al.'s τ).
+    #[serde(with = "nan_as_null")]
+    pub tau: f64,
+    /// clamp((s − τ)/(s_max − τ), 0, 1): 0 at or below chance at level `alpha`, 1 at the
+    /// metric's maximum (of the score the null is compared with: on `resample_rows` rows when
+    /// fewer than n).
     #[serde(with = "nan_as_null")]
     pub calibrated: f64,
     /// (1 + #{null ≥ score}) / (1 + permutations).
@@ -72,6 +80,8 @@ parquet_record!(PairScore {
     ci_high,
     null_mean,
     null_q95,
+    above_null,
+    tau,
     calibrated,
     p_value,
     n,
@@ -83,7 +93,8 @@ parquet_record!(PairScore {
 
 /// The best layer pair of two encoders under one metric (the highest score), with its own
 /// p-value and the selection-corrected one: the score against the null of the maximum over all
-/// `layer_pairs`, on the same permutations. Never below `p_value`.
+/// `layer_pairs`, on the same permutations (never below `p_value`), with τ and the calibrated
+/// score against that null (Gröger et al.'s Algorithm 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BestLayers {
@@ -98,6 +109,12 @@ pub struct BestLayers {
     pub p_value: f64,
     #[serde(with = "nan_as_null")]
     pub corrected_p: f64,
+    /// The critical value of the maximum's null.
+    #[serde(with = "nan_as_null")]
+    pub tau: f64,
+    /// The best score calibrated against the maximum's null.
+    #[serde(with = "nan_as_null")]
+    pub calibrated: f64,
     pub layer_pairs: usize,
 }
 
@@ -110,6 +127,8 @@ parquet_record!(BestLayers {
     score,
     p_value,
     corrected_p,
+    tau,
+    calibrated,
     layer_pairs,
 });
 

@@ -1,8 +1,9 @@
 //! The alignment matrix as an SVG: one panel per metric, stacked; the first encoder of each pair
 //! (with its layer) down the side, the second across (encoder name over its layers). Each cell
-//! is shaded by its calibrated score (score minus the permutation null's mean) and labelled with
-//! the raw score, the null's mean and the p-value, so a high raw score that its null explains
-//! reads as pale. An encoder pair's best layer pair is outlined.
+//! is shaded by its calibrated score (Gröger et al.: 0 at or below the permutation null's
+//! critical value, 1 at the metric's maximum; the same scale in every panel) and labelled with
+//! the raw score, the calibrated score and the p-value, so a high raw score that its null
+//! explains reads as pale. An encoder pair's best layer pair is outlined.
 
 use std::fmt::Write;
 
@@ -38,10 +39,10 @@ fn ordered(sides: impl Iterator<Item = Side>) -> Vec<Side> {
     out
 }
 
-/// White at or below zero to blue at `top`.
-fn shade(calibrated: f64, top: f64) -> String {
-    let t = if calibrated.is_finite() && top > 0.0 {
-        (calibrated / top).clamp(0.0, 1.0)
+/// White at a calibrated score of 0 (chance) to blue at 1 (the metric's maximum).
+fn shade(calibrated: f64) -> String {
+    let t = if calibrated.is_finite() {
+        calibrated.clamp(0.0, 1.0)
     } else {
         0.0
     };
@@ -89,10 +90,12 @@ pub fn matrix_svg(file: &ModelsetFile) -> String {
     let _ = writeln!(
         svg,
         "<text x=\"10\" y=\"{:.0}\" font-size=\"11\" fill=\"#555\">raw score in each cell; \
-         shade: score minus the permutation null's mean ({} permutations, {} rows, {} split); \
+         shade: the score calibrated against its permutation null, from 0 (chance at level {}) \
+         to 1 ({} permutations, {} rows, {} split); \
          outlined: an encoder pair's best layer pair (its selection-corrected p: \
          best_layers.parquet)</text>\n</svg>",
         height - 14.0,
+        file.settings.alpha,
         file.settings.permutations,
         file.settings.n,
         escape(&file.settings.split)
@@ -110,11 +113,6 @@ fn panel(
     (x0, y0): (f64, f64),
 ) {
     let cells: Vec<&PairScore> = file.scores.iter().filter(|s| s.metric == metric).collect();
-    let top = cells
-        .iter()
-        .map(|s| s.calibrated)
-        .filter(|v| v.is_finite())
-        .fold(0.0, f64::max);
     let _ = writeln!(
         svg,
         "<text x=\"{x0:.0}\" y=\"{:.0}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
@@ -145,7 +143,7 @@ fn panel(
                             == (&s.a, &s.a_layer, &s.b, &s.b_layer)
                 })
             });
-            cell(svg, (x, y), s.copied(), best, top);
+            cell(svg, (x, y), s.copied(), best);
         }
     }
 }
@@ -175,9 +173,9 @@ fn column_labels(svg: &mut String, cols: &[Side], (x0, y0): (f64, f64)) {
     }
 }
 
-/// One cell at `(x, y)`: shaded by its calibrated score against the panel's `top`, labelled
-/// with the raw score, the null's mean and p; grey where the pair was not scored.
-fn cell(svg: &mut String, (x, y): (f64, f64), s: Option<&PairScore>, best: bool, top: f64) {
+/// One cell at `(x, y)`: shaded by its calibrated score, labelled with the raw score, the
+/// calibrated score and p; grey where the pair was not scored.
+fn cell(svg: &mut String, (x, y): (f64, f64), s: Option<&PairScore>, best: bool) {
     let Some(s) = s else {
         let _ = writeln!(
             svg,
@@ -196,14 +194,14 @@ fn cell(svg: &mut String, (x, y): (f64, f64), s: Option<&PairScore>, best: bool,
         "<rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{CELL_W:.0}\" height=\"{CELL_H:.0}\" \
          fill=\"{}\" {stroke}/>\n\
          <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"15\">{:.3}</text>\n\
-         <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"10\">null {:.3} · p {:.3}</text>",
-        shade(s.calibrated, top),
+         <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"10\">calibrated {:.3} · p {:.3}</text>",
+        shade(s.calibrated),
         x + CELL_W / 2.0,
         y + 22.0,
         s.score,
         x + CELL_W / 2.0,
         y + 39.0,
-        s.null_mean,
+        s.calibrated,
         s.p_value
     );
 }

@@ -1,8 +1,9 @@
-//! Alignment (the heatmap of pairs × metrics, the spaces' table, the kernel-alignment note) and
-//! the hypotheses (margins with intervals, verdicts beside the untrained control's).
+//! Alignment (the heatmap of pairs × metrics, each score to the reference raw, calibrated and
+//! with its p, the spaces' table, the kernel-alignment note) and the hypotheses (margins with intervals, verdicts beside the untrained control's).
 
 use super::{Page, section, side};
 use crate::error::Result;
+use crate::evaluate::align::results::MetricRow;
 use crate::evaluate::hypotheses::Hypothesis;
 use crate::metrics::Metric;
 use crate::report::figure::render;
@@ -32,6 +33,49 @@ fn space_table(a: &AdapterResults) -> String {
         ],
         &rows,
         "spaces",
+    )
+}
+
+/// Per metric, the three spaces' scores against the reference that H1 compares: raw, calibrated
+/// against the permutation null (Gröger et al.) and p.
+fn calibration_table(a: &AdapterResults) -> String {
+    let pairs = [
+        Pair {
+            a: SpaceName::Image,
+            b: SpaceName::Reference,
+        },
+        Pair {
+            a: SpaceName::Text,
+            b: SpaceName::Reference,
+        },
+        Pair::to_reference(Weights::Trained, Modality::Image),
+    ];
+    let rows: Vec<Vec<String>> = a
+        .align
+        .metrics_scored()
+        .into_iter()
+        .map(|m| {
+            let mut row = vec![escape(m.name())];
+            for &p in &pairs {
+                let r = a.align.row(m, p);
+                let get = |f: fn(&MetricRow) -> f64| num(r.map_or(f64::NAN, f));
+                row.extend([get(|r| r.score), get(|r| r.calibrated), get(|r| r.p_value)]);
+            }
+            row
+        })
+        .collect();
+    let mut header = vec!["metric".to_string()];
+    for p in &pairs {
+        let name = p.name();
+        header.extend([name.clone(), "calibrated".into(), "p".into()]);
+    }
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let alpha = a.align.settings().alpha;
+    format!(
+        "<p>Scores against the reference, raw, calibrated against their permutation null \
+         (0 at or below its critical value at level {alpha}, 1 at the metric's maximum) and \
+         with their permutation p.</p>{}",
+        html::table(&header, &rows, "calibration")
     )
 }
 
@@ -69,12 +113,13 @@ pub fn alignment(page: &Page) -> Result<String> {
         let stem = format!("alignment_{}", a.name);
         render(&figures::alignment_heatmap(a, page.topk), &page.fig, &stem)?;
         items.push(format!(
-            "{}{}",
+            "{}{}{}",
             html::figure(
                 &stem,
                 &format!("{} alignment heatmap", a.name),
                 "Colour: score divided by the score of identical inputs (lcs_knn's is topk)."
             ),
+            calibration_table(a),
             space_table(a)
         ));
     }

@@ -64,13 +64,16 @@ pub fn modelset(page: &Page) -> Result<String> {
     let mut body = format!(
         "<p>{} encoders scored on the same {} records of the {} split; each score against its \
          permutation null ({} permutations of the second encoder's rows, the same for every \
-         pair). The calibrated score is the score minus the null's mean. With a layer axis, \
-         each encoder pair's best layer pair has, besides its own p-value, one corrected for \
-         having been chosen among all its layer pairs.</p>",
+         pair). The calibrated score (Gröger et al.) is 0 for a score at or below the null's \
+         critical value τ at level {} and rises to 1 at the metric's maximum. With a layer \
+         axis, each encoder pair's best layer pair has, besides its own p-value, a p and a \
+         calibrated score against the null of the maximum over all its layer pairs, which pay \
+         for having chosen it.</p>",
         m.encoders.len(),
         m.settings.n,
         escape(&m.settings.split),
-        m.settings.permutations
+        m.settings.permutations,
+        m.settings.alpha
     );
     body.push_str(&svg_figure(
         page,
@@ -101,6 +104,7 @@ fn best_table(m: &ModelsetFile) -> String {
                 num(b.score),
                 num(b.p_value),
                 num(b.corrected_p),
+                num(b.calibrated),
                 b.layer_pairs.to_string(),
             ]
         })
@@ -113,6 +117,7 @@ fn best_table(m: &ModelsetFile) -> String {
             "best score",
             "p",
             "p corrected for the choice",
+            "calibrated (corrected)",
             "layer pairs",
         ],
         &best,
