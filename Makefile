@@ -53,6 +53,8 @@ sweeps: build
 	$(PIPELINE) compare seeds
 	$(PIPELINE) sweep caption_uniqueness -j 2
 	$(PIPELINE) compare caption_uniqueness
+	$(PIPELINE) sweep sample_size -j 2
+	$(PIPELINE) compare sample_size
 
 # The [modelset] alignment matrix (every listed encoder pair, each score against its permutation
 # null) and alignment against each encoder's competence, on the encoders pipeline.toml names;

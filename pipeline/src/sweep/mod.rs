@@ -6,6 +6,8 @@
 //!                                     # (a list, e.g. ["linear", "mlp"], is one more axis)
 //! grid = { lr = [1e-4, 2e-4], "align.topk" = [5, 10] }   # cartesian product
 //! seeds = [0, 1, 2]                   # train.linear.seed (and dataset.seed with split_seed)
+//! seed_keys = ["align.seed"]          # optional: what the seeds set instead (here: other rows
+//!                                     # scored, one trained adapter)
 //! ```
 //!
 //! A member is the configuration with one value of every axis assigned, exactly as `--set` would
@@ -39,7 +41,7 @@ pub const FAMILY: &str = "sweep";
 const TRAIN_FAMILY: &str = "train";
 
 /// The keys a `[sweep.<name>]` table may hold.
-const FIELDS: [&str; 4] = ["base", "grid", "seeds", "split_seed"];
+const FIELDS: [&str; 5] = ["base", "grid", "seeds", "seed_keys", "split_seed"];
 
 /// Stands for the member's base in an axis key (`train.{base}.lr`).
 const BASE: &str = "{base}";
@@ -270,6 +272,21 @@ mod tests {
         assert_eq!(s.axes[0].keys, ["train.{base}.seed", "dataset.seed"]);
         let m = s.member_config(&c, &s.members()[0]).unwrap();
         assert_eq!(m.section("dataset")["seed"].as_integer(), Some(3));
+    }
+
+    #[test]
+    fn seed_keys_say_what_the_seeds_set() {
+        let c = config(
+            "[sweep.s]\nbase = \"mlp\"\nseeds = [3]\nseed_keys = [\"align.seed\", \"seed\"]\n",
+        );
+        let s = Sweep::parse(&c, "s").unwrap();
+        assert_eq!(s.axes[0].keys, ["align.seed", "train.{base}.seed"]);
+        let m = s.member_config(&c, &s.members()[0]).unwrap();
+        assert_eq!(m.section("align")["seed"].as_integer(), Some(3));
+        assert_eq!(m.section("train.mlp")["seed"].as_integer(), Some(3));
+        let c = config("[sweep.s]\nbase = \"mlp\"\nseeds = [3]\nseed_keys = []\n");
+        let err = Sweep::parse(&c, "s").unwrap_err().to_string();
+        assert!(err.contains("`sweep.s.seed_keys` = []"), "{err}");
     }
 
     #[test]

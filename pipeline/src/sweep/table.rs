@@ -83,21 +83,17 @@ impl SweepTable<'_> {
             if key == BASE_AXIS {
                 return Err(self.bad("grid.base", None, "bases in `base`, not in the grid"));
             }
-            let full = if key.contains('.') {
-                key.clone()
-            } else {
-                format!("train.{BASE}.{key}")
-            };
             axes.push(Axis {
                 name: key.clone(),
-                keys: vec![full],
+                keys: vec![full_key(key)],
                 values,
             });
         }
         Ok(axes)
     }
 
-    /// `seeds` (with `split_seed`: the dataset's split seed too).
+    /// `seeds`: assigned to the base's training seed, or to `seed_keys` where given (with
+    /// `split_seed`: the dataset's split seed too).
     pub(super) fn seed_axis(&self) -> Result<Option<Axis>> {
         let Some(seeds) = self.table.get("seeds") else {
             return Ok(None);
@@ -106,7 +102,20 @@ impl SweepTable<'_> {
             Some(v) if !v.is_empty() && v.iter().all(|s| s.as_integer().is_some()) => v.clone(),
             _ => return Err(self.bad("seeds", Some(seeds), "a non-empty list of integers")),
         };
-        let mut keys = vec![format!("train.{BASE}.seed")];
+        let mut keys = match self.table.get("seed_keys") {
+            None => vec![format!("train.{BASE}.seed")],
+            Some(list) => match list.as_array() {
+                Some(v) if !v.is_empty() && v.iter().all(|k| k.as_str().is_some()) => v
+                    .iter()
+                    .filter_map(toml::Value::as_str)
+                    .map(full_key)
+                    .collect(),
+                _ => {
+                    let expected = "a non-empty list of keys (`align.seed`, `seed` for the base's)";
+                    return Err(self.bad("seed_keys", Some(list), expected));
+                }
+            },
+        };
         match self.table.get("split_seed") {
             None | Some(toml::Value::Boolean(false)) => {}
             Some(toml::Value::Boolean(true)) => keys.push("dataset.seed".into()),
@@ -138,5 +147,15 @@ impl SweepTable<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A sweep's key as the configuration names it: a dotted `--set` path as written, any other a
+/// key of the base's `[train.<base>]` table.
+fn full_key(key: &str) -> String {
+    if key.contains('.') {
+        key.to_string()
+    } else {
+        format!("train.{BASE}.{key}")
     }
 }

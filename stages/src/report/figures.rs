@@ -28,6 +28,7 @@ pub fn losses(a: &AdapterResults) -> LinePanels {
         x_label: "epoch".into(),
         y_label: y.into(),
         series,
+        log_x: false,
     };
     LinePanels {
         panels: vec![

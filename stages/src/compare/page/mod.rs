@@ -172,14 +172,16 @@ impl<'a> View<'a> {
             return Ok(s);
         }
         if let Some(x) = &self.x_axis {
+            let (x_label, log_x) = self.x_scale(x);
             let panels = self
                 .headline
                 .iter()
                 .map(|column| Panel {
                     title: short(column),
-                    x_label: x.clone(),
+                    x_label: x_label.clone(),
                     y_label: "mean across seeds".into(),
                     series: self.series(column, x),
+                    log_x,
                 })
                 .collect();
             let figure = LinePanels {
@@ -243,6 +245,32 @@ impl<'a> View<'a> {
             );
         }
         Ok(s)
+    }
+
+    /// The trends' x axis: its label, and whether it is a log axis ([`View::spans_decades`]).
+    fn x_scale(&self, x: &str) -> (String, bool) {
+        if self.spans_decades(x) {
+            (format!("{x} (log scale)"), true)
+        } else {
+            (x.to_string(), false)
+        }
+    }
+
+    /// Whether the swept values of `x` are all positive and span a factor of 8 or more (a
+    /// sample size doubling from 64 to 4,096): such a sweep reads on a log axis.
+    fn spans_decades(&self, x: &str) -> bool {
+        let values: Vec<f64> = self
+            .c
+            .members
+            .iter()
+            .filter_map(|m| m.values.get(x).and_then(numeric))
+            .collect();
+        let (lo, hi) = values
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        !values.is_empty() && lo > 0.0 && hi / lo >= 8.0
     }
 
     /// The configurations in the order of the aggregates.

@@ -1,9 +1,10 @@
 //! Line panels: a grid of panels, each with its series against a shared x axis, and optional
-//! error bars at the points (a sweep's means with their intervals across seeds).
+//! error bars at the points (a sweep's means with their intervals across seeds), on a linear or
+//! a log x axis.
 
 use plotters::prelude::*;
 
-use super::{axes, finite_range, font};
+use super::{axes_with, finite_range, font};
 use crate::report::colour;
 use crate::report::figure::{Area, Figure, err};
 
@@ -21,6 +22,28 @@ pub struct Panel {
     pub x_label: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// x on a log axis (every x positive): drawn over log₂ x, ticks written as x.
+    pub log_x: bool,
+}
+
+impl Panel {
+    /// Where `x` is drawn.
+    fn at(&self, x: f64) -> f64 {
+        if self.log_x { x.log2() } else { x }
+    }
+}
+
+/// A log axis's tick: the value 2^t, to three significant digits.
+fn log_tick(t: &f64) -> String {
+    let v = t.exp2();
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
 }
 
 /// Panels in a grid of `columns`, each a line chart with a legend.
@@ -53,7 +76,7 @@ impl Figure for LinePanels {
                 panel
                     .series
                     .iter()
-                    .flat_map(|s| s.points.iter().map(|p| p.0)),
+                    .flat_map(|s| s.points.iter().map(|p| panel.at(p.0))),
             );
             let ys = finite_range(panel.series.iter().flat_map(|s| {
                 s.points
@@ -66,7 +89,8 @@ impl Figure for LinePanels {
                 panel.x_label.as_str(),
                 panel.y_label.as_str(),
             );
-            let mut chart = axes(area, labels, xs, ys, 12.0)?;
+            let tick: Option<&dyn Fn(&f64) -> String> = panel.log_x.then_some(&log_tick);
+            let mut chart = axes_with(area, labels, (xs, ys), 12.0, tick)?;
             for (i, s) in panel.series.iter().enumerate() {
                 let c = colour::SERIES[i % colour::SERIES.len()];
                 let style = if s.light {
@@ -77,7 +101,7 @@ impl Figure for LinePanels {
                 let points: Vec<(f64, f64)> = s
                     .points
                     .iter()
-                    .copied()
+                    .map(|&(x, y)| (panel.at(x), y))
                     .filter(|p| p.0.is_finite() && p.1.is_finite())
                     .collect();
                 if !s.errors.is_empty() {
@@ -88,8 +112,9 @@ impl Figure for LinePanels {
                     let bars = s
                         .errors
                         .iter()
+                        .map(|&(x, lo, hi)| (panel.at(x), lo, hi))
                         .filter(|e| e.0.is_finite() && e.1.is_finite() && e.2.is_finite())
-                        .map(|&(x, lo, hi)| {
+                        .map(|(x, lo, hi)| {
                             ErrorBar::new_vertical(x, lo, (lo + hi) / 2.0, hi, c.stroke_width(1), 8)
                         });
                     chart.draw_series(bars).map_err(err)?;

@@ -53,6 +53,17 @@ pub(super) fn axes<'a, DB: DrawingBackend>(
     ys: (f64, f64),
     text: f64,
 ) -> Result<Chart<'a, DB>, String> {
+    axes_with(area, labels, (xs, ys), text, None)
+}
+
+/// [`axes`] with the x ticks written by `x_tick` (a log axis drawn over log₂ x writes 2^x).
+pub(super) fn axes_with<'a, DB: DrawingBackend>(
+    area: &'a Area<DB>,
+    labels: (&str, &str, &str),
+    (xs, ys): ((f64, f64), (f64, f64)),
+    text: f64,
+    x_tick: Option<&dyn Fn(&f64) -> String>,
+) -> Result<Chart<'a, DB>, String> {
     let mut chart = ChartBuilder::on(area)
         .caption(labels.0, font(text + 4.0))
         .margin(8)
@@ -60,14 +71,15 @@ pub(super) fn axes<'a, DB: DrawingBackend>(
         .y_label_area_size(58)
         .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(labels.1)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(labels.1)
         .y_desc(labels.2)
         .label_style(font(text))
         .axis_desc_style(font(text + 1.0))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(err)?;
+        .light_line_style(RGBColor(235, 235, 235));
+    if let Some(x_tick) = x_tick {
+        mesh.x_label_formatter(x_tick);
+    }
+    mesh.draw().map_err(err)?;
     Ok(chart)
 }
