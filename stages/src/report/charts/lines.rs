@@ -33,16 +33,17 @@ impl Panel {
     }
 }
 
-/// A log axis's tick: the value 2^t, to three significant digits.
+/// A log axis's tick at t = log₂ x: x where t is a whole power of two (16, 32, 0.5), blank
+/// between them (the mesh's ticks fall at halves too).
 fn log_tick(t: &f64) -> String {
-    let v = t.exp2();
-    if v >= 100.0 {
+    if (t - t.round()).abs() > 1e-9 {
+        return String::new();
+    }
+    let v = t.round().exp2();
+    if v >= 1.0 {
         format!("{v:.0}")
     } else {
-        format!("{v:.3}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
+        format!("{v}")
     }
 }
 
@@ -135,5 +136,18 @@ impl Figure for LinePanels {
                 .map_err(err)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_tick;
+
+    #[test]
+    fn log_ticks_name_powers_of_two_only() {
+        assert_eq!(log_tick(&4.0), "16");
+        assert_eq!(log_tick(&7.0), "128");
+        assert_eq!(log_tick(&-1.0), "0.5");
+        assert_eq!(log_tick(&4.5), "");
     }
 }
