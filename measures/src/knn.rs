@@ -6,7 +6,15 @@
 //! - cycle_knn: 1 when i is among the A-neighbours of one of its B-neighbours (`knn_A[knn_B]`);
 //! - lcs_knn: length of the longest common subsequence of the two ordered neighbour lists
 //!   (unnormalised, 0..k, as the reference returns it);
-//! - edit_distance_knn: 1 − Levenshtein(N_A(i), N_B(i)) / k.
+//! - edit_distance_knn: 1 − Levenshtein(N_A(i), N_B(i)) / k;
+//! - jaccard_knn (ReSi): |N_A(i) ∩ N_B(i)| / |N_A(i) ∪ N_B(i)|, c / (2k − c) for c shared;
+//! - rank_knn (ReSi's rank similarity): over the c shared neighbours j, with ranks r_A(j) and
+//!   r_B(j) (1 = nearest), Σ 2 / ((1 + |r_A − r_B|)(r_A + r_B)), divided by the harmonic number
+//!   H_c = Σ_{t ≤ c} 1/t; 0 with nothing shared. Identical lists give 1 (each term is 1/r).
+//!
+//! All are similarities in [0, 1] (lcs_knn in [0, k]): higher is more aligned. Like every
+//! measure on neighbour lists of L2-normalised rows, they are invariant to orthogonal transforms,
+//! feature permutations and isotropic scaling of either side, not to translation.
 
 use crate::Metric;
 
@@ -30,9 +38,34 @@ pub fn row_scores(
             }
             Metric::LcsKnn => lcs(a, b) as f64,
             Metric::EditDistanceKnn => 1.0 - levenshtein(a, b) as f64 / k,
+            Metric::JaccardKnn => {
+                let shared = a.iter().filter(|j| b.contains(j)).count();
+                let union = a.len() + b.len() - shared;
+                if union == 0 {
+                    0.0
+                } else {
+                    shared as f64 / union as f64
+                }
+            }
+            Metric::RankKnn => rank_similarity(a, b),
             other => panic!("{} is not a kNN metric", other.name()),
         })
         .collect()
+}
+
+/// ReSi's rank similarity of two ordered neighbour lists (module docs).
+pub fn rank_similarity(a: &[usize], b: &[usize]) -> f64 {
+    let mut sum = 0.0;
+    let mut shared = 0usize;
+    for (ra, j) in a.iter().enumerate() {
+        if let Some(rb) = b.iter().position(|x| x == j) {
+            let (ra, rb) = (ra as f64 + 1.0, rb as f64 + 1.0);
+            sum += 2.0 / ((1.0 + (ra - rb).abs()) * (ra + rb));
+            shared += 1;
+        }
+    }
+    let harmonic: f64 = (1..=shared).map(|t| 1.0 / t as f64).sum();
+    if shared == 0 { 0.0 } else { sum / harmonic }
 }
 
 /// Longest common subsequence length (dynamic programming).
@@ -79,5 +112,17 @@ mod tests {
         assert_eq!(levenshtein(&[1, 2, 3], &[1, 3]), 1);
         assert_eq!(levenshtein(&[1, 2, 3], &[4, 5, 6]), 3);
         assert_eq!(levenshtein(&[1, 2, 3, 4], &[2, 1, 3, 4]), 2);
+    }
+
+    #[test]
+    fn jaccard_and_rank_similarity_by_hand() {
+        let (a, b) = (vec![vec![1, 2, 3, 4]], vec![vec![2, 1, 5, 6]]);
+        // Two shared of six distinct.
+        assert_eq!(row_scores(Metric::JaccardKnn, &a, &b, 4), [2.0 / 6.0]);
+        // 1: ranks 1 and 2 → 2/(2·3); 2: ranks 2 and 1 → 2/(2·3); H_2 = 1.5.
+        let want = (1.0 / 3.0 + 1.0 / 3.0) / 1.5;
+        assert!((rank_similarity(&a[0], &b[0]) - want).abs() < 1e-15);
+        assert_eq!(rank_similarity(&[1, 2, 3], &[1, 2, 3]), 1.0);
+        assert_eq!(rank_similarity(&[1, 2], &[3, 4]), 0.0);
     }
 }

@@ -54,7 +54,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -71,10 +71,14 @@ pub enum Metric {
     Cknna,
     Svcca,
     DebiasedCka,
+    /// ReSi's Jaccard similarity of the neighbour sets: |N_A ∩ N_B| / |N_A ∪ N_B| per row.
+    JaccardKnn,
+    /// ReSi's rank similarity: shared neighbours weighted by how close their ranks are.
+    RankKnn,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 12] = [
         Metric::KernelAlignment,
         Metric::MutualKnn,
         Metric::CycleKnn,
@@ -85,6 +89,8 @@ impl Metric {
         Metric::Cknna,
         Metric::Svcca,
         Metric::DebiasedCka,
+        Metric::JaccardKnn,
+        Metric::RankKnn,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +105,8 @@ impl Metric {
             Metric::Cknna => "cknna",
             Metric::Svcca => "svcca",
             Metric::DebiasedCka => "debiased_cka",
+            Metric::JaccardKnn => "jaccard_knn",
+            Metric::RankKnn => "rank_knn",
         }
     }
 
@@ -120,7 +128,12 @@ impl Metric {
     pub fn per_row(self) -> bool {
         matches!(
             self,
-            Metric::MutualKnn | Metric::CycleKnn | Metric::LcsKnn | Metric::EditDistanceKnn
+            Metric::MutualKnn
+                | Metric::CycleKnn
+                | Metric::LcsKnn
+                | Metric::EditDistanceKnn
+                | Metric::JaccardKnn
+                | Metric::RankKnn
         )
     }
 
@@ -173,7 +186,12 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
                     linear::kernel_alignment_of(&linear::cross(ua, ub), ma, mb)
                 }
             },
-            Metric::MutualKnn | Metric::CycleKnn | Metric::LcsKnn | Metric::EditDistanceKnn => {
+            Metric::MutualKnn
+            | Metric::CycleKnn
+            | Metric::LcsKnn
+            | Metric::EditDistanceKnn
+            | Metric::JaccardKnn
+            | Metric::RankKnn => {
                 let rows = knn::row_scores(metric, a.knn(), b.knn(), a.topk());
                 rows.iter().sum::<f64>() / rows.len().max(1) as f64
             }

@@ -3,7 +3,7 @@
 //! what the neighbour search pays once per side). Prints seconds, the ratio to that baseline,
 //! and the process's peak memory against what the memory check assumes (no n x n matrix above
 //! 2,000 rows: linear in n). `BENCH_METRICS_N` sets n; `BENCH_METRICS_ONLY_ALL=1` times only
-//! the ten together, without the baseline.
+//! every metric together, without the baseline.
 
 use std::time::Instant;
 
@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         ),
         None => println!("metrics on n = {n}, d = {d} (f64)"),
     }
-    let groups: [(&str, Vec<Metric>); 6] = [
+    let groups: [(&str, Vec<Metric>); 7] = [
         (
             "kNN (mutual, cycle, lcs, edit)",
             vec![
@@ -63,6 +63,10 @@ fn main() -> anyhow::Result<()> {
                 Metric::LcsKnn,
                 Metric::EditDistanceKnn,
             ],
+        ),
+        (
+            "kNN, ReSi's (jaccard, rank)",
+            vec![Metric::JaccardKnn, Metric::RankKnn],
         ),
         (
             "kernel alignment + CKA",
@@ -74,9 +78,9 @@ fn main() -> anyhow::Result<()> {
         ),
         ("CKNNA", vec![Metric::Cknna]),
         ("SVCCA", vec![Metric::Svcca]),
-        ("all ten", Metric::ALL.to_vec()),
+        ("all metrics", Metric::ALL.to_vec()),
     ];
-    // The last group (all ten) takes the inputs over, as `pipeline metric` does: the peak is
+    // The last group (every metric) takes the inputs over, as `pipeline metric` does: the peak is
     // then the metrics' own, not theirs plus a copy the caller keeps.
     let last = groups.len() - 1;
     let mut inputs = Some((a, b));
@@ -99,7 +103,7 @@ fn main() -> anyhow::Result<()> {
             .map(|(m, v)| format!("{} {v:.3}", m.name()))
             .collect();
         let ratio = baseline.map_or(String::new(), |b| format!(" = {:5.1} x baseline", t / b));
-        // bench_scale reads the seconds of the "all ten" line.
+        // bench_scale reads the seconds of the "all metrics" line.
         println!("  {name:32} {t:6.2} s{ratio}   [{}]", shown.join(", "));
     }
     let threads = rayon::current_num_threads();

@@ -1,6 +1,6 @@
 //! `make bench` (resampling part): align's uncertainty on its seven spaces (widths 1,280 and six
 //! of 384, as the embedded default's image, text, reference and adapter spaces) at m = 2,000
-//! rows, the row cap of the expensive replicates: all ten metrics on the nine pairs with
+//! rows, the row cap of the expensive replicates: every metric on the nine pairs with
 //! align's defaults (1,000 bootstrap replicates and random halves, 200 SVCCA halves, 1,000
 //! permutations). Prints each phase's seconds beside a baseline measured in the same run (the
 //! seven spaces' preparation: their Gram matrices, neighbours and SVCCA bases), and the peak
@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let baseline = clock.elapsed().as_secs_f64();
     println!(
-        "resampling on m = {n} rows, seven spaces (1,280 + 6 x 384), nine pairs, ten metrics, \
+        "resampling on m = {n} rows, seven spaces (1,280 + 6 x 384), nine pairs, every metric, \
          {b} replicates and permutations; baseline: preparing the seven spaces {baseline:.2} s"
     );
     let pairs: Vec<(usize, usize)> = PAIRS.iter().map(|p| (p.a as usize, p.b as usize)).collect();

@@ -15,7 +15,7 @@
 //! images; up to N = `BENCH_SCALE_ALIGN_MAX`, default 30000). The reference encoder is
 //! EfficientNet-Lite0 too (d = 1,280): DINOv2-S runs ~12 images/s here, 40 minutes at 30,000,
 //! and which encoder it is changes no stage's cost model.
-//! Then all ten metrics on one pair of n x 1,280 spaces (`bench_metrics`) at each N and at
+//! Then every metric on one pair of n x 1,280 spaces (`bench_metrics`) at each N and at
 //! 100,000 (`BENCH_SCALE_METRIC_SIZES`).
 //!
 //! `BENCH_SCALE_STAGES` (comma-separated, e.g. `ingest,features:text`) runs only those stages
@@ -502,7 +502,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let mut metrics = Row {
-        stage: "ten metrics, one pair (d = 1,280)".into(),
+        stage: "every metric, one pair (d = 1,280)".into(),
         ns: vec![],
         costs: vec![],
     };
@@ -519,18 +519,19 @@ fn main() -> anyhow::Result<()> {
             // The row is the metrics' own time (the process also generates its inputs), and
             // the process's peak.
             Ok(Cost {
-                seconds: metrics_seconds(&std::fs::read_to_string(&out_path)?)
-                    .with_context(|| format!("no \"all ten\" line in {}", out_path.display()))?,
+                seconds: metrics_seconds(&std::fs::read_to_string(&out_path)?).with_context(
+                    || format!("no \"all metrics\" line in {}", out_path.display()),
+                )?,
                 ..c
             })
         })
         .unwrap_or_else(|e| {
-            println!("N = {n}, ten metrics failed: {e:#}");
+            println!("N = {n}, every metric failed: {e:#}");
             Cost::FAILED
         });
         println!(
             "N = {n:6} {:20} {:8.1} s {:7.0} MiB",
-            "ten metrics", cost.seconds, cost.peak_mib
+            "every metric", cost.seconds, cost.peak_mib
         );
         metrics.ns.push(n);
         metrics.costs.push(cost);
@@ -557,7 +558,7 @@ fn main() -> anyhow::Result<()> {
          (`ru_maxrss`) and, in brackets, the peak anonymous RSS (`RssAnon` sampled every 20 ms): \
          the process's own allocations without the pages of memory-mapped feature files, which \
          are page cache the kernel reclaims; the memory goals are judged on the latter. The \
-         last row is all ten \
+         last row is every metric \
          metrics on one pair of N x 1,280 spaces (`bench_metrics`, the metrics' own seconds \
          and the process's peak). 2 cores, dev profile. {provenance}\n\n{text}\n{goals}\n\
          ![time and peak RSS against N](scaling.svg)\n",
@@ -569,13 +570,13 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The seconds on bench_metrics' "all ten" line.
+/// The seconds on bench_metrics' "all metrics" line.
 fn metrics_seconds(out: &str) -> Option<f64> {
     let line = out
         .lines()
-        .find(|l| l.trim_start().starts_with("all ten"))?;
+        .find(|l| l.trim_start().starts_with("all metrics"))?;
     line.trim_start()
-        .strip_prefix("all ten")?
+        .strip_prefix("all metrics")?
         .split_whitespace()
         .next()?
         .parse()
@@ -730,19 +731,19 @@ fn goals(rows: &[Row]) -> String {
             },
         });
     }
-    let ten = "ten metrics, one pair (d = 1,280)";
-    let c = at(rows, ten, 30_000);
+    let every = "every metric, one pair (d = 1,280)";
+    let c = at(rows, every, 30_000);
     list.push(Goal {
-        what: "ten metrics at N = 30,000, d = 1,280: under 60 s and 2 GiB".into(),
+        what: "every metric at N = 30,000, d = 1,280: under 60 s and 2 GiB".into(),
         measured: c.map_or("not measured".into(), |c| {
             format!("{:.1} s, {:.0} MiB", c.seconds, c.peak_mib)
         }),
         met: c.map(|c| c.seconds < 60.0 && c.peak_mib < 2048.0),
         why: "no known cause: see target/bench-scale/metrics-30000.log".into(),
     });
-    let c = at(rows, ten, 100_000);
+    let c = at(rows, every, 100_000);
     list.push(Goal {
-        what: "ten metrics at N = 100,000: minutes (under 10)".into(),
+        what: "every metric at N = 100,000: minutes (under 10)".into(),
         measured: c.map_or("not measured".into(), |c| {
             format!("{:.1} s, {:.0} MiB", c.seconds, c.peak_mib)
         }),

@@ -57,7 +57,7 @@ fn metrics_match_numpy() {
             }
         }
     }
-    assert_eq!(checked, 3 * 3 * 10);
+    assert_eq!(checked, 3 * 3 * Metric::ALL.len());
 }
 
 fn gaussian(n: usize, d: usize, seed: u64) -> Array2<f64> {

@@ -1,7 +1,8 @@
 """Golden scores for stages/tests/metrics_golden.rs: an independent numpy (float64)
 implementation of every alignment metric, written from the definitions (the Platonic
 Representation Hypothesis code's metrics.py / measure_alignment.py conventions, Song et al.'s
-unbiased HSIC, Szekely-Rizzo U-centring, the research notebook's kernel alignment).
+unbiased HSIC, Szekely-Rizzo U-centring, the research notebook's kernel alignment, ReSi's
+Jaccard and rank similarity of neighbour lists).
 
 Differences from the reference code that the Rust side shares on purpose: no +1e-6 in CKA-type
 denominators; SVCCA with an exact SVD and exact CCA (QR + SVD of Q1^T Q2) instead of
@@ -147,6 +148,32 @@ def svcca(a, b):
     return float(np.mean(np.clip(cca(top_u(a), top_u(b)), 0, 1)))
 
 
+def jaccard_knn(a, b):
+    # ReSi (Klabunde et al., repsim/measures/nearest_neighbor.py): |N_A ∩ N_B| / |N_A ∪ N_B|.
+    ka, kb = knn(a, TOPK), knn(b, TOPK)
+    return float(np.mean([len(set(ka[i]) & set(kb[i])) / len(set(ka[i]) | set(kb[i]))
+                          for i in range(len(a))]))
+
+
+def rank_knn(a, b):
+    # ReSi's rank similarity: shared neighbours j with 1-based ranks r, r' score
+    # 2 / ((1 + |r - r'|)(r + r')), summed and divided by the harmonic number of their count.
+    ka, kb = knn(a, TOPK), knn(b, TOPK)
+    scores = []
+    for i in range(len(a)):
+        shared = set(ka[i]) & set(kb[i])
+        if not shared:
+            scores.append(0.0)
+            continue
+        total = 0.0
+        for j in shared:
+            r = int(np.where(ka[i] == j)[0][0]) + 1
+            rp = int(np.where(kb[i] == j)[0][0]) + 1
+            total += 2 / ((1 + abs(r - rp)) * (r + rp))
+        scores.append(total / sum(1 / t for t in range(1, len(shared) + 1)))
+    return float(np.mean(scores))
+
+
 def kernel_alignment(a_raw, b_raw):
     a, b = prepare(a_raw, clamp=False), prepare(b_raw, clamp=False)
     k1, k2 = a @ a.T, b @ b.T
@@ -166,6 +193,8 @@ def all_metrics(a_raw, b_raw, clamp=True):
         "cknna": cknna(a, b),
         "svcca": svcca(a, b),
         "debiased_cka": debiased_cka(a, b),
+        "jaccard_knn": jaccard_knn(a, b),
+        "rank_knn": rank_knn(a, b),
     }
 
 
