@@ -168,6 +168,11 @@ fn ln_gamma(x: f64) -> f64 {
 
 /// Pearson's r of two equally long columns (NaN when either is constant).
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    // A column of one value has no correlation; its mean can differ from that value in the last
+    // bit, which would leave a spread of 1e-33 and a meaningless r of 0.
+    if constant(x) || constant(y) {
+        return f64::NAN;
+    }
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
@@ -187,6 +192,11 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
 /// which must tie, not rank).
 fn same_value(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
+}
+
+/// Every value [`same_value`] as the first (true for no values).
+fn constant(x: &[f64]) -> bool {
+    x.iter().all(|&v| same_value(v, x[0]))
 }
 
 /// Ranks from 1, ties sharing their average rank (as scipy.stats.rankdata), values equal up to
@@ -321,6 +331,9 @@ mod tests {
         assert!((spearman(&x, &y) - 1.0).abs() < 1e-15);
         assert!(pearson(&x, &y) < 1.0);
         assert!(pearson(&x, &[1.0; 5]).is_nan());
+        // One value computed two ways (0.1 + 0.2 and 0.3): constant, not a spread of 1e-33.
+        let same = [0.1 + 0.2, 0.3, 0.1 + 0.2, 0.3, 0.1 + 0.2];
+        assert!(pearson(&x, &same).is_nan(), "{}", pearson(&x, &same));
     }
 
     #[test]

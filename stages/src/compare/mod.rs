@@ -27,8 +27,9 @@ pub use table::write;
 
 /// Bump when the tables' or the page's content changes for the same members. (4: the tables
 /// are written by `crate::table`, not polars' writer: `member` and `n` are int64, the Parquet
-/// files snappy-compressed; the numbers are the same.)
-pub const VERSION: u32 = 5;
+/// files snappy-compressed; the numbers are the same. 6: a column of one value, up to rounding,
+/// has no Pearson correlation, where it had a meaningless 0.)
+pub const VERSION: u32 = 6;
 
 /// The swept parameter the aggregates average over.
 pub const SEED_AXIS: &str = "seed";
