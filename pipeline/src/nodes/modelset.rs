@@ -216,7 +216,8 @@ impl Stage for ModelsetNode {
         out
     }
 
-    /// Each score as `modelset.<metric>.<a>-<b>` and its calibrated value, for sweep tables.
+    /// Each score as `modelset.<metric>.<a>-<b>`, its calibrated value and its p, for sweep
+    /// tables.
     fn report(&self, dir: &std::path::Path) -> anyhow::Result<Vec<Reported>> {
         let mut out = Vec::new();
         for s in ModelsetArtifact::at(dir).read_table()? {
@@ -226,16 +227,17 @@ impl Stage for ModelsetNode {
                 side(&s.a, &s.a_layer),
                 side(&s.b, &s.b_layer)
             );
-            out.push(Reported {
-                column: format!("{column}.calibrated"),
-                value: s.calibrated,
-                role: Role::Detail,
-            });
-            out.push(Reported {
-                column,
-                value: s.score,
-                role: Role::Detail,
-            });
+            for (suffix, value) in [
+                (".calibrated", s.calibrated),
+                (".p", s.p_value),
+                ("", s.score),
+            ] {
+                out.push(Reported {
+                    column: format!("{column}{suffix}"),
+                    value,
+                    role: Role::Detail,
+                });
+            }
         }
         Ok(out)
     }
