@@ -175,7 +175,7 @@ const LAYERS: &[(&str, &[&[&str]])] = &[
         "measures/src",
         &[
             &["error", "linalg", "eigen"],
-            &["linear", "hsic", "neighbours", "procrustes"],
+            &["rsa", "linear", "hsic", "neighbours", "procrustes"],
             &["svcca", "cknna", "knn"],
             &["space"],
             &["views"],

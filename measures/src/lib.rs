@@ -16,6 +16,8 @@
 //!   tests' oracle for [`linear`] (kernel alignment, CKA with the biased and the unbiased HSIC,
 //!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
+//! - [`rsa`]: RSA, the correlation of the two similarity matrices' entries (its n x n
+//!   definition and its views; the Gram-free value is [`linear::rsa_of`]);
 //! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values;
 //! - [`procrustes`]: distances after the best orthogonal alignment (ReSi's alignment group; not
 //!   yet among [`Metric`]'s);
@@ -44,6 +46,7 @@ pub mod linear;
 pub mod neighbours;
 pub mod procrustes;
 pub mod resample;
+pub mod rsa;
 pub mod space;
 pub mod svcca;
 pub mod views;
@@ -54,7 +57,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -75,10 +78,12 @@ pub enum Metric {
     JaccardKnn,
     /// ReSi's rank similarity: shared neighbours weighted by how close their ranks are.
     RankKnn,
+    /// RSA: Pearson's r between the off-diagonal entries of the two cosine-similarity matrices.
+    Rsa,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 13] = [
         Metric::KernelAlignment,
         Metric::MutualKnn,
         Metric::CycleKnn,
@@ -91,6 +96,7 @@ impl Metric {
         Metric::DebiasedCka,
         Metric::JaccardKnn,
         Metric::RankKnn,
+        Metric::Rsa,
     ];
 
     pub fn name(self) -> &'static str {
@@ -107,6 +113,7 @@ impl Metric {
             Metric::DebiasedCka => "debiased_cka",
             Metric::JaccardKnn => "jaccard_knn",
             Metric::RankKnn => "rank_knn",
+            Metric::Rsa => "rsa",
         }
     }
 
@@ -217,6 +224,10 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
                 None => linear::cknna(pa, pb, a.knn(), b.knn()),
             },
             Metric::Svcca => svcca::from_bases(a.basis(), b.basis()),
+            Metric::Rsa => match grams {
+                Some((ga, gb)) => rsa::of_grams(ga, gb),
+                None => linear::rsa_of(cross(), a.moments(), b.moments()),
+            },
         })
         .collect()
 }

@@ -20,6 +20,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::linalg::matmul_into;
+use crate::rsa::OffDiagonal;
 
 fn frobenius_sq(m: &Array2<f64>) -> f64 {
     m.iter().map(|x| x * x).sum()
@@ -120,6 +121,22 @@ pub fn unbiased_cka_of(cross: &Array2<f64>, a: &Moments, b: &Moments) -> f64 {
         hsic_from(n, a.inner_self(), &a.sums, &a.sums),
         hsic_from(n, b.inner_self(), &b.sums, &b.sums),
     )
+}
+
+/// RSA ([`crate::rsa`]) from the cross product: over the distinct off-diagonal entries,
+/// Σ K = (1ᵀK1 − Σ r_i)/2, Σ K² = (‖AᵀA‖²_F − Σ r_i²)/2 and Σ K·L = (‖AᵀB‖²_F − Σ r_i s_i)/2.
+pub fn rsa_of(cross: &Array2<f64>, a: &Moments, b: &Moments) -> f64 {
+    let n = a.n as f64;
+    let off = |m: &Moments| m.inner_self() - m.sums.r.dot(&m.sums.r);
+    OffDiagonal {
+        count: n * (n - 1.0) / 2.0,
+        k: a.sums.total / 2.0,
+        l: b.sums.total / 2.0,
+        kk: off(a) / 2.0,
+        ll: off(b) / 2.0,
+        kl: (frobenius_sq(cross) - a.sums.r.dot(&b.sums.r)) / 2.0,
+    }
+    .pearson()
 }
 
 /// The research's uncentred kernel alignment: tr(KL)/√(tr(KK)·tr(LL)).

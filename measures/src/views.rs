@@ -16,7 +16,8 @@
 //! - CKNNA: a half's neighbours among its rows (O(h²) per space) and O(h·k²) masked sums; a
 //!   permutation only renumbers the neighbour lists;
 //! - SVCCA: a half's basis is recomputed from its rows, O(h·d²) per space (the expensive one,
-//!   hence `svcca_resamples`); a permutation reorders the basis rows, O(h·cca_dim²).
+//!   hence `svcca_resamples`); a permutation reorders the basis rows, O(h·cca_dim²);
+//! - RSA: the prepared Gram matrices' entries over the view, O(h²) per pair.
 
 use std::borrow::Cow;
 
@@ -24,7 +25,7 @@ use ndarray::{Array2, Axis};
 
 use crate::hsic;
 use crate::neighbours::best_k;
-use crate::{Metric, Space, linear, svcca};
+use crate::{Metric, Space, linear, rsa, svcca};
 
 mod sums;
 
@@ -188,6 +189,7 @@ pub fn half(
                     (Some(ua), Some(ub)) => svcca::from_bases(ua, ub),
                     _ => continue,
                 },
+                Metric::Rsa => rsa::of_views(&ka.prepared, half, &kb.prepared, half),
                 _ => kernel_value(m, sa, sb, crossed, unclamped),
             };
             out.push((mi, pi, value));
@@ -232,6 +234,7 @@ pub fn permutation_nulls(
     }
     let mut out = vec![vec![f64::NAN; plan.pairs.len()]; plan.metrics.len()];
     let crosses = permuted_crosses(plan, kernels, perm);
+    let rows: Vec<usize> = (0..m).collect();
     for (pi, &(a, b)) in plan.pairs.iter().enumerate() {
         let (Some(ka), Some(kb)) = (&kernels[a], &kernels[b]) else {
             continue;
@@ -262,6 +265,7 @@ pub fn permutation_nulls(
                     let ub = kb.space.basis().select(Axis(0), perm);
                     svcca::from_bases(ka.space.basis(), &ub)
                 }
+                Metric::Rsa => rsa::of_views(&ka.prepared, &rows, &kb.prepared, perm),
                 _ => kernel_value(metric, sa, &sb, crossed, unclamped),
             };
             out[mi][pi] = null;

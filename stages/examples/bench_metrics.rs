@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         ),
         None => println!("metrics on n = {n}, d = {d} (f64)"),
     }
-    let groups: [(&str, Vec<Metric>); 7] = [
+    let groups: [(&str, Vec<Metric>); 8] = [
         (
             "kNN (mutual, cycle, lcs, edit)",
             vec![
@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
         ),
         ("CKNNA", vec![Metric::Cknna]),
         ("SVCCA", vec![Metric::Svcca]),
+        ("RSA", vec![Metric::Rsa]),
         ("all metrics", Metric::ALL.to_vec()),
     ];
     // The last group (every metric) takes the inputs over, as `pipeline metric` does: the peak is

@@ -89,6 +89,6 @@ fn halves_and_permutations_equal_scores_on_copied_spaces() {
             }
         }
     }
-    // Six non-per-row metrics, four pairs, three halves and three permutations.
-    assert_eq!(checked, 6 * 4 * 3 * 2);
+    // Seven non-per-row metrics, four pairs, three halves and three permutations.
+    assert_eq!(checked, 7 * 4 * 3 * 2);
 }

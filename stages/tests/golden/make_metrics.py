@@ -2,7 +2,8 @@
 implementation of every alignment metric, written from the definitions (the Platonic
 Representation Hypothesis code's metrics.py / measure_alignment.py conventions, Song et al.'s
 unbiased HSIC, Szekely-Rizzo U-centring, the research notebook's kernel alignment, ReSi's
-Jaccard and rank similarity of neighbour lists).
+Jaccard and rank similarity of neighbour lists, RSA as Pearson's r of the similarity matrices'
+off-diagonal entries).
 
 Differences from the reference code that the Rust side shares on purpose: no +1e-6 in CKA-type
 denominators; SVCCA with an exact SVD and exact CCA (QR + SVD of Q1^T Q2) instead of
@@ -174,6 +175,13 @@ def rank_knn(a, b):
     return float(np.mean(scores))
 
 
+def rsa(a, b):
+    # Pearson's r between the distinct off-diagonal entries of the cosine-similarity matrices.
+    k, l = a @ a.T, b @ b.T
+    upper = np.triu_indices(len(a), 1)
+    return float(np.corrcoef(k[upper], l[upper])[0, 1])
+
+
 def kernel_alignment(a_raw, b_raw):
     a, b = prepare(a_raw, clamp=False), prepare(b_raw, clamp=False)
     k1, k2 = a @ a.T, b @ b.T
@@ -195,6 +203,7 @@ def all_metrics(a_raw, b_raw, clamp=True):
         "debiased_cka": debiased_cka(a, b),
         "jaccard_knn": jaccard_knn(a, b),
         "rank_knn": rank_knn(a, b),
+        "rsa": rsa(a, b),
     }
 
 
