@@ -53,9 +53,11 @@ pub fn calibrate(tested: f64, null: &[f64], alpha: f64, s_max: Option<f64>) -> C
     }
 }
 
-/// Algorithm 2 with the maximum as the aggregate: the largest of `tested` (one score per pair)
-/// against the null of the largest, `nulls[pair][permutation]` (every pair under the same
-/// permutations, so each permutation's maximum is one draw of the maximum's null).
+/// Algorithm 2 with the maximum as the aggregate: the largest of `tested` (one score per pair,
+/// say every layer pair of two encoders) against the null of the largest, `nulls[pair]
+/// [permutation]` (every pair under the same permutations, so each permutation's maximum is one
+/// draw of the maximum's null). Choosing the best pair after looking is then paid for: its p is
+/// never below the chosen pair's own.
 pub fn calibrate_max(
     tested: &[f64],
     nulls: &[&[f64]],

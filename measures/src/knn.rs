@@ -31,7 +31,7 @@ pub fn row_scores(
         .zip(knn_b)
         .enumerate()
         .map(|(i, (a, b))| match metric {
-            Metric::MutualKnn => a.iter().filter(|j| b.contains(j)).count() as f64 / k,
+            Metric::MutualKnn => shared(a, b) as f64 / k,
             Metric::CycleKnn => {
                 let back = b.iter().any(|&j| knn_a[j].contains(&i));
                 f64::from(u8::from(back))
@@ -39,18 +39,23 @@ pub fn row_scores(
             Metric::LcsKnn => lcs(a, b) as f64,
             Metric::EditDistanceKnn => 1.0 - levenshtein(a, b) as f64 / k,
             Metric::JaccardKnn => {
-                let shared = a.iter().filter(|j| b.contains(j)).count();
-                let union = a.len() + b.len() - shared;
+                let both = shared(a, b);
+                let union = a.len() + b.len() - both;
                 if union == 0 {
                     0.0
                 } else {
-                    shared as f64 / union as f64
+                    both as f64 / union as f64
                 }
             }
             Metric::RankKnn => rank_similarity(a, b),
             other => panic!("{} is not a kNN metric", other.name()),
         })
         .collect()
+}
+
+/// How many neighbours two lists share.
+fn shared(a: &[usize], b: &[usize]) -> usize {
+    a.iter().filter(|j| b.contains(j)).count()
 }
 
 /// ReSi's rank similarity of two ordered neighbour lists (module docs).

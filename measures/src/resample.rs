@@ -56,7 +56,7 @@ pub struct Scores {
     pub p_value: Vec<Vec<f64>>,
     /// [metric][pair][permutation]: the score with the second space's rows shuffled. Every pair
     /// of a metric sees the same permutations, so a maximum over pairs has a null too
-    /// ([`max_null_p`]). Kernel metrics' nulls are on their `resample_rows`.
+    /// ([`crate::calibration::calibrate_max`]). Kernel metrics' nulls are on their `resample_rows`.
     pub null: Vec<Vec<Vec<f64>>>,
     /// [metric][pair]: the score each null is compared with (`point`, or for a kernel metric
     /// above `max_rows` its score on the subsample its permutations use).
@@ -360,15 +360,6 @@ pub fn permutation_p(observed: f64, null: &[f64]) -> f64 {
 
 /// Relative difference below which a null value ties with the observed score.
 const TIE: f64 = 1e-12;
-
-/// The permutation p-value of the largest of `observed` (one score per pair, say every layer
-/// pair of two encoders), against the null of the largest: for each permutation, the maximum
-/// over the same pairs of their null scores (`nulls[pair][permutation]`). Choosing the best pair
-/// after looking is then paid for: this p is never below the chosen pair's own p.
-pub fn max_null_p(observed: &[f64], nulls: &[&[f64]]) -> f64 {
-    let best = observed.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    permutation_p(best, &max_null(nulls))
-}
 
 /// The null of the maximum over pairs: for each permutation, the largest of the pairs' null
 /// scores under it (`nulls[pair][permutation]`; as many permutations as the shortest has).

@@ -234,7 +234,12 @@ pub fn permutation_nulls(
     }
     let mut out = vec![vec![f64::NAN; plan.pairs.len()]; plan.metrics.len()];
     let crosses = permuted_crosses(plan, kernels, perm);
-    let rows: Vec<usize> = (0..m).collect();
+    // RSA reads K over all rows against L over the permuted ones.
+    let rows: Vec<usize> = if plan.wants(Metric::Rsa) {
+        (0..m).collect()
+    } else {
+        Vec::new()
+    };
     for (pi, &(a, b)) in plan.pairs.iter().enumerate() {
         let (Some(ka), Some(kb)) = (&kernels[a], &kernels[b]) else {
             continue;

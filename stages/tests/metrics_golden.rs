@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::features::npy;
 use stages::metrics::resample::{self, ResampleOptions};
-use stages::metrics::{Metric, Space, SpaceOptions, score};
+use stages::metrics::{Metric, Space, SpaceOptions, calibration, score};
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -208,7 +208,7 @@ fn nulls_calibrate_and_the_best_pair_pays_for_being_chosen() {
         let best = (0..observed.len())
             .max_by(|&i, &j| observed[i].total_cmp(&observed[j]))
             .unwrap();
-        let corrected = resample::max_null_p(observed, &nulls);
+        let corrected = calibration::calibrate_max(observed, &nulls, 0.05, Some(1.0)).p_value;
         assert!(
             corrected >= s.p_value[mi][1 + best],
             "{}: corrected {corrected} below the best pair's {}",
@@ -218,7 +218,8 @@ fn nulls_calibrate_and_the_best_pair_pays_for_being_chosen() {
         assert!(corrected > 0.05, "{}: noise is not significant", m.name());
         // With the identical pair among them, the best is still significant after correction.
         let all: Vec<&[f64]> = s.null[mi].iter().map(Vec::as_slice).collect();
-        assert_eq!(resample::max_null_p(&s.point[mi], &all), 1.0 / 200.0);
+        let corrected = calibration::calibrate_max(&s.point[mi], &all, 0.05, Some(1.0));
+        assert_eq!(corrected.p_value, 1.0 / 200.0);
     }
 }
 
