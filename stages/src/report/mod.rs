@@ -25,8 +25,9 @@ pub mod thumbs;
 use serde::{Deserialize, Serialize};
 
 /// Bump when the same inputs would give a different page (3: the zero-shot section; 4: the
-/// model set; 5: the retrieval protocol).
-pub const VERSION: u32 = 5;
+/// model set; 5: the retrieval protocol; 6: the calibration table, the model set shaded by the
+/// calibrated score).
+pub const VERSION: u32 = 6;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
