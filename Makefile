@@ -35,8 +35,10 @@ build: setup
 
 # The measures as a Python module (python/, docs/python.md): a wheel built by maturin from the
 # `measures` crate alone (no ONNX Runtime, Burn or polars), on the dev profile that the CLI and
-# the tests use, into target/wheels, and installed into .venv.
+# the tests use, into target/wheels, and installed into .venv. The folder is emptied first: a
+# wheel of an earlier build (another platform tag) would be installed beside this one.
 python: setup
+	rm -rf target/wheels
 	.venv/bin/maturin build $(LOCKED) --quiet --profile dev -m python/Cargo.toml \
 	  -i .venv/bin/python --out target/wheels
 	.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \

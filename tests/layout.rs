@@ -174,7 +174,7 @@ const LAYERS: &[(&str, &[&[&str]])] = &[
     (
         "measures/src",
         &[
-            &["error", "linalg", "eigen"],
+            &["error", "linalg", "eigen", "spectrum"],
             &["rsa", "linear", "hsic", "neighbours", "procrustes"],
             &["svcca", "cknna", "knn"],
             &["space"],

@@ -48,6 +48,7 @@ pub mod procrustes;
 pub mod resample;
 pub mod rsa;
 pub mod space;
+pub mod spectrum;
 pub mod svcca;
 pub mod views;
 
@@ -57,7 +58,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -80,10 +81,13 @@ pub enum Metric {
     RankKnn,
     /// RSA: Pearson's r between the off-diagonal entries of the two cosine-similarity matrices.
     Rsa,
+    /// The orthogonal Procrustes similarity ‖ÂᵀB̂‖_* of the centred, unit-norm prepared rows,
+    /// in [0, 1]; ReSi's Procrustes distance is √(2 − 2s), the angular shape metric arccos s.
+    Procrustes,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 14] = [
         Metric::KernelAlignment,
         Metric::MutualKnn,
         Metric::CycleKnn,
@@ -97,6 +101,7 @@ impl Metric {
         Metric::JaccardKnn,
         Metric::RankKnn,
         Metric::Rsa,
+        Metric::Procrustes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -114,6 +119,7 @@ impl Metric {
             Metric::JaccardKnn => "jaccard_knn",
             Metric::RankKnn => "rank_knn",
             Metric::Rsa => "rsa",
+            Metric::Procrustes => "procrustes",
         }
     }
 
@@ -228,6 +234,17 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
                 Some((ga, gb)) => rsa::of_grams(ga, gb),
                 None => linear::rsa_of(cross(), a.moments(), b.moments()),
             },
+            // Rows wider than they are many are read through Gram factors (r ≤ n columns).
+            Metric::Procrustes if a.wide() || b.wide() => {
+                let all: Vec<usize> = (0..a.rows()).collect();
+                procrustes::similarity_of_views(
+                    a.procrustes_rows(),
+                    &all,
+                    b.procrustes_rows(),
+                    &all,
+                )
+            }
+            Metric::Procrustes => linear::procrustes_of(cross(), a.moments(), b.moments()),
         })
         .collect()
 }
@@ -238,8 +255,9 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
 /// always returned to the system),
 /// its neighbour lists and, at most [`space::GRAM_ROWS`] rows, its two Gram matrices; with
 /// `resample_rows` r > 0, the resampling's subsample of r rows, its centred Gram matrix per
-/// space ([`views`]; the other two as well above `GRAM_ROWS`), and per thread a half's rows for
-/// SVCCA; one block of neighbour similarities. Linear in n above `GRAM_ROWS` (no n x n matrix).
+/// space ([`views`]; the other two as well above `GRAM_ROWS`), the Gram factor of each space
+/// wider than r (Procrustes), and per thread a half's rows for SVCCA; one block of neighbour
+/// similarities. Linear in n above `GRAM_ROWS` (no n x n matrix).
 pub fn memory_needed(
     n: usize,
     resample_rows: usize,
@@ -255,7 +273,8 @@ pub fn memory_needed(
     let grams = 2 * spaces * 8 * g * g;
     let r = n.min(resample_rows) as u64;
     let per_space = if r > space::GRAM_ROWS as u64 { 3 } else { 1 };
-    let resampling = per_space * spaces * 8 * r * r + (2 + threads as u64) * 8 * r * width;
+    let wide = dims.iter().filter(|&&d| d as u64 > r).count() as u64;
+    let resampling = (per_space * spaces + wide) * 8 * r * r + (2 + threads as u64) * 8 * r * width;
     rows + grams + resampling + (64 << 20)
 }
 

@@ -20,6 +20,7 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::linalg::matmul_into;
+use crate::procrustes;
 use crate::rsa::OffDiagonal;
 
 fn frobenius_sq(m: &Array2<f64>) -> f64 {
@@ -73,6 +74,12 @@ impl Moments {
         frobenius_sq(&self.gram)
     }
 
+    /// ‖HA‖²_F = tr(AᵀA) − n·‖μ_a‖².
+    fn centred_norm2(&self) -> f64 {
+        let trace: f64 = self.gram.diag().sum();
+        trace - self.n as f64 * self.mean.dot(&self.mean)
+    }
+
     /// (HA)ᵀ(HB) = AᵀB − n·μ_a·μ_bᵀ from the uncentred cross product.
     fn centre_cross(&self, other: &Moments, cross: &Array2<f64>) -> Array2<f64> {
         let n = self.n as f64;
@@ -93,6 +100,16 @@ pub fn cka_of(cross: &Array2<f64>, a: &Moments, b: &Moments) -> f64 {
         frobenius_sq(&a.centre_cross(b, cross)),
         frobenius_sq(&a.centre_cross(a, &a.gram)),
         frobenius_sq(&b.centre_cross(b, &b.gram)),
+    )
+}
+
+/// The Procrustes similarity ‖(HA)ᵀ(HB)‖_* / (‖HA‖_F·‖HB‖_F) from the cross product
+/// ([`procrustes::similarity_of`]; O(d³) past the cross product, for the eigenvalues).
+pub fn procrustes_of(cross: &Array2<f64>, a: &Moments, b: &Moments) -> f64 {
+    procrustes::similarity_of(
+        &a.centre_cross(b, cross),
+        a.centred_norm2(),
+        b.centred_norm2(),
     )
 }
 

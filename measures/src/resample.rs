@@ -9,7 +9,9 @@
 //!   spread about their median, reflected around the full-sample score:
 //!   [θ − (q₀.₉₇₅ − q₀.₅), θ + (q₀.₅ − q₀.₀₂₅)]. Centring on the median keeps the halves'
 //!   own small-sample bias (biased CKA rises as n falls) out of the interval.
-//!   SVCCA's basis is recomputed per half, so it gets at most `svcca_resamples` halves.
+//!   SVCCA's basis is recomputed per half, so it gets at most `svcca_resamples` halves;
+//!   Procrustes' cross product too, so it gets at most `svcca_resamples` halves and as many
+//!   permutations (its null is the first of the permutations every other metric sees).
 //!
 //! Every replicate uses the same rows for all pairs, so differences between pairs (the H1/H2
 //! margins) get paired intervals from the same replicates.
@@ -209,17 +211,28 @@ fn permutation_tests(
             }
         }
         let whole = Whole::new(sub.plan, sub.kernels);
+        if metrics.contains(&Metric::Procrustes) {
+            // Factored once here, not by the first permutations of every thread at once.
+            let used = sub
+                .kernels
+                .iter()
+                .zip(sub.spaces)
+                .filter(|(k, _)| k.is_some());
+            used.for_each(|(_, s)| _ = s.procrustes_rows());
+        }
         let per_perm: Vec<Vec<Vec<f64>>> = (0..options.permutations)
             .into_par_iter()
             .map(|r| {
                 let mut perm: Vec<usize> = (0..m).collect();
                 perm.shuffle(&mut rng(options.seed, 3, r));
-                views::permutation_nulls(sub.plan, sub.kernels, &whole, &perm)
+                let costly = r < options.svcca_resamples;
+                views::permutation_nulls(sub.plan, sub.kernels, &whole, &perm, costly)
             })
             .collect();
         for mi in (0..metrics.len()).filter(|&mi| !metrics[mi].per_row()) {
+            let count = permutations_of(metrics[mi], options);
             for (pi, values) in null[mi].iter_mut().enumerate() {
-                *values = per_perm.iter().map(|r| r[mi][pi]).collect();
+                *values = per_perm[..count].iter().map(|r| r[mi][pi]).collect();
             }
         }
     }
@@ -234,6 +247,15 @@ fn permutation_tests(
         })
         .collect();
     (null, observed, p_value)
+}
+
+/// How many permutations `metric`'s null has: all, but Procrustes, which multiplies a cross
+/// product per permutation, gets the first `svcca_resamples` of them.
+pub fn permutations_of(metric: Metric, options: &ResampleOptions) -> usize {
+    match metric {
+        Metric::Procrustes => options.permutations.min(options.svcca_resamples),
+        _ => options.permutations,
+    }
 }
 
 /// [metric][pair] scores on `spaces` (a pair's metrics share its products: [`scores`]).

@@ -18,7 +18,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use crate::error::{Error, Result};
 use crate::linear::Moments;
 use crate::neighbours::{neighbours, neighbours_of_rows};
-use crate::svcca;
+use crate::{procrustes, svcca};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpaceOptions {
@@ -89,6 +89,9 @@ pub struct Space {
     /// the first time a metric reads them.
     moments: OnceLock<Moments>,
     unclamped_moments: OnceLock<Moments>,
+    /// A factor of the prepared Gram matrix, for rows wider than they are many
+    /// ([`Space::procrustes_rows`]).
+    gram_factor: OnceLock<Array2<f64>>,
 }
 
 /// Mean over rows of each row's `q` quantile of |x| (linear interpolation between order
@@ -211,6 +214,7 @@ impl Space {
             basis,
             moments: OnceLock::new(),
             unclamped_moments: OnceLock::new(),
+            gram_factor: OnceLock::new(),
         }
     }
 
@@ -228,6 +232,20 @@ impl Space {
         }
     }
 
+    /// What the Procrustes similarity reads: the prepared rows, or where they are wider than
+    /// they are many, W (n x r, r ≤ n) with W·Wᵀ their Gram matrix ([`procrustes::gram_factor`],
+    /// computed once): the same singular values of every cross product, at O(n·r) per row
+    /// view instead of O(n·d).
+    pub fn procrustes_rows(&self) -> &Array2<f64> {
+        if !self.wide() {
+            return &self.prepared;
+        }
+        self.gram_factor.get_or_init(|| match self.gram() {
+            Some(k) => procrustes::gram_factor(k),
+            None => procrustes::gram_factor(&self.prepared.dot(&self.prepared.t())),
+        })
+    }
+
     /// The prepared rows' Gram matrix, kept for spaces of at most [`GRAM_ROWS`] rows.
     pub fn gram(&self) -> Option<&Array2<f64>> {
         self.grams.as_ref().map(|g| &g.prepared)
@@ -243,6 +261,11 @@ impl Space {
 
     pub fn rows(&self) -> usize {
         self.prepared.nrows()
+    }
+
+    /// More features than rows: the Procrustes similarity reads a Gram factor.
+    pub fn wide(&self) -> bool {
+        self.prepared.ncols() > self.prepared.nrows()
     }
 
     pub fn topk(&self) -> usize {
@@ -305,6 +328,7 @@ impl Space {
             basis: self.basis.as_ref().map(|b| b.select(Axis(0), perm)),
             moments: OnceLock::new(),
             unclamped_moments: OnceLock::new(),
+            gram_factor: OnceLock::new(),
         }
     }
 }

@@ -17,7 +17,11 @@
 //!   permutation only renumbers the neighbour lists;
 //! - SVCCA: a half's basis is recomputed from its rows, O(h·d²) per space (the expensive one,
 //!   hence `svcca_resamples`); a permutation reorders the basis rows, O(h·cca_dim²);
-//! - RSA: the prepared Gram matrices' entries over the view, O(h²) per pair.
+//! - RSA: the prepared Gram matrices' entries over the view, O(h²) per pair;
+//! - Procrustes: the nuclear norm of the view's centred cross product. A half reads the
+//!   centred Gram matrices (O(h³) per pair, whatever the widths); a permutation the rows or,
+//!   wider than m, a Gram factor (r ≤ m columns), O(m·r_a·r_b + r³) per pair. With SVCCA's
+//!   halves, the replicates `svcca_resamples` caps.
 
 use std::borrow::Cow;
 
@@ -25,7 +29,7 @@ use ndarray::{Array2, Axis};
 
 use crate::hsic;
 use crate::neighbours::best_k;
-use crate::{Metric, Space, linear, rsa, svcca};
+use crate::{Metric, Space, linear, procrustes, rsa, svcca};
 
 mod sums;
 
@@ -134,13 +138,14 @@ impl Plan<'_> {
     }
 }
 
-/// (metric, pair, value) of every kernel metric, CKNNA and (when `with_basis`) SVCCA on the
-/// rows `half` of every space. `kernels[s]` is None for spaces no pair reads.
+/// (metric, pair, value) of every kernel metric, CKNNA and RSA on the rows `half` of every
+/// space, and when `costly` SVCCA and Procrustes, which refactor the half's rows. `kernels[s]`
+/// is None for spaces no pair reads.
 pub fn half(
     plan: &Plan,
     kernels: &[Option<Kernels>],
     half: &[usize],
-    with_basis: bool,
+    costly: bool,
 ) -> Vec<(usize, usize, f64)> {
     let (sides, crosses) = view_sums(plan, kernels, half);
     let knn: Vec<Option<Vec<Vec<usize>>>> = kernels
@@ -155,7 +160,7 @@ pub fn half(
         .iter()
         .map(|k| {
             k.as_ref()
-                .filter(|_| with_basis && plan.wants(Metric::Svcca))
+                .filter(|_| costly && plan.wants(Metric::Svcca))
                 .and_then(|k| {
                     let cca = k.space.cca_dim()?;
                     let rows = k.space.prepared.select(Axis(0), half);
@@ -190,6 +195,10 @@ pub fn half(
                     _ => continue,
                 },
                 Metric::Rsa => rsa::of_views(&ka.prepared, half, &kb.prepared, half),
+                Metric::Procrustes if costly => {
+                    procrustes::similarity_of_gram_views(&ka.centred, &kb.centred, half)
+                }
+                Metric::Procrustes => continue,
                 _ => kernel_value(m, sa, sb, crossed, unclamped),
             };
             out.push((mi, pi, value));
@@ -218,14 +227,16 @@ impl Whole {
     }
 }
 
-/// [metric][pair]: each kernel metric's, CKNNA's and SVCCA's value under `perm` (applied to the
-/// second space of each pair: its row i becomes row `perm[i]`); NaN for the per-row metrics
-/// (scored elsewhere) and for pairs of spaces without kernels.
+/// [metric][pair]: each kernel metric's, CKNNA's, SVCCA's and RSA's value under `perm` (applied
+/// to the second space of each pair: its row i becomes row `perm[i]`), and Procrustes' when
+/// `costly`; NaN for the per-row metrics (scored elsewhere), for Procrustes otherwise, and for
+/// pairs of spaces without kernels.
 pub fn permutation_nulls(
     plan: &Plan,
     kernels: &[Option<Kernels>],
     whole: &Whole,
     perm: &[usize],
+    costly: bool,
 ) -> Vec<Vec<f64>> {
     let m = perm.len();
     let mut inverse = vec![0; m];
@@ -234,8 +245,8 @@ pub fn permutation_nulls(
     }
     let mut out = vec![vec![f64::NAN; plan.pairs.len()]; plan.metrics.len()];
     let crosses = permuted_crosses(plan, kernels, perm);
-    // RSA reads K over all rows against L over the permuted ones.
-    let rows: Vec<usize> = if plan.wants(Metric::Rsa) {
+    // RSA and Procrustes read one side over all rows against the other permuted.
+    let rows: Vec<usize> = if plan.wants(Metric::Rsa) || plan.wants(Metric::Procrustes) {
         (0..m).collect()
     } else {
         Vec::new()
@@ -271,6 +282,11 @@ pub fn permutation_nulls(
                     svcca::from_bases(ka.space.basis(), &ub)
                 }
                 Metric::Rsa => rsa::of_views(&ka.prepared, &rows, &kb.prepared, perm),
+                Metric::Procrustes if costly => {
+                    let (wa, wb) = (ka.space.procrustes_rows(), kb.space.procrustes_rows());
+                    procrustes::similarity_of_views(wa, &rows, wb, perm)
+                }
+                Metric::Procrustes => f64::NAN,
                 _ => kernel_value(metric, sa, &sb, crossed, unclamped),
             };
             out[mi][pi] = null;

@@ -3,7 +3,8 @@
 //! permutation of either side's features change nothing; an orthogonal transform changes
 //! nothing but SVCCA, which standardises each feature first (as the reference does) and is
 //! shown to change; a translation changes every score (rows are L2-normalised, so no metric
-//! here claims it); independent inputs score within the spread of their own permutation null.
+//! here claims it: Procrustes centres its inputs, but after the normalisation); independent
+//! inputs score within the spread of their own permutation null.
 //!
 //! Without the outlier clamp: platonic-rep's clamp cuts each coordinate at one threshold, which
 //! is not rotation-invariant (a rotation moves mass between coordinates); it is invariant to
@@ -156,7 +157,8 @@ fn independent_inputs_score_within_their_null() {
     let draws = ResampleOptions {
         bootstrap: 0,
         permutations: 200,
-        svcca_resamples: 0,
+        // Procrustes' null is the first `svcca_resamples` permutations.
+        svcca_resamples: 200,
         seed: 5,
         max_rows: 1000,
     };

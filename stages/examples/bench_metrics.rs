@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         ),
         None => println!("metrics on n = {n}, d = {d} (f64)"),
     }
-    let groups: [(&str, Vec<Metric>); 8] = [
+    let groups: [(&str, Vec<Metric>); 9] = [
         (
             "kNN (mutual, cycle, lcs, edit)",
             vec![
@@ -79,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         ("CKNNA", vec![Metric::Cknna]),
         ("SVCCA", vec![Metric::Svcca]),
         ("RSA", vec![Metric::Rsa]),
+        ("Procrustes", vec![Metric::Procrustes]),
         ("all metrics", Metric::ALL.to_vec()),
     ];
     // The last group (every metric) takes the inputs over, as `pipeline metric` does: the peak is

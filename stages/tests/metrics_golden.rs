@@ -1,6 +1,6 @@
 //! Every metric against the independent numpy implementation in
-//! golden/make_metrics.py (random, structured and larger-than-Jacobi inputs, clamp on and off,
-//! identical inputs), to 1e-6; plus properties the definitions imply.
+//! golden/make_metrics.py (random, structured, larger-than-Jacobi and wider-than-long inputs,
+//! clamp on and off, identical inputs), to 1e-6; plus properties the definitions imply.
 
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ fn metrics_match_numpy() {
             }
         }
     }
-    assert_eq!(checked, 3 * 3 * Metric::ALL.len());
+    assert_eq!(checked, 4 * 3 * Metric::ALL.len());
 }
 
 fn gaussian(n: usize, d: usize, seed: u64) -> Array2<f64> {

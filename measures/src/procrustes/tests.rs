@@ -143,3 +143,58 @@ fn a_constant_side_or_no_rows_has_no_shape() {
     let d = size_and_shape_distance(a.view(), flat.view());
     assert!((d - frobenius2(&centred_a).sqrt()).abs() < 1e-9);
 }
+
+fn gaussian(n: usize, d: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_fn((n, d), |_| rng.random::<f64>() - 0.5)
+}
+
+#[test]
+fn a_gram_factor_reproduces_its_gram_matrix_at_full_and_low_rank() {
+    let wide = gaussian(30, 80, 1);
+    let low = gaussian(30, 4, 2).dot(&gaussian(4, 80, 3));
+    for (what, x, rank) in [("full rank", wide, 30), ("rank 4", low, 4)] {
+        let k = x.dot(&x.t());
+        let w = gram_factor(&k);
+        assert_eq!(w.ncols(), rank, "{what}");
+        let err = (&w.dot(&w.t()) - &k)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(err < 1e-10, "{what}: {err}");
+    }
+}
+
+#[test]
+fn views_of_gram_factors_score_as_the_rows_they_stand_for() {
+    // Wider than it has rows: the factor (30 x 30) replaces rows of width 80 and 50.
+    let (a, b) = (
+        gaussian(30, 80, 4),
+        gaussian(30, 50, 5) + gaussian(30, 50, 4).slice(ndarray::s![.., ..50]).to_owned(),
+    );
+    let (wa, wb) = (gram_factor(&a.dot(&a.t())), gram_factor(&b.dot(&b.t())));
+    let half: Vec<usize> = (0..30).step_by(2).collect();
+    let perm: Vec<usize> = (0..30).map(|i| (i * 7 + 3) % 30).collect();
+    let all: Vec<usize> = (0..30).collect();
+    let rows_of = |x: &Array2<f64>, v: &[usize]| x.select(ndarray::Axis(0), v);
+    let cases = [
+        (
+            "all",
+            similarity_of_views(&wa, &all, &wb, &all),
+            similarity(a.view(), b.view()),
+        ),
+        (
+            "half",
+            similarity_of_views(&wa, &half, &wb, &half),
+            similarity(rows_of(&a, &half).view(), rows_of(&b, &half).view()),
+        ),
+        (
+            "permutation",
+            similarity_of_views(&wa, &all, &wb, &perm),
+            similarity(a.view(), rows_of(&b, &perm).view()),
+        ),
+    ];
+    for (what, got, want) in cases {
+        assert!((got - want).abs() < 1e-10, "{what}: {got} vs {want}");
+    }
+    assert!(cases[0].2 > 0.5, "the two share columns: {}", cases[0].2);
+}

@@ -70,13 +70,20 @@ fn halves_and_permutations_equal_scores_on_copied_spaces() {
         for (mi, pi, v) in half(&plan, &kernels, &idx, true) {
             let (a, b) = pairs[pi];
             let what = format!("half {seed}: {:?} on {:?}", metrics[mi], pairs[pi]);
-            close(v, oracle(metrics[mi], &subs[a], &subs[b]), &what);
+            let want = oracle(metrics[mi], &subs[a], &subs[b]);
+            if metrics[mi] == Metric::Procrustes {
+                // A half's Procrustes reads centred Gram matrices of offset features, whose
+                // rounding (~1e-14 of their entries) leaves numerical ranks uncertain: 1e-8.
+                assert!((v - want).abs() < 1e-7, "{what}: {v} against {want}");
+            } else {
+                close(v, want, &what);
+            }
             checked += 1;
         }
         let mut perm: Vec<usize> = (0..n).collect();
         perm.shuffle(&mut ChaCha8Rng::seed_from_u64(10 + seed));
         let whole = Whole::new(&plan, &kernels);
-        let nulls = permutation_nulls(&plan, &kernels, &whole, &perm);
+        let nulls = permutation_nulls(&plan, &kernels, &whole, &perm, true);
         for (mi, m) in metrics.iter().enumerate().filter(|(_, m)| !m.per_row()) {
             for (pi, &(a, b)) in pairs.iter().enumerate() {
                 let expected = oracle(*m, &spaces[a], &spaces[b].permuted(&perm));
@@ -89,6 +96,6 @@ fn halves_and_permutations_equal_scores_on_copied_spaces() {
             }
         }
     }
-    // Seven non-per-row metrics, four pairs, three halves and three permutations.
-    assert_eq!(checked, 7 * 4 * 3 * 2);
+    // Eight non-per-row metrics, four pairs, three halves and three permutations.
+    assert_eq!(checked, 8 * 4 * 3 * 2);
 }

@@ -3,7 +3,8 @@ implementation of every alignment metric, written from the definitions (the Plat
 Representation Hypothesis code's metrics.py / measure_alignment.py conventions, Song et al.'s
 unbiased HSIC, Szekely-Rizzo U-centring, the research notebook's kernel alignment, ReSi's
 Jaccard and rank similarity of neighbour lists, RSA as Pearson's r of the similarity matrices'
-off-diagonal entries).
+off-diagonal entries, the orthogonal Procrustes similarity as the nuclear norm of the centred,
+unit-norm cross product, by LAPACK's SVD).
 
 Differences from the reference code that the Rust side shares on purpose: no +1e-6 in CKA-type
 denominators; SVCCA with an exact SVD and exact CCA (QR + SVD of Q1^T Q2) instead of
@@ -182,6 +183,13 @@ def rsa(a, b):
     return float(np.corrcoef(k[upper], l[upper])[0, 1])
 
 
+def procrustes(a, b):
+    # ||A^T B||_* of the centred, unit-Frobenius-norm rows (numpy's SVD, LAPACK).
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    return float(np.linalg.norm(a.T @ b, ord="nuc"))
+
+
 def kernel_alignment(a_raw, b_raw):
     a, b = prepare(a_raw, clamp=False), prepare(b_raw, clamp=False)
     k1, k2 = a @ a.T, b @ b.T
@@ -204,6 +212,7 @@ def all_metrics(a_raw, b_raw, clamp=True):
         "jaccard_knn": jaccard_knn(a, b),
         "rank_knn": rank_knn(a, b),
         "rsa": rsa(a, b),
+        "procrustes": procrustes(a, b),
     }
 
 
@@ -224,6 +233,11 @@ def cases():
     a = z @ rng.standard_normal((12, 200)) + rng.standard_normal((300, 200))
     b = z @ rng.standard_normal((12, 150)) + rng.standard_normal((300, 150))
     yield "large", a, b
+    # Wider than it has rows on both sides: Procrustes reads Gram factors.
+    z = rng.standard_normal((30, 6))
+    a = z @ rng.standard_normal((6, 48)) + 0.5 * rng.standard_normal((30, 48))
+    b = z @ rng.standard_normal((6, 40)) + 0.5 * rng.standard_normal((30, 40))
+    yield "wide", a, b
 
 
 def main():
