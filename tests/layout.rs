@@ -175,7 +175,7 @@ const LAYERS: &[(&str, &[&[&str]])] = &[
         "measures/src",
         &[
             &["error", "linalg", "eigen", "spectrum"],
-            &["rsa", "linear", "hsic", "neighbours", "procrustes"],
+            &["rsa", "linear", "hsic", "neighbours", "procrustes", "dcor"],
             &["svcca", "cknna", "knn"],
             &["space"],
             &["views"],

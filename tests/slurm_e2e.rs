@@ -291,7 +291,7 @@ fn a_whole_submission_ends_with_the_report_of_a_local_run() {
         "--set",
         "align.permutations=19",
         "--set",
-        "align.svcca_resamples=10",
+        "align.costly_resamples=10",
     ];
     // The local run starts from the shared features (the same keys and bytes as its own).
     let local = whole();
@@ -339,7 +339,7 @@ fn a_sweep_submitted_as_a_member_array_equals_a_local_sweep() {
         "--set",
         "align.permutations=9",
         "--set",
-        "align.svcca_resamples=5",
+        "align.costly_resamples=5",
     ];
     let with_sweep = || {
         let p = project();

@@ -16,11 +16,14 @@
 //!   tests' oracle for [`linear`] (kernel alignment, CKA with the biased and the unbiased HSIC,
 //!   debiased CKA with U-centred Gram matrices; CKA restricted to mutual nearest neighbours);
 //! - [`svcca`]: SVD then CCA, on top of [`eigen`] (symmetric eigen-decomposition);
+//! - [`dcor`]: distance correlation, of distance matrices formed from the Gram matrices or a
+//!   block of rows at a time;
 //! - [`rsa`]: RSA, the correlation of the two similarity matrices' entries (its n x n
 //!   definition and its views; the Gram-free value is [`linear::rsa_of`]);
 //! - [`resample`]: bootstrap and half-sampling intervals, permutation p-values;
-//! - [`procrustes`]: distances after the best orthogonal alignment (ReSi's alignment group; not
-//!   yet among [`Metric`]'s);
+//! - [`procrustes`]: the orthogonal Procrustes similarity, and the distances after the best
+//!   orthogonal alignment (ReSi's alignment group);
+//! - [`spectrum`]: every eigenvalue of a symmetric matrix (Procrustes' nuclear norms);
 //! - [`calibration`]: a score calibrated against its permutation null (τ, and the score above
 //!   it);
 //! - [`views`]: the kernel metrics' replicates on a half or a permutation of the rows, read
@@ -37,6 +40,7 @@
 
 pub mod calibration;
 pub mod cknna;
+pub mod dcor;
 pub mod eigen;
 pub mod error;
 pub mod hsic;
@@ -84,10 +88,13 @@ pub enum Metric {
     /// The orthogonal Procrustes similarity ‖ÂᵀB̂‖_* of the centred, unit-norm prepared rows,
     /// in [0, 1]; ReSi's Procrustes distance is √(2 − 2s), the angular shape metric arccos s.
     Procrustes,
+    /// Distance correlation: the double-centred Euclidean distance matrices' correlation, as a
+    /// V-statistic (its square root), in [0, 1].
+    DistanceCorrelation,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 15] = [
         Metric::KernelAlignment,
         Metric::MutualKnn,
         Metric::CycleKnn,
@@ -102,6 +109,7 @@ impl Metric {
         Metric::RankKnn,
         Metric::Rsa,
         Metric::Procrustes,
+        Metric::DistanceCorrelation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -120,6 +128,7 @@ impl Metric {
             Metric::RankKnn => "rank_knn",
             Metric::Rsa => "rsa",
             Metric::Procrustes => "procrustes",
+            Metric::DistanceCorrelation => "distance_correlation",
         }
     }
 
@@ -179,8 +188,10 @@ pub fn score(metric: Metric, a: &Space, b: &Space) -> f64 {
 /// one of the unclamped rows for kernel alignment), the kNN metrics the neighbour lists, SVCCA
 /// the bases. Time per pair: kNN metrics O(n·k) (k², LCS and edit distance); kernel alignment,
 /// CKA, unbiased and debiased CKA O(n·d_a·d_b) (plus O(n·d²) per space, once); CKNNA
-/// O(n·k·(d_a + d_b)); SVCCA O(cca_dim³) from the bases (O(n·d²) each, once per space).
-/// Memory O(d² + n·k).
+/// O(n·k·(d_a + d_b)); SVCCA O(cca_dim³) from the bases (O(n·d²) each, once per space); RSA
+/// O(n·d_a·d_b) (the cross product CKA reads); Procrustes that, and O(d³) for its eigenvalues;
+/// distance correlation O(n²·(d_a + d_b)), a block of rows at a time (the one measure here
+/// whose point is quadratic in n). Memory O(d² + n·k), and O(128·n) for distance correlation.
 pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
     let (pa, pb) = (a.prepared.view(), b.prepared.view());
     // Small spaces keep their Gram matrices: the n x n definitions are then O(n²), cheaper than
@@ -245,6 +256,13 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
                 )
             }
             Metric::Procrustes => linear::procrustes_of(cross(), a.moments(), b.moments()),
+            // Distances are no inner products: above GRAM_ROWS a blocked O(n²·d) pass.
+            Metric::DistanceCorrelation => match grams {
+                Some((ga, gb)) => {
+                    dcor::of_distances(&dcor::distances_of_gram(ga), &dcor::distances_of_gram(gb))
+                }
+                None => dcor::of_rows(pa, pb),
+            },
         })
         .collect()
 }
@@ -254,8 +272,8 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
 /// the neighbour search screens with and SVCCA's standardised blocks; freed memory is not
 /// always returned to the system),
 /// its neighbour lists and, at most [`space::GRAM_ROWS`] rows, its two Gram matrices; with
-/// `resample_rows` r > 0, the resampling's subsample of r rows, its centred Gram matrix per
-/// space ([`views`]; the other two as well above `GRAM_ROWS`), the Gram factor of each space
+/// `resample_rows` r > 0, the resampling's subsample of r rows, its centred Gram matrix and
+/// distance matrix per space ([`views`]; the other two as well above `GRAM_ROWS`), the Gram factor of each space
 /// wider than r (Procrustes), and per thread a half's rows for SVCCA; one block of neighbour
 /// similarities. Linear in n above `GRAM_ROWS` (no n x n matrix).
 pub fn memory_needed(
@@ -272,7 +290,9 @@ pub fn memory_needed(
     let rows = 4 * 8 * n_rows * width + spaces * 8 * n_rows * (topk as u64 + 1);
     let grams = 2 * spaces * 8 * g * g;
     let r = n.min(resample_rows) as u64;
-    let per_space = if r > space::GRAM_ROWS as u64 { 3 } else { 1 };
+    // The centred Gram matrix and distance correlation's distances; the other two above
+    // GRAM_ROWS.
+    let per_space = if r > space::GRAM_ROWS as u64 { 4 } else { 2 };
     let wide = dims.iter().filter(|&&d| d as u64 > r).count() as u64;
     let resampling = (per_space * spaces + wide) * 8 * r * r + (2 + threads as u64) * 8 * r * width;
     rows + grams + resampling + (64 << 20)

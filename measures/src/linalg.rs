@@ -43,3 +43,23 @@ pub fn matmul_into<T: LinalgScalar>(
         );
     }
 }
+
+/// Σ x_i·y_i in four interleaved partial sums, which the compiler turns into vector
+/// instructions (one running sum is a serial chain it may not reorder).
+pub fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (xc, yc) = (x[..n].chunks_exact(4), y[..n].chunks_exact(4));
+    let tail: f64 = xc
+        .remainder()
+        .iter()
+        .zip(yc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    let mut acc = [0.0; 4];
+    for (a, b) in xc.zip(yc) {
+        for l in 0..4 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}

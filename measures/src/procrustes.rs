@@ -22,6 +22,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::hsic;
+use crate::linalg::dot;
 use crate::linalg::matmul_into;
 use crate::spectrum::eigenvalues;
 
@@ -137,8 +138,11 @@ pub fn gram_factor(k: &Array2<f64>) -> Array2<f64> {
     let mut residual: Vec<f64> = (0..n).map(|i| k[[i, i]]).collect();
     let largest = residual.iter().copied().fold(0.0, f64::max);
     let mut done = vec![false; n];
-    let mut columns: Vec<Vec<f64>> = Vec::new();
-    while columns.len() < n {
+    // Row-major n x n, of which the first r columns are filled: entry t of column j is
+    // w[t·n + j], so each new entry is a dot product of two contiguous row prefixes.
+    let mut w = vec![0.0; n * n];
+    let mut rank = 0;
+    while rank < n {
         let pivot = (0..n)
             .filter(|&i| !done[i])
             .max_by(|&i, &j| residual[i].total_cmp(&residual[j]).then(j.cmp(&i)))
@@ -147,22 +151,17 @@ pub fn gram_factor(k: &Array2<f64>) -> Array2<f64> {
             break;
         }
         let root = residual[pivot].sqrt();
-        let column: Vec<f64> = (0..n)
-            .map(|t| {
-                if done[t] {
-                    return 0.0;
-                }
-                let earlier: f64 = columns.iter().map(|c| c[t] * c[pivot]).sum();
-                (k[[t, pivot]] - earlier) / root
-            })
-            .collect();
-        for (r, c) in residual.iter_mut().zip(&column) {
-            *r -= c * c;
+        let pivot_row: Vec<f64> = w[pivot * n..pivot * n + rank].to_vec();
+        for t in (0..n).filter(|&t| !done[t]) {
+            let earlier = dot(&w[t * n..t * n + rank], &pivot_row);
+            let value = (k[[t, pivot]] - earlier) / root;
+            w[t * n + rank] = value;
+            residual[t] -= value * value;
         }
         done[pivot] = true;
-        columns.push(column);
+        rank += 1;
     }
-    Array2::from_shape_fn((n, columns.len()), |(i, j)| columns[j][i])
+    Array2::from_shape_fn((n, rank), |(i, j)| w[i * n + j])
 }
 
 /// Orthogonal Procrustes distance of the centred, unit-norm matrices: √(2 − 2‖ÂᵀB̂‖_*), in

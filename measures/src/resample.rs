@@ -9,8 +9,8 @@
 //!   spread about their median, reflected around the full-sample score:
 //!   [θ − (q₀.₉₇₅ − q₀.₅), θ + (q₀.₅ − q₀.₀₂₅)]. Centring on the median keeps the halves'
 //!   own small-sample bias (biased CKA rises as n falls) out of the interval.
-//!   SVCCA's basis is recomputed per half, so it gets at most `svcca_resamples` halves;
-//!   Procrustes' cross product too, so it gets at most `svcca_resamples` halves and as many
+//!   SVCCA's basis is recomputed per half, so it gets at most `costly_resamples` halves;
+//!   Procrustes' cross product too, so it gets at most `costly_resamples` halves and as many
 //!   permutations (its null is the first of the permutations every other metric sees).
 //!
 //! Every replicate uses the same rows for all pairs, so differences between pairs (the H1/H2
@@ -40,7 +40,9 @@ use crate::{Metric, Space, knn, scores};
 pub struct ResampleOptions {
     pub bootstrap: usize,
     pub permutations: usize,
-    pub svcca_resamples: usize,
+    /// The replicates of the measures that refactor the rows: SVCCA's halves, Procrustes'
+    /// halves and permutations.
+    pub costly_resamples: usize,
     pub seed: u64,
     /// The most rows the expensive replicates (kernel metrics, CKNNA, SVCCA) use.
     pub max_rows: usize,
@@ -124,11 +126,12 @@ pub fn evaluate(
     let plan = Plan { pairs, metrics };
     let used = used_spaces(spaces.len(), pairs);
     let wants_alignment = metrics.contains(&Metric::KernelAlignment);
+    let wants_distances = metrics.contains(&Metric::DistanceCorrelation);
     let kernels: Vec<Option<Kernels>> = if metrics.iter().any(|m| !m.per_row()) {
         (0..expensive.len())
             .map(|s| {
                 used.contains(&s)
-                    .then(|| Kernels::new(&expensive[s], wants_alignment))
+                    .then(|| Kernels::new(&expensive[s], wants_alignment, wants_distances))
             })
             .collect()
     } else {
@@ -225,7 +228,7 @@ fn permutation_tests(
             .map(|r| {
                 let mut perm: Vec<usize> = (0..m).collect();
                 perm.shuffle(&mut rng(options.seed, 3, r));
-                let costly = r < options.svcca_resamples;
+                let costly = r < options.costly_resamples;
                 views::permutation_nulls(sub.plan, sub.kernels, &whole, &perm, costly)
             })
             .collect();
@@ -250,10 +253,10 @@ fn permutation_tests(
 }
 
 /// How many permutations `metric`'s null has: all, but Procrustes, which multiplies a cross
-/// product per permutation, gets the first `svcca_resamples` of them.
+/// product per permutation, gets the first `costly_resamples` of them.
 pub fn permutations_of(metric: Metric, options: &ResampleOptions) -> usize {
     match metric {
-        Metric::Procrustes => options.permutations.min(options.svcca_resamples),
+        Metric::Procrustes => options.permutations.min(options.costly_resamples),
         _ => options.permutations,
     }
 }
@@ -301,7 +304,7 @@ fn bootstrap_replicates(
 }
 
 /// (metric, pair, score) of the kernel metrics on random halves of the `m` rows; SVCCA on at
-/// most `svcca_resamples` of them.
+/// most `costly_resamples` of them.
 fn half_sample_replicates(
     plan: &Plan,
     kernels: &[Option<Kernels>],
@@ -315,7 +318,7 @@ fn half_sample_replicates(
             idx.shuffle(&mut rng(options.seed, 2, r));
             idx.truncate(m / 2);
             idx.sort_unstable();
-            views::half(plan, kernels, &idx, r < options.svcca_resamples)
+            views::half(plan, kernels, &idx, r < options.costly_resamples)
         })
         .collect();
     per_rep.into_iter().flatten().collect()

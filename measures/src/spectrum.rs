@@ -7,6 +7,8 @@
 
 use ndarray::Array2;
 
+use crate::linalg::dot;
+
 /// Every eigenvalue of symmetric `a`, in decreasing order. Only the lower triangle is read.
 /// Time O(4/3·n³) for the reduction plus O(n²) for QL; memory one n x n copy.
 pub fn eigenvalues(a: &Array2<f64>) -> Vec<f64> {
@@ -86,25 +88,6 @@ fn tridiagonal(a: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
         diagonal[n - 1] = m[n * n - 1];
     }
     (diagonal, off)
-}
-
-/// x·y with four partial sums (a single running sum is a dependency chain the compiler may
-/// not reorder, and would not vectorise).
-fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let mut lanes = [0.0; 4];
-    let (cx, cy) = (x.chunks_exact(4), y.chunks_exact(4));
-    let tail: f64 = cx
-        .remainder()
-        .iter()
-        .zip(cy.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (a, b) in cx.zip(cy) {
-        for l in 0..4 {
-            lanes[l] += a[l] * b[l];
-        }
-    }
-    lanes.iter().sum::<f64>() + tail
 }
 
 /// The implicit QL algorithm on a symmetric tridiagonal matrix (`d` its diagonal, `e[i]` the

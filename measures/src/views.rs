@@ -16,12 +16,14 @@
 //! - CKNNA: a half's neighbours among its rows (O(h²) per space) and O(h·k²) masked sums; a
 //!   permutation only renumbers the neighbour lists;
 //! - SVCCA: a half's basis is recomputed from its rows, O(h·d²) per space (the expensive one,
-//!   hence `svcca_resamples`); a permutation reorders the basis rows, O(h·cca_dim²);
+//!   hence `costly_resamples`); a permutation reorders the basis rows, O(h·cca_dim²);
 //! - RSA: the prepared Gram matrices' entries over the view, O(h²) per pair;
-//! - Procrustes: the nuclear norm of the view's centred cross product. A half reads the
-//!   centred Gram matrices (O(h³) per pair, whatever the widths); a permutation the rows or,
-//!   wider than m, a Gram factor (r ≤ m columns), O(m·r_a·r_b + r³) per pair. With SVCCA's
-//!   halves, the replicates `svcca_resamples` caps.
+//! - distance correlation: m x m Euclidean distance matrices (one more per space, formed from
+//!   the prepared Gram matrix), their sums over the view, O(h²) per pair;
+//! - Procrustes: the nuclear norm of the view's centred cross product, from the rows or, wider
+//!   than m, a Gram factor (r ≤ m columns): O(h·r_a·r_b + r³) per pair; a half with fewer rows
+//!   than both sides have columns reads the centred Gram matrices instead (O(h³)). With
+//!   SVCCA's halves, the replicates `costly_resamples` caps.
 
 use std::borrow::Cow;
 
@@ -29,7 +31,7 @@ use ndarray::{Array2, Axis};
 
 use crate::hsic;
 use crate::neighbours::best_k;
-use crate::{Metric, Space, linear, procrustes, rsa, svcca};
+use crate::{Metric, Space, dcor, linear, procrustes, rsa, svcca};
 
 mod sums;
 
@@ -45,12 +47,14 @@ pub struct Kernels<'a> {
     prepared: Cow<'a, Array2<f64>>,
     /// The unclamped rows' Gram matrix, when kernel alignment is asked for.
     unclamped: Option<Cow<'a, Array2<f64>>>,
+    /// The prepared rows' Euclidean distances, when distance correlation is asked for.
+    distances: Option<Array2<f64>>,
 }
 
 impl<'a> Kernels<'a> {
     /// O(m²·d) when the space keeps no Gram matrix (more rows than `GRAM_ROWS`), O(m²)
     /// otherwise.
-    pub fn new(space: &'a Space, unclamped: bool) -> Kernels<'a> {
+    pub fn new(space: &'a Space, unclamped: bool, distances: bool) -> Kernels<'a> {
         let gram = |rows: &Array2<f64>| rows.dot(&rows.t());
         let prepared = match space.gram() {
             Some(k) => Cow::Borrowed(k),
@@ -63,6 +67,7 @@ impl<'a> Kernels<'a> {
         Kernels {
             space,
             centred: hsic::centre(&prepared),
+            distances: distances.then(|| dcor::distances_of_gram(&prepared)),
             prepared,
             unclamped,
         }
@@ -196,9 +201,20 @@ pub fn half(
                 },
                 Metric::Rsa => rsa::of_views(&ka.prepared, half, &kb.prepared, half),
                 Metric::Procrustes if costly => {
-                    procrustes::similarity_of_gram_views(&ka.centred, &kb.centred, half)
+                    let (wa, wb) = (ka.space.procrustes_rows(), kb.space.procrustes_rows());
+                    // The h x h road when the half has fewer rows than either side has
+                    // columns (rows, or a wide side's Gram factor); else the rows'.
+                    if half.len() < wa.ncols().min(wb.ncols()) {
+                        procrustes::similarity_of_gram_views(&ka.centred, &kb.centred, half)
+                    } else {
+                        procrustes::similarity_of_views(wa, half, wb, half)
+                    }
                 }
                 Metric::Procrustes => continue,
+                Metric::DistanceCorrelation => match (&ka.distances, &kb.distances) {
+                    (Some(da), Some(db)) => dcor::of_views(da, half, db, half),
+                    _ => continue,
+                },
                 _ => kernel_value(m, sa, sb, crossed, unclamped),
             };
             out.push((mi, pi, value));
@@ -245,8 +261,9 @@ pub fn permutation_nulls(
     }
     let mut out = vec![vec![f64::NAN; plan.pairs.len()]; plan.metrics.len()];
     let crosses = permuted_crosses(plan, kernels, perm);
-    // RSA and Procrustes read one side over all rows against the other permuted.
-    let rows: Vec<usize> = if plan.wants(Metric::Rsa) || plan.wants(Metric::Procrustes) {
+    // These read one side over all rows against the other permuted.
+    let whole_rows = [Metric::Rsa, Metric::Procrustes, Metric::DistanceCorrelation];
+    let rows: Vec<usize> = if whole_rows.iter().any(|&m| plan.wants(m)) {
         (0..m).collect()
     } else {
         Vec::new()
@@ -287,6 +304,10 @@ pub fn permutation_nulls(
                     procrustes::similarity_of_views(wa, &rows, wb, perm)
                 }
                 Metric::Procrustes => f64::NAN,
+                Metric::DistanceCorrelation => match (&ka.distances, &kb.distances) {
+                    (Some(da), Some(db)) => dcor::of_views(da, &rows, db, perm),
+                    _ => f64::NAN,
+                },
                 _ => kernel_value(metric, sa, &sb, crossed, unclamped),
             };
             out[mi][pi] = null;

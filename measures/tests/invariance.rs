@@ -157,8 +157,8 @@ fn independent_inputs_score_within_their_null() {
     let draws = ResampleOptions {
         bootstrap: 0,
         permutations: 200,
-        // Procrustes' null is the first `svcca_resamples` permutations.
-        svcca_resamples: 200,
+        // Procrustes' null is the first `costly_resamples` permutations.
+        costly_resamples: 200,
         seed: 5,
         max_rows: 1000,
     };
@@ -173,9 +173,15 @@ fn independent_inputs_score_within_their_null() {
             "{}: {observed} against its null {mean} ± {sd}",
             m.name()
         );
-        // And far from the maximum: independence is not alignment.
+        // And far from the maximum: independence is not alignment. Distance correlation's
+        // V-statistic (ReSi's form) is biased upward at small n (0.53 here, with a null mean
+        // as high): its calibrated score, not its raw one, is what reads near 0.
+        let bound = match m {
+            Metric::DistanceCorrelation => 0.7,
+            _ => 0.5,
+        };
         assert!(
-            observed < 0.5 * m.identical_score(TOPK),
+            observed < bound * m.identical_score(TOPK),
             "{}: {observed}",
             m.name()
         );

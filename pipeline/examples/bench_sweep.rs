@@ -112,7 +112,7 @@ fn real_project(members: usize) -> anyhow::Result<tempfile::TempDir> {
              [probe_dataset]\npath = \"{r}/data/datasets/fashion-mnist\"\n\
              train_samples = 200\ntest_samples = 100\n\
              [probe]\nprobe_train_samples = 200\nprobe_test_samples = 100\n\
-             [align]\nbootstrap = 100\npermutations = 100\nsvcca_resamples = 100\n\
+             [align]\nbootstrap = 100\npermutations = 100\ncostly_resamples = 100\n\
              [report]\nfont = \"{r}/data/fonts/DejaVuSans.ttf\"\n\
              font_bold = \"{r}/data/fonts/DejaVuSans-Bold.ttf\"\n\
              [train.linear]\n\n\

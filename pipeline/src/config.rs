@@ -283,7 +283,8 @@ impl Config {
         out
     }
 
-    /// Errors on any key no stage reads; `known` are the dotted keys the stages accept.
+    /// Errors on any key no stage reads (naming the new name of a renamed one); `known` are the
+    /// dotted keys the stages accept.
     pub fn check_known(
         &self,
         known: &BTreeSet<String>,
@@ -301,6 +302,13 @@ impl Config {
             .collect();
         if unknown.is_empty() {
             return Ok(());
+        }
+        if let Some((key, (new, why))) = unknown.iter().find_map(|k| renamed(k).map(|r| (k, r))) {
+            let origin = self.assigned.get(key).cloned();
+            return Err(EngineError::Config(format!(
+                "{}: `{key}` is now `{new}`: {why}",
+                origin.unwrap_or_else(|| self.file.display().to_string())
+            )));
         }
         let valid = known.iter().cloned().collect::<Vec<_>>().join("\n  ");
         let from_set: Vec<&String> = unknown
@@ -362,3 +370,22 @@ pub fn find_file(explicit: Option<&Path>) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests;
+
+/// Keys renamed since they shipped: (old last segment, new last segment, why).
+const RENAMED: &[(&str, &str, &str)] = &[(
+    "svcca_resamples",
+    "costly_resamples",
+    "it caps Procrustes' halves and permutations as well as SVCCA's halves",
+)];
+
+/// The new key and why, for a key under an old name.
+fn renamed(key: &str) -> Option<(String, &'static str)> {
+    let (section, last) = match key.rsplit_once('.') {
+        Some((section, last)) => (format!("{section}."), last),
+        None => (String::new(), key),
+    };
+    RENAMED
+        .iter()
+        .find(|(old, _, _)| *old == last)
+        .map(|(_, new, why)| (format!("{section}{new}"), *why))
+}

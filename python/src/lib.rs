@@ -151,7 +151,7 @@ fn evaluate(
 
 #[pyfunction]
 #[pyo3(signature = (a, b, metric, *, permutations = 1000, seed = 0, alpha = 0.05, topk = 10,
-    clamp = true, cca_dim = 10, bootstrap = 1000, svcca_resamples = 200,
+    clamp = true, cca_dim = 10, bootstrap = 1000, costly_resamples = 200,
     resample_rows = GRAM_ROWS))]
 #[allow(clippy::too_many_arguments)]
 fn calibrate<'py>(
@@ -166,7 +166,7 @@ fn calibrate<'py>(
     clamp: bool,
     cca_dim: usize,
     bootstrap: usize,
-    svcca_resamples: usize,
+    costly_resamples: usize,
     resample_rows: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let metric = one_metric(metric)?;
@@ -181,7 +181,7 @@ fn calibrate<'py>(
     let draws = ResampleOptions {
         permutations,
         bootstrap,
-        svcca_resamples,
+        costly_resamples,
         max_rows: resample_rows,
         seed,
     };
@@ -255,7 +255,7 @@ fn layers<'py>(
     let draws = ResampleOptions {
         permutations,
         bootstrap: 0,
-        svcca_resamples: 0,
+        costly_resamples: 0,
         max_rows: resample_rows,
         seed,
     };

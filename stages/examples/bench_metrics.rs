@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         ),
         None => println!("metrics on n = {n}, d = {d} (f64)"),
     }
-    let groups: [(&str, Vec<Metric>); 9] = [
+    let groups: [(&str, Vec<Metric>); 10] = [
         (
             "kNN (mutual, cycle, lcs, edit)",
             vec![
@@ -80,6 +80,7 @@ fn main() -> anyhow::Result<()> {
         ("SVCCA", vec![Metric::Svcca]),
         ("RSA", vec![Metric::Rsa]),
         ("Procrustes", vec![Metric::Procrustes]),
+        ("distance correlation", vec![Metric::DistanceCorrelation]),
         ("all metrics", Metric::ALL.to_vec()),
     ];
     // The last group (every metric) takes the inputs over, as `pipeline metric` does: the peak is

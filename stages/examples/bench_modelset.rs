@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
     let ro = ResampleOptions {
         bootstrap: b,
         permutations: b,
-        svcca_resamples: 0,
+        costly_resamples: 0,
         seed: 0,
         max_rows: n,
     };

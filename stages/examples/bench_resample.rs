@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     let options = ResampleOptions {
         bootstrap: b,
         permutations: b,
-        svcca_resamples: env("BENCH_RESAMPLE_SVCCA", b / 5),
+        costly_resamples: env("BENCH_RESAMPLE_COSTLY", b / 5),
         seed: 0,
         max_rows: n,
     };

@@ -106,7 +106,7 @@ fn intervals_cover_and_permutations_separate_signal_from_noise() {
     let ro = ResampleOptions {
         bootstrap: 200,
         permutations: 199,
-        svcca_resamples: 50,
+        costly_resamples: 50,
         seed: 7,
         max_rows: 2000,
     };
@@ -138,7 +138,7 @@ fn intervals_cover_and_permutations_separate_signal_from_noise() {
     assert_eq!(
         s.replicates[2][0].len(),
         50,
-        "SVCCA gets svcca_resamples halves"
+        "SVCCA gets costly_resamples halves"
     );
     // Same seed, same numbers.
     let again = resample::evaluate(&spaces, &[(0, 1), (0, 2)], &metrics, ro, &|_| {});
@@ -166,7 +166,7 @@ fn nulls_calibrate_and_the_best_pair_pays_for_being_chosen() {
     let ro = ResampleOptions {
         bootstrap: 50,
         permutations: 199,
-        svcca_resamples: 10,
+        costly_resamples: 10,
         seed: 3,
         max_rows: 2000,
     };

@@ -159,7 +159,7 @@ fn above_the_row_cap_the_expensive_replicates_use_a_reported_subsample() {
     let options = |max_rows| ResampleOptions {
         bootstrap: 100,
         permutations: 99,
-        svcca_resamples: 10,
+        costly_resamples: 10,
         seed: 3,
         max_rows,
     };

@@ -24,7 +24,7 @@ fn align_results() -> AlignResults {
         clamp_outliers: true,
         cca_dim: 2,
         bootstrap: 10,
-        svcca_resamples: 5,
+        costly_resamples: 5,
         permutations: 0,
         alpha: 0.05,
         seed: 7,

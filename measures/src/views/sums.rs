@@ -4,6 +4,7 @@
 use ndarray::Array2;
 
 use super::{Kernels, Plan};
+use crate::linalg::dot;
 use crate::{Metric, linear};
 
 /// One side's sums over a view: of the centred kernel, each row's sum and diagonal entry, the
@@ -161,26 +162,6 @@ impl Side {
             ..self.clone()
         }
     }
-}
-
-/// Σ x_i·y_i in four interleaved partial sums, which the compiler turns into vector
-/// instructions (one running sum is a serial chain it may not reorder).
-pub(super) fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    let (xc, yc) = (x[..n].chunks_exact(4), y[..n].chunks_exact(4));
-    let tail: f64 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    let mut acc = [0.0; 4];
-    for (a, b) in xc.zip(yc) {
-        for l in 0..4 {
-            acc[l] += a[l] * b[l];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// The biased HSIC ⟨HKH, HLH⟩ from the sums of kernels already centred over a superset.

@@ -51,15 +51,19 @@ fn halves_and_permutations_equal_scores_on_copied_spaces() {
         space(n, 40, &shared, 1, 0.5),
         space(n, 200, &shared, 2, 0.0),
         space(n, 12, &shared, 3, 2.0),
+        space(n, 150, &shared, 4, 1.0),
     ];
-    let pairs = [(0, 1), (1, 2), (0, 2), (2, 2)];
+    // (1, 3): both wider than the rows, so a half's Procrustes reads the Gram matrices.
+    let pairs = [(0, 1), (1, 2), (0, 2), (2, 2), (1, 3)];
     let metrics = Metric::ALL;
     let plan = Plan {
         pairs: &pairs,
         metrics: &metrics,
     };
-    let kernels: Vec<Option<Kernels>> =
-        spaces.iter().map(|s| Some(Kernels::new(s, true))).collect();
+    let kernels: Vec<Option<Kernels>> = spaces
+        .iter()
+        .map(|s| Some(Kernels::new(s, true, true)))
+        .collect();
     let mut checked = 0;
     for seed in 0..3 {
         let mut idx: Vec<usize> = (0..n).collect();
@@ -96,6 +100,6 @@ fn halves_and_permutations_equal_scores_on_copied_spaces() {
             }
         }
     }
-    // Eight non-per-row metrics, four pairs, three halves and three permutations.
-    assert_eq!(checked, 8 * 4 * 3 * 2);
+    // Nine non-per-row metrics, five pairs, three halves and three permutations.
+    assert_eq!(checked, 9 * 5 * 3 * 2);
 }

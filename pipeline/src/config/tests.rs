@@ -60,3 +60,24 @@ fn unknown_keys_are_listed_with_the_valid_ones() {
     assert!(err.contains("unknown --set key `a.y`"), "{err}");
     assert!(err.contains("a.x"), "{err}");
 }
+
+#[test]
+fn a_renamed_key_is_named_with_its_new_name() {
+    let dir = std::env::temp_dir();
+    let known: BTreeSet<String> = ["align.costly_resamples".to_string()].into();
+    let c = Config::from_str("[align]\nsvcca_resamples = 50\n", &dir).unwrap();
+    let err = c.check_known(&known, &BTreeSet::new()).unwrap_err();
+    let err = err.to_string();
+    assert!(
+        err.contains("`align.svcca_resamples` is now `align.costly_resamples`"),
+        "{err}"
+    );
+    let mut c = Config::from_str("", &dir).unwrap();
+    c.apply_set("modelset.svcca_resamples=5").unwrap();
+    let err = c.check_known(&known, &BTreeSet::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("--set: `modelset.svcca_resamples` is now"),
+        "{err}"
+    );
+}

@@ -65,7 +65,7 @@ def measures(a: ArrayLike, b: ArrayLike, metrics: MetricList = "all", *, topk: i
 
 def calibrate(a: ArrayLike, b: ArrayLike, metric: str, *, permutations: int = 1000,
               seed: int = 0, alpha: float = 0.05, topk: int = 10, clamp: bool = True,
-              cca_dim: int = 10, bootstrap: int = 1000, svcca_resamples: int = 200,
+              cca_dim: int = 10, bootstrap: int = 1000, costly_resamples: int = 200,
               resample_rows: int = _native.GRAM_ROWS) -> dict[str, Any]:
     """A score with its interval and its permutation null, as the align stage reports it.
 
@@ -83,7 +83,7 @@ def calibrate(a: ArrayLike, b: ArrayLike, metric: str, *, permutations: int = 10
     """
     return _native.calibrate(a, b, metric, permutations=permutations, seed=seed, alpha=alpha,
                              topk=topk, clamp=clamp, cca_dim=cca_dim, bootstrap=bootstrap,
-                             svcca_resamples=svcca_resamples, resample_rows=resample_rows)
+                             costly_resamples=costly_resamples, resample_rows=resample_rows)
 
 
 def layers(a_layers: Iterable[ArrayLike], b_layers: Iterable[ArrayLike], metric: str, *,

@@ -11,7 +11,7 @@ def measures(a: Any, b: Any, metrics: Union[str, Sequence[str], None] = None, *,
              clamp: bool = True, cca_dim: int = 10) -> list[tuple[str, float]]: ...
 def calibrate(a: Any, b: Any, metric: str, *, permutations: int = 1000, seed: int = 0,
               alpha: float = 0.05, topk: int = 10, clamp: bool = True, cca_dim: int = 10,
-              bootstrap: int = 1000, svcca_resamples: int = 200,
+              bootstrap: int = 1000, costly_resamples: int = 200,
               resample_rows: int = ...) -> dict[str, Any]: ...
 def layers(a_layers: Iterable[Any], b_layers: Iterable[Any], metric: str, *,
            permutations: int = 1000, seed: int = 0, alpha: float = 0.05, topk: int = 10,

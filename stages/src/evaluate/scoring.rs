@@ -49,7 +49,7 @@ pub struct ScoringConfig {
     /// Cap on scored pairs (seeded choice); 0 = all.
     pub sample_size: usize,
     /// The most rows the expensive replicates (kernel metrics' halves and permutations, CKNNA,
-    /// SVCCA) use; above it they run on a seeded subsample of this many rows (reported).
+    /// SVCCA, RSA, Procrustes) use; above it they run on a seeded subsample of this many rows (reported).
     pub resample_rows: usize,
     pub metrics: Vec<MetricChoice>,
     pub topk: usize,
@@ -58,8 +58,9 @@ pub struct ScoringConfig {
     pub cca_dim: usize,
     /// Bootstrap replicates (kNN metrics) and random halves (kernel metrics).
     pub bootstrap: usize,
-    /// SVCCA recomputes its SVD per half: it gets at most this many halves.
-    pub svcca_resamples: usize,
+    /// The replicates of the measures that refactor the rows per replicate: SVCCA's halves (an
+    /// SVD each), Procrustes' halves and permutations (a cross product each).
+    pub costly_resamples: usize,
     /// Permutations of the null (the second side's rows shuffled); the model set uses the same
     /// permutations for every pair.
     pub permutations: usize,
@@ -81,7 +82,7 @@ impl Default for ScoringConfig {
             clamp_outliers: true,
             cca_dim: 10,
             bootstrap: 1000,
-            svcca_resamples: 200,
+            costly_resamples: 200,
             permutations: 1000,
             alpha: 0.05,
             seed: 0,
@@ -112,7 +113,7 @@ impl ScoringConfig {
         ResampleOptions {
             bootstrap: self.bootstrap,
             permutations: self.permutations,
-            svcca_resamples: self.svcca_resamples,
+            costly_resamples: self.costly_resamples,
             seed: self.seed,
             max_rows: self.resample_rows,
         }
@@ -128,7 +129,7 @@ impl ScoringConfig {
             clamp_outliers: self.clamp_outliers,
             cca_dim: self.cca_dim,
             bootstrap: self.bootstrap,
-            svcca_resamples: self.svcca_resamples,
+            costly_resamples: self.costly_resamples,
             permutations: self.permutations,
             alpha: self.alpha,
             seed: self.seed,

@@ -4,7 +4,8 @@ Representation Hypothesis code's metrics.py / measure_alignment.py conventions, 
 unbiased HSIC, Szekely-Rizzo U-centring, the research notebook's kernel alignment, ReSi's
 Jaccard and rank similarity of neighbour lists, RSA as Pearson's r of the similarity matrices'
 off-diagonal entries, the orthogonal Procrustes similarity as the nuclear norm of the centred,
-unit-norm cross product, by LAPACK's SVD).
+unit-norm cross product, by LAPACK's SVD; distance correlation as ReSi computes it, the
+V-statistic of the double-centred Euclidean distance matrices, distances by broadcasting).
 
 Differences from the reference code that the Rust side shares on purpose: no +1e-6 in CKA-type
 denominators; SVCCA with an exact SVD and exact CCA (QR + SVD of Q1^T Q2) instead of
@@ -190,6 +191,15 @@ def procrustes(a, b):
     return float(np.linalg.norm(a.T @ b, ord="nuc"))
 
 
+def distance_correlation(a, b):
+    def centred_distances(x):
+        d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2))
+        return d - d.mean(axis=0) - d.mean(axis=1)[:, None] + d.mean()
+    s, sp = centred_distances(a), centred_distances(b)
+    dcov2 = lambda x, y: np.multiply(x, y).mean()  # noqa: E731
+    return float(np.sqrt(dcov2(s, sp) / np.sqrt(dcov2(s, s) * dcov2(sp, sp))))
+
+
 def kernel_alignment(a_raw, b_raw):
     a, b = prepare(a_raw, clamp=False), prepare(b_raw, clamp=False)
     k1, k2 = a @ a.T, b @ b.T
@@ -213,6 +223,7 @@ def all_metrics(a_raw, b_raw, clamp=True):
         "rank_knn": rank_knn(a, b),
         "rsa": rsa(a, b),
         "procrustes": procrustes(a, b),
+        "distance_correlation": distance_correlation(a, b),
     }
 
 

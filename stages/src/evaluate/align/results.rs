@@ -128,7 +128,7 @@ pub struct AlignSettings {
     pub clamp_outliers: bool,
     pub cca_dim: usize,
     pub bootstrap: usize,
-    pub svcca_resamples: usize,
+    pub costly_resamples: usize,
     pub permutations: usize,
     /// The calibration's level.
     pub alpha: f64,
