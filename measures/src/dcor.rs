@@ -12,8 +12,8 @@
 //!
 //! Distances are not inner products, so no d x d identity removes the n x n sums: they run
 //! over a block of rows at a time, ⟨HDH, HEH⟩ = Σ d_ij·e_ij − (2/n)·Σ_i r_i·s_i + R·S/n² (r, s
-//! the row sums, R, S their totals). Time O(n²·(d_a + d_b)) for the blocks' inner products,
-//! memory O(n·block). A view (the resampling's halves and permutations) reads m x m distance
+//! the row sums, R, S their totals). Time n²·(d_a + d_b) multiply-adds for the blocks' inner
+//! products (the upper triangle only), memory O(n·block). A view (the resampling's halves and permutations) reads m x m distance
 //! matrices through index lists: O(h²) per pair for h rows.
 
 use ndarray::{Array2, ArrayView2, s};
@@ -51,6 +51,17 @@ impl Sums {
         self.de += d * e;
         self.dd += d * d;
         self.ee += e * e;
+    }
+
+    /// Adds entries (i, j) and (j, i) of both (symmetric) matrices.
+    fn add_pair(&mut self, i: usize, j: usize, d: f64, e: f64) {
+        self.rows_d[i] += d;
+        self.rows_d[j] += d;
+        self.rows_e[i] += e;
+        self.rows_e[j] += e;
+        self.de += 2.0 * d * e;
+        self.dd += 2.0 * d * d;
+        self.ee += 2.0 * e * e;
     }
 
     fn correlation(&self) -> f64 {
@@ -104,30 +115,39 @@ pub fn of_distances(d: &Array2<f64>, e: &Array2<f64>) -> f64 {
 }
 
 /// Distance correlation of two row-aligned matrices, a block of rows at a time: never an
-/// n x n matrix.
+/// n x n matrix. Each block meets only the rows from its own on (the matrices are symmetric),
+/// so the inner products cost n²·(d_a + d_b) multiply-adds, half of the full squares.
 pub fn of_rows(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
     let n = a.nrows();
     let norms =
         |x: ArrayView2<f64>| -> Vec<f64> { x.rows().into_iter().map(|r| r.dot(&r)).collect() };
     let (na, nb) = (norms(a), norms(b));
     let mut sums = Sums::new(n);
-    let (mut ka, mut kb) = (Array2::zeros((0, n)), Array2::zeros((0, n)));
     for start in (0..n).step_by(BLOCK) {
         let end = (start + BLOCK).min(n);
-        if ka.nrows() != end - start {
-            (ka, kb) = (
-                Array2::zeros((end - start, n)),
-                Array2::zeros((end - start, n)),
-            );
-        }
-        matmul_into(&a.slice(s![start..end, ..]), &a.t(), &mut ka, false);
-        matmul_into(&b.slice(s![start..end, ..]), &b.t(), &mut kb, false);
+        let (mut ka, mut kb) = (
+            Array2::zeros((end - start, n - start)),
+            Array2::zeros((end - start, n - start)),
+        );
+        matmul_into(
+            &a.slice(s![start..end, ..]),
+            &a.slice(s![start.., ..]).t(),
+            &mut ka,
+            false,
+        );
+        matmul_into(
+            &b.slice(s![start..end, ..]),
+            &b.slice(s![start.., ..]).t(),
+            &mut kb,
+            false,
+        );
         for (r, (row_a, row_b)) in ka.rows().into_iter().zip(kb.rows()).enumerate() {
             let i = start + r;
-            for j in (0..n).filter(|&j| j != i) {
-                let d = (na[i] + na[j] - 2.0 * row_a[j]).max(0.0).sqrt();
-                let e = (nb[i] + nb[j] - 2.0 * row_b[j]).max(0.0).sqrt();
-                sums.add(i, d, e);
+            for c in r + 1..n - start {
+                let j = start + c;
+                let d = (na[i] + na[j] - 2.0 * row_a[c]).max(0.0).sqrt();
+                let e = (nb[i] + nb[j] - 2.0 * row_b[c]).max(0.0).sqrt();
+                sums.add_pair(i, j, d, e);
             }
         }
     }
