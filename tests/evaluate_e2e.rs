@@ -36,7 +36,7 @@ fn the_day_align_probe_report() {
     let dir = p.show_with("align:linear", &sets);
 
     let t = Table::read(&dir.join("metrics.parquet")).unwrap();
-    assert_eq!(t.num_rows(), 15 * 9, "15 metrics x 9 pairs");
+    assert_eq!(t.num_rows(), 16 * 9, "16 metrics x 9 pairs");
     let (metric, pair) = (t.strings("metric").unwrap(), t.strings("pair").unwrap());
     let (score, lo, hi) = (
         t.f64s("score").unwrap(),
@@ -112,7 +112,7 @@ fn the_day_align_probe_report() {
     let tests = h["tests"].as_array().unwrap();
     assert_eq!(
         tests.len(),
-        15 * 2 * 3 * 2,
+        16 * 2 * 3 * 2,
         "metrics x H1/H2 x tested spaces x adapters"
     );
     for t in tests {
@@ -339,7 +339,7 @@ fn metric_command_matches_numpy() {
         let (out, _) = p.ok(&args);
         let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         let want = &expected["cases"]["structured"][mode];
-        assert_eq!(got.as_object().unwrap().len(), 15, "{out}");
+        assert_eq!(got.as_object().unwrap().len(), 16, "{out}");
         for (k, v) in want.as_object().unwrap() {
             let g = got[k].as_f64().unwrap();
             assert!(

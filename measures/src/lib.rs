@@ -62,7 +62,7 @@ use crate::error::{Error, Result};
 pub use space::{Space, SpaceOptions};
 
 /// Bump when the same inputs would give different scores.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -91,10 +91,13 @@ pub enum Metric {
     /// Distance correlation: the double-centred Euclidean distance matrices' correlation, as a
     /// V-statistic (its square root), in [0, 1].
     DistanceCorrelation,
+    /// ReSi's second-order cosine similarity: per row, the cosine of its distances to the union
+    /// of its neighbours in both spaces, in A against in B; the mean over rows.
+    SecondOrderCosine,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 16] = [
         Metric::KernelAlignment,
         Metric::MutualKnn,
         Metric::CycleKnn,
@@ -110,6 +113,7 @@ impl Metric {
         Metric::Rsa,
         Metric::Procrustes,
         Metric::DistanceCorrelation,
+        Metric::SecondOrderCosine,
     ];
 
     pub fn name(self) -> &'static str {
@@ -129,6 +133,7 @@ impl Metric {
             Metric::Rsa => "rsa",
             Metric::Procrustes => "procrustes",
             Metric::DistanceCorrelation => "distance_correlation",
+            Metric::SecondOrderCosine => "second_order_cosine",
         }
     }
 
@@ -228,18 +233,7 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
                 Some((ga, gb)) => hsic::unbiased_cka(ga, gb),
                 None => linear::unbiased_cka_of(cross(), a.moments(), b.moments()),
             },
-            // The masked sums touch n·k entries: the Gram matrices' when kept (the dense
-            // definition, `cknna::cknna`, is the tests' oracle), else the rows' dot products.
-            Metric::Cknna => match grams {
-                Some((ga, gb)) => linear::cknna_of_entries(
-                    a.rows(),
-                    |i, j| ga[[i, j]],
-                    |i, j| gb[[i, j]],
-                    a.knn(),
-                    b.knn(),
-                ),
-                None => linear::cknna(pa, pb, a.knn(), b.knn()),
-            },
+            Metric::Cknna | Metric::SecondOrderCosine => neighbour_entries(metric, a, b),
             Metric::Svcca => svcca::from_bases(a.basis(), b.basis()),
             Metric::Rsa => match grams {
                 Some((ga, gb)) => rsa::of_grams(ga, gb),
@@ -265,6 +259,22 @@ pub fn scores(metrics: &[Metric], a: &Space, b: &Space) -> Vec<f64> {
             },
         })
         .collect()
+}
+
+/// CKNNA and the second-order cosine read n·k kernel entries: the Gram matrices' when kept (the
+/// dense definition, `cknna::cknna`, is the tests' oracle), else the rows' dot products.
+fn neighbour_entries(metric: Metric, a: &Space, b: &Space) -> f64 {
+    let (pa, pb) = (a.prepared.view(), b.prepared.view());
+    let of = |k: &dyn Fn(usize, usize) -> f64, l: &dyn Fn(usize, usize) -> f64| match metric {
+        Metric::Cknna => linear::cknna_of_entries(a.rows(), k, l, a.knn(), b.knn()),
+        _ => knn::second_order_cosine_of_entries(a.rows(), k, l, a.knn(), b.knn()),
+    };
+    match a.gram().zip(b.gram()) {
+        Some((ga, gb)) => of(&|i, j| ga[[i, j]], &|i, j| gb[[i, j]]),
+        None => of(&|i, j| pa.row(i).dot(&pa.row(j)), &|i, j| {
+            pb.row(i).dot(&pb.row(j))
+        }),
+    }
 }
 
 /// Bytes scoring spaces of `n` rows and widths `dims` holds at its peak: every space's rows in
@@ -374,4 +384,15 @@ pub fn compare(
         .copied()
         .zip(scores(metrics, &sa, &sb))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The align and model-set stages' keys hash their settings, where `all` stays `all`: a
+    /// measure added to `Metric::ALL` changes what they write, and without a new VERSION a
+    /// stored result lacking it would be trusted. Move both numbers together.
+    #[test]
+    fn a_new_measure_comes_with_a_new_version() {
+        assert_eq!((super::Metric::ALL.len(), super::VERSION), (16, 9));
+    }
 }

@@ -13,8 +13,9 @@
 //!   (two when kernel alignment is asked for: its unclamped kernels), and per space its row
 //!   sums, diagonal and squared norm over the view (O(h²), or a reordering under a
 //!   permutation). No copy, no O(h·d²) product;
-//! - CKNNA: a half's neighbours among its rows (O(h²) per space) and O(h·k²) masked sums; a
-//!   permutation only renumbers the neighbour lists;
+//! - CKNNA and the second-order cosine: a half's neighbours among its rows (O(h²) per space)
+//!   and O(h·k²) masked sums (O(h·k) entries); a permutation renumbers the neighbour lists and
+//!   reads the permuted entries;
 //! - SVCCA: a half's basis is recomputed from its rows, O(h·d²) per space (the expensive one,
 //!   hence `costly_resamples`); a permutation reorders the basis rows, O(h·cca_dim²);
 //! - RSA: the prepared Gram matrices' entries over the view, O(h²) per pair;
@@ -31,7 +32,7 @@ use ndarray::{Array2, Axis};
 
 use crate::hsic;
 use crate::neighbours::best_k;
-use crate::{Metric, Space, dcor, linear, procrustes, rsa, svcca};
+use crate::{Metric, Space, dcor, knn, linear, procrustes, rsa, svcca};
 
 mod sums;
 
@@ -157,7 +158,7 @@ pub fn half(
         .iter()
         .map(|k| {
             k.as_ref()
-                .filter(|_| plan.wants(Metric::Cknna))
+                .filter(|_| plan.wants(Metric::Cknna) || plan.wants(Metric::SecondOrderCosine))
                 .map(|k| view_neighbours(&k.prepared, half, k.space.topk()))
         })
         .collect();
@@ -183,17 +184,13 @@ pub fn half(
         let (crossed, unclamped) = crosses[pi];
         for (mi, m) in plan.kernel_metrics() {
             let value = match m {
-                Metric::Cknna => {
+                Metric::Cknna | Metric::SecondOrderCosine => {
                     let (na, nb) = (knn[a].as_ref(), knn[b].as_ref());
-                    let (na, nb) = (na.expect("neighbours"), nb.expect("neighbours"));
-                    let (ga, gb) = (&ka.prepared, &kb.prepared);
-                    linear::cknna_of_entries(
-                        half.len(),
-                        |i, j| ga[[half[i], half[j]]],
-                        |i, j| gb[[half[i], half[j]]],
-                        na,
-                        nb,
-                    )
+                    let lists = (
+                        na.expect("neighbours").as_slice(),
+                        nb.expect("neighbours").as_slice(),
+                    );
+                    entries_on_half(m, (&ka.prepared, &kb.prepared), half, lists)
                 }
                 Metric::Svcca => match (&basis[a], &basis[b]) {
                     (Some(ua), Some(ub)) => svcca::from_bases(ua, ub),
@@ -221,6 +218,23 @@ pub fn half(
         }
     }
     out
+}
+
+/// CKNNA or the second-order cosine on the rows `half` of the prepared Gram matrices `grams`,
+/// with the half's own neighbour lists.
+fn entries_on_half(
+    metric: Metric,
+    grams: (&Array2<f64>, &Array2<f64>),
+    half: &[usize],
+    lists: (&[Vec<usize>], &[Vec<usize>]),
+) -> f64 {
+    let (ga, gb) = grams;
+    let k = |i: usize, j: usize| ga[[half[i], half[j]]];
+    let l = |i: usize, j: usize| gb[[half[i], half[j]]];
+    match metric {
+        Metric::Cknna => linear::cknna_of_entries(half.len(), k, l, lists.0, lists.1),
+        _ => knn::second_order_cosine_of_entries(half.len(), k, l, lists.0, lists.1),
+    }
 }
 
 /// The full rows' sums and neighbour lists, which a permutation only reorders.
@@ -279,21 +293,27 @@ pub fn permutation_nulls(
             .permuted(perm);
         let (crossed, unclamped) = crosses[pi];
         for (mi, metric) in plan.kernel_metrics() {
+            let permuted_knn = || -> Vec<Vec<usize>> {
+                perm.iter()
+                    .map(|&old| kb.space.knn()[old].iter().map(|&j| inverse[j]).collect())
+                    .collect()
+            };
+            let (ga, gb) = (&ka.prepared, &kb.prepared);
             let null = match metric {
-                Metric::Cknna => {
-                    let knn_b: Vec<Vec<usize>> = perm
-                        .iter()
-                        .map(|&old| kb.space.knn()[old].iter().map(|&j| inverse[j]).collect())
-                        .collect();
-                    let (ga, gb) = (&ka.prepared, &kb.prepared);
-                    linear::cknna_of_entries(
-                        m,
-                        |i, j| ga[[i, j]],
-                        |i, j| gb[[perm[i], perm[j]]],
-                        ka.space.knn(),
-                        &knn_b,
-                    )
-                }
+                Metric::Cknna => linear::cknna_of_entries(
+                    m,
+                    |i, j| ga[[i, j]],
+                    |i, j| gb[[perm[i], perm[j]]],
+                    ka.space.knn(),
+                    &permuted_knn(),
+                ),
+                Metric::SecondOrderCosine => knn::second_order_cosine_of_entries(
+                    m,
+                    |i, j| ga[[i, j]],
+                    |i, j| gb[[perm[i], perm[j]]],
+                    ka.space.knn(),
+                    &permuted_knn(),
+                ),
                 Metric::Svcca => {
                     let ub = kb.space.basis().select(Axis(0), perm);
                     svcca::from_bases(ka.space.basis(), &ub)

@@ -58,7 +58,7 @@ def test_every_metric_equals_the_numpy_goldens():
             for metric in pm.METRICS:
                 assert abs(got[metric] - want[metric]) < 1e-6, (name, mode, metric)
                 checked += 1
-    assert checked == 4 * 3 * len(pm.METRICS) == 4 * 3 * 15
+    assert checked == 4 * 3 * len(pm.METRICS) == 4 * 3 * 16
 
 
 def test_float32_and_float64_and_strided_inputs_agree():

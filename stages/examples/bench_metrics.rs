@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         ),
         None => println!("metrics on n = {n}, d = {d} (f64)"),
     }
-    let groups: [(&str, Vec<Metric>); 10] = [
+    let groups: [(&str, Vec<Metric>); 11] = [
         (
             "kNN (mutual, cycle, lcs, edit)",
             vec![
@@ -81,6 +81,7 @@ fn main() -> anyhow::Result<()> {
         ("RSA", vec![Metric::Rsa]),
         ("Procrustes", vec![Metric::Procrustes]),
         ("distance correlation", vec![Metric::DistanceCorrelation]),
+        ("second-order cosine", vec![Metric::SecondOrderCosine]),
         ("all metrics", Metric::ALL.to_vec()),
     ];
     // The last group (every metric) takes the inputs over, as `pipeline metric` does: the peak is

@@ -100,6 +100,6 @@ fn halves_and_permutations_equal_scores_on_copied_spaces() {
             }
         }
     }
-    // Nine non-per-row metrics, five pairs, three halves and three permutations.
-    assert_eq!(checked, 9 * 5 * 3 * 2);
+    // Ten non-per-row metrics, five pairs, three halves and three permutations.
+    assert_eq!(checked, 10 * 5 * 3 * 2);
 }

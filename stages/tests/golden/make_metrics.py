@@ -5,7 +5,9 @@ unbiased HSIC, Szekely-Rizzo U-centring, the research notebook's kernel alignmen
 Jaccard and rank similarity of neighbour lists, RSA as Pearson's r of the similarity matrices'
 off-diagonal entries, the orthogonal Procrustes similarity as the nuclear norm of the centred,
 unit-norm cross product, by LAPACK's SVD; distance correlation as ReSi computes it, the
-V-statistic of the double-centred Euclidean distance matrices, distances by broadcasting).
+V-statistic of the double-centred Euclidean distance matrices, distances by broadcasting; the
+second-order cosine similarity as ReSi computes it, the cosine of each row's cosine distances to
+the union of its neighbour sets).
 
 Differences from the reference code that the Rust side shares on purpose: no +1e-6 in CKA-type
 denominators; SVCCA with an exact SVD and exact CCA (QR + SVD of Q1^T Q2) instead of
@@ -200,6 +202,18 @@ def distance_correlation(a, b):
     return float(np.sqrt(dcov2(s, sp) / np.sqrt(dcov2(s, s) * dcov2(sp, sp))))
 
 
+def second_order_cosine(a, b):
+    # ReSi's: rows are unit vectors here, so cosine distances are 1 - a @ a.T.
+    na, nb = knn(a, TOPK), knn(b, TOPK)
+    da, db = 1 - a @ a.T, 1 - b @ b.T
+    scores = []
+    for i in range(len(a)):
+        union = sorted(set(na[i]) | set(nb[i]))
+        x, y = da[i, union], db[i, union]
+        scores.append(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+    return float(np.mean(scores))
+
+
 def kernel_alignment(a_raw, b_raw):
     a, b = prepare(a_raw, clamp=False), prepare(b_raw, clamp=False)
     k1, k2 = a @ a.T, b @ b.T
@@ -224,6 +238,7 @@ def all_metrics(a_raw, b_raw, clamp=True):
         "rsa": rsa(a, b),
         "procrustes": procrustes(a, b),
         "distance_correlation": distance_correlation(a, b),
+        "second_order_cosine": second_order_cosine(a, b),
     }
 
 
