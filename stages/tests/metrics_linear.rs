@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use stages::features::npy;
 use stages::metrics::neighbours::{neighbours, neighbours_of_rows, neighbours_of_rows_tiled};
 use stages::metrics::resample::{self, ResampleOptions};
-use stages::metrics::{Metric, Space, SpaceOptions, cknna, hsic, score};
+use stages::metrics::{Metric, Space, SpaceOptions, cknna, hsic, knn, score};
 
 fn options(clamp: bool) -> SpaceOptions {
     SpaceOptions {
@@ -97,6 +97,34 @@ fn gram_free_metrics_equal_the_n_by_n_oracle() {
         checked += check(&a, &b, true, &format!("n={n} d={da}/{db}"));
     }
     assert_eq!(checked, 5 * 9);
+}
+
+#[test]
+fn above_the_gram_cap_the_neighbour_entry_metrics_read_rows_as_the_gram_would() {
+    // More rows than a space keeps a Gram matrix for: CKNNA and the second-order cosine read
+    // dot products of rows; the oracle reads the n x n Gram matrices.
+    let (a, b) = related(2100, 12, 8, 5);
+    let (sa, sb) = (
+        Space::new(a.view(), options(true), "a").unwrap(),
+        Space::new(b.view(), options(true), "b").unwrap(),
+    );
+    assert!(sa.gram().is_none() && sb.gram().is_none());
+    let (ka, kb) = (gram(&sa.prepared), gram(&sb.prepared));
+    let (k, l) = (
+        |i: usize, j: usize| ka[[i, j]],
+        |i: usize, j: usize| kb[[i, j]],
+    );
+    let oracle = [
+        (Metric::Cknna, cknna::cknna(&ka, &kb, sa.knn(), sb.knn())),
+        (
+            Metric::SecondOrderCosine,
+            knn::second_order_cosine_of_entries(2100, k, l, sa.knn(), sb.knn()),
+        ),
+    ];
+    for (m, want) in oracle {
+        let got = score(m, &sa, &sb);
+        assert!((got - want).abs() < 1e-9, "{}: {got} vs {want}", m.name());
+    }
 }
 
 #[test]
